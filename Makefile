@@ -1,0 +1,69 @@
+# aarshjul: two commands do all the set-up on a machine with python3 and make.
+#   make demo   a simulated cycle year on embedded defaults (SQLite and files), into out/
+#   make test   the tests; with CI set, also the PostgreSQL, browser and office tests
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PY ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= out
+YEAR ?= 2012
+export UV_PYTHON_DOWNLOADS := never
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint typecheck bench sync ci-deps preview clean
+
+$(UV):
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --compile-bytecode
+	touch $@
+
+sync: $(VENV)/.synced
+
+demo: sync
+	@mkdir -p $(OUT)
+	$(BIN)/aarshjul check
+	$(BIN)/aarshjul plan --year $(YEAR)
+	$(BIN)/aarshjul calendar --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).ics
+	$(BIN)/aarshjul wheel --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).png
+	$(BIN)/aarshjul wheel --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).svg
+	@echo
+	@echo "Look in $(OUT)/: aarshjul-$(YEAR).ics (import into Outlook or Google Calendar),"
+	@echo "aarshjul-$(YEAR).png and .svg (the wheel picture)."
+
+# Under CI the PostgreSQL, browser (ui) and office tests must run: their Debian packages are
+# installed here, and a test of those kinds that skips fails the run (tests/conftest.py).
+ci-deps:
+ifdef CI
+	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null || ! fc-list | grep -qi carlito; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    chromium libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core >/dev/null; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+endif
+
+lint: sync
+	$(BIN)/ruff check models letters flows tests
+	$(BIN)/mypy
+
+test: sync ci-deps lint
+ifdef CI
+	AARSHJUL_TEST_POSTGRES_URL=$${AARSHJUL_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	AARSHJUL_REQUIRE_MARKERS=postgres,ui,office \
+	$(BIN)/pytest -p no:cacheprovider
+else
+	$(BIN)/pytest -p no:cacheprovider
+endif
+
+bench: sync
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The ``aarshjul`` command line (CONTRACT §5).
+
+Exit status: 0 done, 1 refused or failed (with a message saying why), 2 usage error.
+Verbs that only read the wheel (check, plan, calendar, wheel) must stay fast: they import
+neither Prefect nor SQLAlchemy nor matplotlib at module level (``wheel`` imports
+matplotlib when it draws). Heavy imports live inside the verbs that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+
+from flows import cli_wheel
+
+app = typer.Typer(
+    name="aarshjul",
+    help="Årshjulet: letters, deadlines and reminders for a policy's annual cycle.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+cli_wheel.register(app)
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse with a message (exit 1)."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

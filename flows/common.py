@@ -1,0 +1,46 @@
+"""Shared helpers for CLI verbs: loading the wheel and refusing cleanly."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from models.config import Loaded, load
+from models.problems import ConfigError
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="The wheel file.", show_default=True),
+]
+DEFAULT_CONFIG = Path("aarshjul.yaml")
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse with a message on stderr and exit 1."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
+    """Load the wheel; on any problem print one line per problem and exit 1."""
+    try:
+        loaded = load(config)
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        n = len(exc.problems)
+        fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
+    if show_warnings:
+        for w in loaded.warnings:
+            print(w, file=sys.stderr)
+    return loaded
+
+
+def year_or_exit(loaded: Loaded, year: int) -> int:
+    first, last = loaded.wheel.policy.years
+    if not first <= year <= last:
+        fail(f"{year} is not a cycle year of the policy ({first}-{last}).")
+    return year

@@ -1,0 +1,301 @@
+"""The wheel as code: the schema of ``aarshjul.yaml`` (CONTRACT §1).
+
+Frozen pydantic models with ``extra="forbid"``. Field checks (formats, addresses,
+header safety) live on the fields; checks across the file (references, dates in every
+policy year, DST gaps) live in :mod:`models.config`, which reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from functools import cached_property
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+
+# --- scalar types -----------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+MONTH_DAY_RE = re.compile(r"^(\d\d)-(\d\d)$")
+HHMM_RE = re.compile(r"^(\d\d):(\d\d)$")
+
+
+def header_safe(value: str) -> str:
+    """Refuse what could break out of an e-mail header (CVE-2024-6923 and kin)."""
+    if _CONTROL.search(value):
+        raise ValueError("must be one line, without control characters (CR, LF, NUL, tab)")
+    if "=?" in value:
+        raise ValueError("must not contain '=?' (an encoded-word could hide a header)")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _text(value: str) -> str:
+    if _CONTROL_BUT_NEWLINE.search(value):
+        raise ValueError("must not contain control characters")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _key(value: str) -> str:
+    if not KEY_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid key: use ASCII letters, digits, '-' or '_', "
+            "starting with a letter (keys go into mail headers and file names)"
+        )
+    return value
+
+
+def _month_day(value: str) -> str:
+    m = MONTH_DAY_RE.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a date of the form MM-DD (e.g. \"05-01\")")
+    month, day = int(m.group(1)), int(m.group(2))
+    try:
+        date(2000, month, day)  # 2000 is a leap year: 02-29 passes here, per-year check later
+    except ValueError:
+        raise ValueError(f"{value!r} is not a day of the year") from None
+    return value
+
+
+def _hhmm(value: str) -> str:
+    m = HHMM_RE.match(value)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"{value!r} is not a time of the form HH:MM (e.g. \"09:00\")")
+    return value
+
+
+def _email(value: str) -> str:
+    header_safe(value)
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid e-mail address: {exc}") from None
+    if result.normalized != value and result.normalized.lower() != value.lower():
+        raise ValueError(f"{value!r} is not a plain address (write it as {result.normalized})")
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfoNotFoundError
+
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", value):
+        raise ValueError(f"{value!r} is not an IANA time zone name (e.g. Europe/Copenhagen)")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{value!r} is not a known IANA time zone") from None
+    return value
+
+
+def _country(value: str) -> str:
+    import holidays
+
+    if value not in holidays.list_supported_countries():
+        raise ValueError(
+            f"{value!r} is not a country with a public-holiday calendar "
+            "(use an ISO 3166 code such as DK)"
+        )
+    return value
+
+
+def _positive_distinct(values: tuple[int, ...]) -> tuple[int, ...]:
+    for v in values:
+        if v < 1:
+            raise ValueError(f"{v} is not a positive number of days")
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"days given twice: {', '.join(map(str, dupes))}")
+    return values
+
+
+def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"named twice: {', '.join(dupes)}")
+    return values
+
+
+Str = Annotated[str, Strict()]
+Int = Annotated[int, Strict()]
+Num = Annotated[float, Strict()]
+Line = Annotated[str, Strict(), AfterValidator(header_safe)]
+Text = Annotated[str, Strict(), AfterValidator(_text)]
+Key = Annotated[str, Strict(), AfterValidator(_key)]
+MonthDay = Annotated[str, Strict(), AfterValidator(_month_day)]
+HHMM = Annotated[str, Strict(), AfterValidator(_hhmm)]
+Email = Annotated[str, Strict(), AfterValidator(_email)]
+Keys = Annotated[tuple[Key, ...], AfterValidator(_distinct)]
+Emails = Annotated[tuple[Email, ...], AfterValidator(_distinct)]
+Days = Annotated[tuple[Annotated[int, Strict()], ...], AfterValidator(_positive_distinct)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+# --- the models ------------------------------------------------------------------------
+
+
+class Contact(_Frozen):
+    name: Line
+    email: Email
+
+
+class Policy(_Frozen):
+    name: Line
+    owner: Key
+    years: tuple[Int, Int]
+    timezone: Annotated[str, Strict(), AfterValidator(_timezone)]
+    country: Annotated[str, Strict(), AfterValidator(_country)]
+    closed_days: tuple[MonthDay, ...] = ()
+    send_time: HHMM
+    sender: Contact
+    coordinator: Contact
+    # project keys (README: "Keys of our own")
+    mail_domain: Line | None = None  # Message-ID domain; default: the sender's domain
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def send_clock(self) -> time:
+        h, m = self.send_time.split(":")
+        return time(int(h), int(m))
+
+    @property
+    def year_range(self) -> range:
+        return range(self.years[0], self.years[1] + 1)
+
+    @property
+    def closed(self) -> tuple[tuple[int, int], ...]:
+        return tuple((int(md[:2]), int(md[3:])) for md in self.closed_days)
+
+
+class Committee(_Frozen):
+    key: Key
+    name: Line
+    chair: Line | None = None
+    to: Annotated[Emails, Field(min_length=1)]
+    cc: Emails = ()
+    escalate_to: Emails | None = None
+
+
+class Target(_Frozen):
+    value: Num
+    year: Int
+
+
+class Goal(_Frozen):
+    key: Key
+    title: Line
+    unit: Line
+    direction: Literal["up", "down"]
+    target: Target | None = None
+    committees: Keys = ()
+    # project keys
+    target_text: Line | None = None  # the target as the policy writes it ("forbedres med X %")
+
+
+class FocusArea(_Frozen):
+    key: Key
+    title: Line
+    lighthouse: Text
+    goals: tuple[Goal, ...] = ()
+
+
+class Reminders(_Frozen):
+    before: Days = ()
+    after: Days = ()
+    escalate_after: Annotated[Int, Field(ge=1)] | None = None
+
+
+class Deliverable(_Frozen):
+    key: Key
+    title: Line
+    due: MonthDay
+    if_closed: Literal["keep", "previous", "next"] = "keep"
+    from_: Keys | None = Field(default=None, alias="from")
+    reminders: Reminders = Reminders()
+    # project keys
+    form: Key | None = None  # template of the form to fill in; default "formular"
+
+    @property
+    def due_month_day(self) -> tuple[int, int]:
+        return int(self.due[:2]), int(self.due[3:])
+
+
+EventKind = Literal["letters", "barometer", "status_report", "budget", "meeting"]
+
+
+class Event(_Frozen):
+    key: Key
+    title: Line
+    date: MonthDay
+    do: EventKind
+    letter: Key | None = None
+    to: Keys | None = None
+    opens: Keys = ()
+
+    @property
+    def month_day(self) -> tuple[int, int]:
+        return int(self.date[:2]), int(self.date[3:])
+
+
+class Wheel(_Frozen):
+    version: Literal[1]
+    policy: Policy
+    committees: tuple[Committee, ...]
+    focus_areas: tuple[FocusArea, ...] = ()
+    deliverables: tuple[Deliverable, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    # --- look-ups -------------------------------------------------------------------
+    @cached_property
+    def committee(self) -> dict[str, Committee]:
+        return {c.key: c for c in self.committees}
+
+    @cached_property
+    def deliverable(self) -> dict[str, Deliverable]:
+        return {d.key: d for d in self.deliverables}
+
+    @cached_property
+    def event(self) -> dict[str, Event]:
+        return {e.key: e for e in self.events}
+
+    @cached_property
+    def goals(self) -> tuple[Goal, ...]:
+        return tuple(g for a in self.focus_areas for g in a.goals)
+
+    @cached_property
+    def goal(self) -> dict[str, Goal]:
+        return {g.key: g for g in self.goals}
+
+    def default_committees(self) -> tuple[str, ...]:
+        """Every committee but the owner (the contract's default for from/to)."""
+        return tuple(c.key for c in self.committees if c.key != self.policy.owner)
+
+    def deliverable_from(self, d: Deliverable) -> tuple[str, ...]:
+        return d.from_ if d.from_ is not None else self.default_committees()
+
+    def event_to(self, e: Event) -> tuple[str, ...]:
+        return e.to if e.to is not None else self.default_committees()
+
+    def escalate_to(self, c: Committee) -> tuple[str, ...]:
+        return c.escalate_to if c.escalate_to else (self.policy.coordinator.email,)
+
+    def goals_for(self, committee: str) -> tuple[Goal, ...]:
+        return tuple(g for g in self.goals if committee in g.committees)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.policy.mail_domain or self.policy.sender.email.rsplit("@", 1)[1]

@@ -1,0 +1,48 @@
+"""Session-wide test set-up.
+
+Prefect reads its settings at import, so its home and analytics are set here, before any
+test module imports it. Under CI (``AARSHJUL_REQUIRE_MARKERS``), a test marked postgres,
+ui or office that skips is turned into a failure: those tests must really run there.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="aarshjul-test-prefect-"))
+os.environ["PREFECT_HOME"] = str(_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("AARSHJUL_SMTP_URL", None)
+os.environ.pop("AARSHJUL_DATABASE_URL", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = {m for m in os.environ.get("AARSHJUL_REQUIRE_MARKERS", "").split(",") if m}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and REQUIRED:
+        kinds = REQUIRED & {m.name for m in item.iter_markers()}
+        if kinds:
+            report.outcome = "failed"
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            report.longrepr = (
+                f"a {'/'.join(sorted(kinds))} test skipped under CI, which must run it: {reason}"
+            )
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def wheel_file() -> Path:
+    return ROOT / "aarshjul.yaml"
