@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import typer
 
-from flows import cli_wheel
+from flows import cli_outputs, cli_wheel
 
 app = typer.Typer(
     name="aarshjul",
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 cli_wheel.register(app)
+cli_outputs.register(app)
 
 
 def fail(message: str) -> NoReturn:

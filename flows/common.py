@@ -33,6 +33,16 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
             print(p, file=sys.stderr)
         n = len(exc.problems)
         fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
+    from letters.checks import template_problems
+
+    problems = template_problems(loaded)
+    errors = [p for p in problems if p.severity == "error"]
+    loaded.warnings.extend(p for p in problems if p.severity != "error")
+    if errors:
+        for p in errors:
+            print(p, file=sys.stderr)
+        n = len(errors)
+        fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''} in the templates; nothing was run.")
     if show_warnings:
         for w in loaded.warnings:
             print(w, file=sys.stderr)

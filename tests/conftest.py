@@ -46,3 +46,14 @@ def root() -> Path:
 @pytest.fixture
 def wheel_file() -> Path:
     return ROOT / "aarshjul.yaml"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():  # type: ignore[no-untyped-def]
+    """One Prefect test server for the whole session (startup ~10 s), heartbeats off."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
