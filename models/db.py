@@ -1,0 +1,159 @@
+"""The database: engine, sessions and Alembic migrations (SQLite default, PostgreSQL in production).
+
+``AARSHJUL_DATABASE_URL`` names the database (CONTRACT §5); without it the state is the
+SQLite file ``aarshjul.sqlite`` in the working directory. PostgreSQL URLs use psycopg 3
+(``postgresql+psycopg://user@host:5432/db``; a bare ``postgresql://`` is read the same way).
+
+Every table is created by the Alembic migrations in ``models/migrations`` (run from code
+with :func:`upgrade`), never by ``metadata.create_all``: the tests check that the SQLModel
+tables and the migrations agree.
+
+SQLite is opened in WAL mode with a busy timeout and foreign keys on. The pysqlite driver's
+own transaction handling is switched off so that SQLAlchemy's ``BEGIN`` is really sent, and a
+connection with the execution option ``sqlite_begin="IMMEDIATE"`` (see :func:`immediate`)
+takes SQLite's write lock when its transaction begins: that is how the single-writer default
+claims rows without two writers deadlocking on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
+
+DEFAULT_URL = "sqlite:///aarshjul.sqlite"
+ENV = "AARSHJUL_DATABASE_URL"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database URL: ``explicit``, else ``$AARSHJUL_DATABASE_URL``, else SQLite in the cwd."""
+    url = explicit or os.environ.get(ENV) or DEFAULT_URL
+    return normalize_url(url)
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3 here (psycopg2 is not installed)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    """An engine for ``url``. SQLite: WAL, busy timeout, foreign keys, real BEGIN statements."""
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        kw.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kw)
+    connect_args = kw.pop("connect_args", {})
+    connect_args.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
+    engine = create_engine(url, connect_args=connect_args, **kw)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we send BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        try:
+            database = make_url(url).database
+            if database and database != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+    return engine
+
+
+def immediate(engine: Engine) -> Engine:
+    """The same engine whose transactions take the write lock at once on SQLite.
+
+    On PostgreSQL it is the engine itself (row locks come from ``FOR UPDATE SKIP LOCKED``).
+    """
+    if is_sqlite(engine):
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[Session]:
+    """A SQLModel session (objects stay readable after commit). The caller commits."""
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def alembic_config(engine_or_url: Engine | str | None = None) -> Any:
+    """An Alembic ``Config`` with the script location inside the package (no ini file needed)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if isinstance(engine_or_url, str):
+        cfg.set_main_option("sqlalchemy.url", normalize_url(engine_or_url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine | str, revision: str = "head") -> None:
+    """``alembic upgrade head``: create or update every table. Safe to call on every start."""
+    from alembic import command
+
+    owned = isinstance(engine, str)
+    eng = make_engine(engine) if isinstance(engine, str) else engine
+    try:
+        with eng.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        if owned:
+            eng.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware instant stored as naive UTC (portable across SQLite and PostgreSQL).
+
+    Naive datetimes are refused on the way in; values come back aware, in UTC.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware instant")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)

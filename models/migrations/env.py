@@ -1,0 +1,59 @@
+"""Alembic environment for aarshjul (run from code by ``models.db.upgrade``, or the CLI).
+
+The connection comes from ``config.attributes["connection"]`` when called from code; else
+the URL is ``sqlalchemy.url`` or ``$AARSHJUL_DATABASE_URL`` (``models.db.database_url``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import models.outbox
+from models.db import database_url, is_sqlite, make_engine
+
+if importlib.util.find_spec("models.state") is not None:
+    import models.state  # noqa: F401
+
+target_metadata = SQLModel.metadata
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=is_sqlite(str(connection.engine.url)),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url") or database_url()
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    try:
+        with engine.begin() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
