@@ -1,9 +1,212 @@
-"""Prefect artifacts for the coordinators' view (filled in by the Prefect-ops work)."""
+"""Prefect artifacts: the coordinators' view of the year in the Prefect UI.
+
+Every chase and letters run publishes three artifacts for its cycle year:
+
+- a table of requests (``aarshjul-<year>-anmodninger``): Udvalg, Aflevering, Frist,
+  Status, Påmindelser sendt, Seneste handling;
+- a progress artifact (``aarshjul-<year>-fremdrift``): received out of all requests;
+- a Danish markdown summary (``aarshjul-<year>-oversigt``): what went out (counts per kind
+  and a list), what is late or missing, failed and uncertain sends, and notes (e.g. an event
+  kind that is not built yet).
+
+The keys are stable per year, so the UI's Artifacts page shows the latest state of each year
+and its history; each artifact is also attached to the flow run that made it. A dry run
+publishes the same artifacts without keys (attached to its own run only), so a preview never
+replaces the year's real state.
+
+The builders (``table_rows``, ``progress``, ``summary_markdown``) are pure; ``publish`` is the
+only function that talks to Prefect, and it imports Prefect lazily.
+"""
 
 from __future__ import annotations
 
-from flows.report import RunReport
+import re
+from collections import Counter
+from datetime import datetime
+
+from flows.report import MessageRow, RequestRow, RunReport
+from models.dates import dansk_dato, dansk_tid
+
+STATUS_DA = {
+    "open": "afventer",
+    "on_time": "rettidig",
+    "late": "for sen",
+    "missing": "mangler",
+}
+KIND_DA = {
+    "letter": ("brev", "breve"),
+    "reminder": ("påmindelse", "påmindelser"),
+    "escalation": ("eskalering", "eskaleringer"),
+    "receipt": ("kvittering", "kvitteringer"),
+    "report": ("rapport", "rapporter"),
+}
+KIND_ORDER = tuple(KIND_DA)
+STATE_DA = {
+    "queued": "i kø",
+    "sent": "sendt",
+    "failed": "fejlet",
+    "uncertain": "usikker",
+    "preview": "prøvekørsel, ikke sendt",
+}
+RUN_KIND_DA = {
+    "event": "hændelse",
+    "chase": "rykkerkørsel",
+    "receipt": "kvittering",
+    "simulate": "simulering",
+}
+COLUMNS = ("Udvalg", "Aflevering", "Frist", "Status", "Påmindelser sendt", "Seneste handling")
+
+# The markdown list of messages is cut here, so a batch of thousands stays readable.
+MAX_LISTED = 200
+
+_KEY_OK = re.compile(r"^[a-z0-9-]+$")
+
+
+def artifact_key(year: int | None, what: str) -> str:
+    """A stable artifact key: lowercase letters, digits and dashes (Prefect's rule)."""
+    key = f"aarshjul-{year}-{what}" if year is not None else f"aarshjul-{what}"
+    if not _KEY_OK.match(key):
+        raise ValueError(f"{key!r} is not a valid Prefect artifact key")
+    return key
+
+
+def status_da(row: RequestRow) -> str:
+    """Danish status; an open request past its due date shows as ``mangler``."""
+    if row.status == "open" and row.overdue:
+        return STATUS_DA["missing"]
+    return STATUS_DA.get(row.status, row.status)
+
+
+def table_rows(requests: list[RequestRow]) -> list[dict[str, str | int]]:
+    """The requests table, one dict per request, columns in Danish."""
+    return [
+        {
+            "Udvalg": r.committee,
+            "Aflevering": r.deliverable,
+            "Frist": dansk_dato(r.due),
+            "Status": status_da(r),
+            "Påmindelser sendt": r.reminders_sent,
+            "Seneste handling": r.last_action or "–",
+        }
+        for r in requests
+    ]
+
+
+def progress(requests: list[RequestRow]) -> tuple[int, int, float]:
+    """(received, total, percent) for the progress artifact; 0 requests is 0 %."""
+    total = len(requests)
+    received = sum(r.status in ("on_time", "late") for r in requests)
+    return received, total, (100.0 * received / total if total else 0.0)
+
+
+def _plural(kind: str, n: int) -> str:
+    one, many = KIND_DA.get(kind, (kind, kind))
+    return f"{n} {one if n == 1 else many}"
+
+
+def _message_line(m: MessageRow) -> str:
+    kind = KIND_DA.get(m.kind, (m.kind, m.kind))[0].capitalize()
+    what = [x for x in (m.committee, m.deliverable or m.event, m.slot) if x]
+    to = ", ".join(m.to)
+    cc = f" (cc: {', '.join(m.cc)})" if m.cc else ""
+    state = STATE_DA.get(m.state, m.state)
+    return f"- {kind} · {' · '.join(what)} · til {to}{cc} · «{m.subject}» · {state}"
+
+
+def _when(instant: datetime) -> str:
+    return dansk_tid(instant)
+
+
+def _years(report: RunReport) -> list[int | None]:
+    if report.year is not None:
+        return [report.year]
+    years = sorted({r.year for r in report.requests})
+    return list(years) if years else [None]
+
+
+def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None) -> str:
+    """The Danish summary of a run: what went out, what is late or missing, notes."""
+    rows = report.requests if requests is None else requests
+    lines: list[str] = [f"# {report.title}", ""]
+    kind = RUN_KIND_DA.get(report.kind, report.kind)
+    lines.append(f"Kørt pr. {_when(report.as_of)} ({kind}).")
+    if report.dry_run:
+        lines += ["", "**Prøvekørsel:** intet er sendt, og ingen tilstand er ændret."]
+    received, total, pct = progress(rows)
+    lines += ["", f"**Modtaget:** {received} af {total} afleveringer ({pct:.0f} %)."]
+
+    lines += ["", "## Sendt i denne kørsel", ""]
+    out = [m for m in report.messages if m.state not in ("failed", "uncertain")]
+    if not out:
+        lines.append("Intet at sende.")
+    else:
+        counts = Counter(m.kind for m in out)
+        order = sorted(counts, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 99, k))
+        lines.append("I alt " + ", ".join(_plural(k, counts[k]) for k in order) + ".")
+        lines.append("")
+        lines += [_message_line(m) for m in out[:MAX_LISTED]]
+        if len(out) > MAX_LISTED:
+            lines.append(f"- … og {len(out) - MAX_LISTED} flere")
+
+    trouble = [m for m in report.messages if m.state in ("failed", "uncertain")]
+    if trouble:
+        lines += ["", "## Fejlede og usikre afsendelser", ""]
+        lines += [_message_line(m) for m in trouble[:MAX_LISTED]]
+        if len(trouble) > MAX_LISTED:
+            lines.append(f"- … og {len(trouble) - MAX_LISTED} flere")
+
+    late = [r for r in rows if r.status in ("late", "missing") or r.overdue]
+    lines += ["", "## For sent og mangler", ""]
+    if not late:
+        lines.append("Ingen afleveringer er forsinkede.")
+    else:
+        for r in late[:MAX_LISTED]:
+            got = f", modtaget {_when(r.received_at)}" if r.received_at else ""
+            lines.append(
+                f"- {r.committee} · {r.deliverable}: {status_da(r)} "
+                f"(frist {dansk_dato(r.due)}{got}; {r.reminders_sent} påmindelser sendt)"
+            )
+        if len(late) > MAX_LISTED:
+            lines.append(f"- … og {len(late) - MAX_LISTED} flere")
+
+    if report.notes:
+        lines += ["", "## Bemærkninger", ""]
+        lines += [f"- {n}" for n in report.notes]
+    if report.documents:
+        lines += ["", f"{len(report.documents)} dokumenter er skrevet."]
+    return "\n".join(lines) + "\n"
 
 
 def publish(report: RunReport) -> None:
-    """Publish the run's table, progress and Danish summary as Prefect artifacts."""
+    """Publish the run's table, progress and Danish summary as Prefect artifacts.
+
+    Call it from inside a flow or task run, so the artifacts are attached to the run; the
+    keyed copies (not for a dry run) make the year's latest state visible on the Artifacts
+    page. Reports to whatever Prefect API the process is configured for.
+    """
+    from prefect.artifacts import (
+        create_markdown_artifact,
+        create_progress_artifact,
+        create_table_artifact,
+    )
+
+    for year in _years(report):
+        rows = [r for r in report.requests if year is None or r.year == year]
+        received, total, pct = progress(rows)
+        label = f"Årshjul {year}" if year is not None else "Årshjul"
+        dry = " (prøvekørsel)" if report.dry_run else ""
+        create_table_artifact(
+            table=table_rows(rows),
+            key=None if report.dry_run else artifact_key(year, "anmodninger"),
+            description=f"{label}: anmodninger pr. {_when(report.as_of)}{dry}",
+        )
+        create_progress_artifact(
+            progress=pct,
+            key=None if report.dry_run else artifact_key(year, "fremdrift"),
+            description=f"{label}: {received} af {total} afleveringer modtaget{dry}",
+        )
+        create_markdown_artifact(
+            markdown=summary_markdown(report, rows),
+            key=None if report.dry_run else artifact_key(year, "oversigt"),
+            description=f"{label}: {report.title}{dry}",
+        )
