@@ -1,0 +1,239 @@
+"""The data a template sees: plain dicts built from the wheel and the year plan.
+
+Every value a template prints is ready to print (Danish dates, Danish numbers, "ingen
+måling endnu", "mål ikke fastsat"), so templates stay simple for coordinators to edit.
+The names available to each template are listed in README ("Letters and templates").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from models.plan import YearPlan
+from models.wheel import Committee, Goal, Wheel
+
+NO_READING = "ingen måling endnu"
+NO_TARGET = "mål ikke fastsat"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One barometer figure for a goal in a period (e.g. ``2011-H2``)."""
+
+    goal: str
+    period: str
+    value: float
+    source: str | None = None
+
+
+@lru_cache(maxsize=4096)
+def dato(d: date) -> str:
+    """``1. maj 2012`` (Babel, cached: dates repeat across letters)."""
+    from models.dates import dansk_dato
+
+    return dansk_dato(d)
+
+
+@lru_cache(maxsize=4096)
+def ugedag_dato(d: date) -> str:
+    """``tirsdag den 1. maj 2012``."""
+    from models.dates import dansk_ugedag_dato
+
+    return dansk_ugedag_dato(d)
+
+
+def dansk_tal(value: float) -> str:
+    """``5.8`` -> ``5,8``; ``1234.5`` -> ``1.234,5``; whole numbers without decimals."""
+    if value != value:  # NaN
+        return "–"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    whole, _, frac = text.partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return sign + ".".join(groups) + ("," + frac if frac else "")
+
+
+def with_unit(value: float, unit: str) -> str:
+    return f"{dansk_tal(value)} {unit}" if unit else dansk_tal(value)
+
+
+def latest(readings: Sequence[Reading] | None) -> Reading | None:
+    """The reading of the latest period (periods sort as text: ``2011-H2`` < ``2012-H1``)."""
+    if not readings:
+        return None
+    return max(readings, key=lambda r: r.period)
+
+
+@lru_cache(maxsize=1024)
+def _goal_static(goal: Goal, area_title: str) -> dict[str, Any]:
+    if goal.target is None:
+        target = NO_TARGET
+    else:
+        target = f"{with_unit(goal.target.value, goal.unit)} i {goal.target.year}"
+    return {
+        "key": goal.key,
+        "title": goal.title,
+        "heading": f"{goal.key} – {goal.title}",
+        "area": area_title,
+        "unit": goal.unit,
+        "direction": "op" if goal.direction == "up" else "ned",
+        "better": "højere er bedre" if goal.direction == "up" else "lavere er bedre",
+        "target": target,
+        "target_set": goal.target is not None,
+        "target_text": goal.target_text or "",
+    }
+
+
+def goal_rows(
+    wheel: Wheel, committee_key: str, readings: Mapping[str, Sequence[Reading]] | None = None
+) -> list[dict[str, Any]]:
+    """The goals that concern the committee, each with its latest reading against target."""
+    area_of = _area_titles(wheel)
+    rows = []
+    for g in wheel.goals_for(committee_key):
+        row = dict(_goal_static(g, area_of[g.key]))
+        r = latest(readings.get(g.key)) if readings else None
+        if r is None:
+            row.update(latest=NO_READING, latest_value=None, latest_period="")
+        else:
+            row.update(
+                latest=f"{with_unit(r.value, g.unit)} ({r.period})",
+                latest_value=r.value,
+                latest_period=r.period,
+            )
+        rows.append(row)
+    return rows
+
+
+def _area_titles(wheel: Wheel) -> dict[str, str]:
+    return {g.key: a.title for a in wheel.focus_areas for g in a.goals}
+
+
+def focus_area_rows(wheel: Wheel, committee_key: str) -> list[dict[str, Any]]:
+    """The focus areas with goals that concern the committee: title, challenge, lighthouse."""
+    out = []
+    for a in wheel.focus_areas:
+        mine = [g for g in a.goals if committee_key in g.committees]
+        if not mine:
+            continue
+        if len(mine) == 1:
+            challenge = f"Udvalget bidrager til hovedmålet {mine[0].key}: {mine[0].title}."
+        else:
+            listed = "; ".join(f"{g.key}: {g.title}" for g in mine)
+            challenge = f"Udvalget bidrager til hovedmålene {listed}."
+        out.append({
+            "key": a.key,
+            "title": a.title,
+            "lighthouse": a.lighthouse,
+            "challenge": challenge,
+            "goals": [g.key for g in mine],
+        })
+    return out
+
+
+def _committee(c: Committee) -> dict[str, Any]:
+    return {"key": c.key, "name": c.name, "chair": c.chair or "", "to": list(c.to),
+            "cc": list(c.cc)}
+
+
+def salutation(c: Committee) -> str:
+    """``formand og medlemmer af Børne- og Ungdomsudvalget`` (after "Kære")."""
+    return f"formand og medlemmer af {c.name}" if c.chair else f"medlemmer af {c.name}"
+
+
+def _common(wheel: Wheel, plan: YearPlan) -> dict[str, Any]:
+    p = wheel.policy
+    owner = wheel.committee.get(p.owner)
+    return {
+        "year": plan.year,
+        "policy": {"name": p.name, "owner": p.owner},
+        "owner": {"key": p.owner, "name": owner.name if owner else p.owner},
+        "sender": {"name": p.sender.name, "email": p.sender.email},
+        "coordinator": {"name": p.coordinator.name, "email": p.coordinator.email},
+    }
+
+
+def conference(wheel: Wheel, plan: YearPlan) -> dict[str, Any] | None:
+    """The annual integration conference: the ``do: meeting`` event named konference."""
+    for e in plan.events:
+        if e.do == "meeting" and ("konference" in e.key.lower() or "konference" in e.title.lower()):
+            return {"key": e.key, "title": e.title, "date": dato(e.day),
+                    "weekday_date": ugedag_dato(e.day), "iso": e.day.isoformat()}
+    return None
+
+
+def deliverable_rows(
+    wheel: Wheel, plan: YearPlan, event_key: str, committee_key: str
+) -> list[dict[str, Any]]:
+    """What the event's letter asks of the committee: its ``opens`` where it is in ``from``."""
+    ev = wheel.event[event_key]
+    out = []
+    for dkey in ev.opens:
+        d = wheel.deliverable[dkey]
+        if committee_key not in wheel.deliverable_from(d):
+            continue
+        pd = plan.deliverable(dkey)
+        out.append({"key": dkey, "title": d.title, "due": dato(pd.due),
+                    "due_iso": pd.due.isoformat(), "form": d.form or "formular"})
+    return out
+
+
+def letter_context(
+    wheel: Wheel,
+    plan: YearPlan,
+    event_key: str,
+    committee_key: str,
+    readings: Mapping[str, Sequence[Reading]] | None = None,
+) -> dict[str, Any]:
+    """Everything a letter template (opfordringsskrivelse, konferenceinvitation) can use.
+
+    ``readings`` maps a goal key to its barometer readings (any order); a goal without one
+    shows "ingen måling endnu".
+    """
+    c = wheel.committee[committee_key]
+    pe = plan.event(event_key)
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c),
+        salutation=salutation(c),
+        event={"key": pe.key, "title": pe.title, "date": dato(pe.day), "iso": pe.day.isoformat()},
+        letter_date=dato(pe.day),
+        goals=goal_rows(wheel, committee_key, readings),
+        focus_areas=focus_area_rows(wheel, committee_key),
+        deliverables=deliverable_rows(wheel, plan, event_key, committee_key),
+        conference=conference(wheel, plan),
+    )
+    return ctx
+
+
+def form_context(
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str
+) -> dict[str, Any]:
+    """The fill-in form for one deliverable and committee (CONTRACT §4)."""
+    c = wheel.committee[committee_key]
+    d = wheel.deliverable[deliverable_key]
+    pd = plan.deliverable(deliverable_key)
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c),
+        deliverable={"key": d.key, "title": d.title, "due": dato(pd.due),
+                     "due_iso": pd.due.isoformat()},
+        goals=goal_rows(wheel, committee_key),
+    )
+    return ctx
+
+
+def cover_context(wheel: Wheel, plan: YearPlan, report_date: date) -> dict[str, Any]:
+    """The cover of the status report (statusrapport_forside)."""
+    ctx = _common(wheel, plan)
+    ctx.update(report_date=dato(report_date), report_date_iso=report_date.isoformat())
+    return ctx

@@ -1,0 +1,573 @@
+"""Fast rendering of Word templates (.docx with Jinja tags).
+
+A template is compiled once (:class:`DocxTemplate`) and rendered per letter:
+
+1. The zip is opened once. Every XML part that can carry text (``word/document.xml``,
+   headers, footers, foot- and endnotes) and contains ``{`` is pre-processed with lxml:
+
+   - **Split tags are merged.** Word and LibreOffice break text into runs (``<w:r>``)
+     wherever formatting, spelling marks or revision ids (rsid) change, so ``{{ x }}`` is
+     often stored as ``{{ `` + ``x`` + `` }}`` in three runs. Within a paragraph the tag's
+     text is moved into the run where it starts (that run's formatting wins). A tag that is
+     not closed within its paragraph cannot be repaired and is reported.
+   - Typographic quotes that Word's AutoCorrect puts inside tags (“ ” ‘ ’) become ASCII.
+   - **Row and paragraph loops are hoisted** (the docxtpl convention): a table row holding
+     ``{%tr for g in goals %}`` is replaced by ``{% for g in goals %}`` (and likewise
+     ``{%tr endfor %}``, ``{%tr if ... %}``), so the rows between repeat; a paragraph
+     holding ``{%p ... %}`` is replaced by the bare tag. The row/paragraph must hold
+     nothing but the tag (otherwise its text would vanish: reported).
+   - A newline is put before every paragraph, so a Jinja line number is a paragraph number
+     (counted from the top of the part, table cells included): errors name the paragraph.
+
+2. ONE Jinja template per part is compiled in a :class:`jinja2.sandbox.SandboxedEnvironment`
+   (templates are edited by users) with ``autoescape=True`` (XML escaping) and
+   ``StrictUndefined``. The environment is created once, at import.
+
+3. Per letter only the tagged parts are rendered; the output zip is written by hand: the
+   untouched members' local headers and already-compressed bytes are one precomputed blob,
+   then the rendered parts (deflated), then the central directory. The output is
+   deterministic (same data, same bytes).
+
+Values: ``& < > " '`` are escaped, æøå pass through, a newline becomes ``<w:br/>`` and a tab
+``<w:tab/>``, ``None`` prints as nothing. Other control characters (which XML 1.0 cannot
+carry) are **removed, with a warning logged** on the ``letters.render`` logger.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import struct
+import threading
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+log = logging.getLogger("letters.render")
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W_P = f"{{{W_NS}}}p"
+W_T = f"{{{W_NS}}}t"
+W_TR = f"{{{W_NS}}}tr"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+TEXT_PARTS = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
+MAX_TEMPLATE_BYTES = 20_000_000
+MAX_PART_BYTES = 20_000_000  # uncompressed, checked before a member is read
+COMPRESS_LEVEL = 6
+
+TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+OPEN_RE = re.compile(r"\{\{|\{%|\{#")
+HOIST_RE = re.compile(r"^\{%(-?)\s*(tr|p)\s(.*?)(-?)%\}$", re.S)
+HOIST_ANY_RE = re.compile(r"\{%-?\s*(tr|p)\s")
+QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+
+
+class TemplateError(Exception):
+    """A template that cannot be used: carries every problem found."""
+
+    def __init__(self, path: Path, problems: list[TemplateProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+
+
+class RenderError(Exception):
+    """Rendering failed (an undefined variable, a refused operation, ...)."""
+
+    def __init__(self, path: Path, problem: TemplateProblem) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    part: str  # e.g. word/document.xml
+    paragraph: int  # 1-based, 0 = before the first paragraph
+    message: str
+    text: str = ""  # the paragraph's text, for the reader
+
+    def __str__(self) -> str:
+        where = f"{self.part} paragraph {self.paragraph}" if self.paragraph else self.part
+        shown = f" («{_shorten(self.text)}»)" if self.text else ""
+        return f"{where}{shown}: {self.message}"
+
+
+def _shorten(text: str, n: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --- values -------------------------------------------------------------------------------
+
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+_BREAK = '</w:t><w:br/><w:t xml:space="preserve">'
+_TAB = '</w:t><w:tab/><w:t xml:space="preserve">'
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the control characters XML cannot carry (a warning is logged)."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if _BAD_CHARS.search(value):
+        log.warning("removed control characters from a value: %r", _shorten(value, 40))
+        value = _BAD_CHARS.sub("", value)
+    return value
+
+
+def xml_value(value: Any) -> Any:
+    """Jinja ``finalize`` for the .docx parts: escape for XML, line breaks and tabs as Word's."""
+    if value is None:
+        return Markup("")
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, jinja2.Undefined):  # StrictUndefined raises on str()
+        str(value)
+    s = value if isinstance(value, str) else str(value)
+    if "\r" in s or _BAD_CHARS.search(s):
+        s = clean_text(s)
+    out = str(escape(s))
+    if "\n" in out:
+        out = out.replace("\n", _BREAK)
+    if "\t" in out:
+        out = out.replace("\t", _TAB)
+    return Markup(out)  # noqa: S704 - escaped above; only our own <w:br/>/<w:tab/> added
+
+
+def make_environment(finalize: Callable[[Any], Any] | None = xml_value) -> jinja2.Environment:
+    """The sandboxed environment of the .docx parts (one per process, see ``ENV``)."""
+    return SandboxedEnvironment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+        keep_trailing_newline=True,
+        auto_reload=False,
+        cache_size=0,
+    )
+
+
+ENV = make_environment()
+_ENV_LOCK = threading.Lock()
+
+
+# --- pre-processing -------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedPart:
+    name: str
+    source: str  # the Jinja source (XML with tags), one line per paragraph
+    lines: list[int]  # line (0-based) -> paragraph number
+    texts: dict[int, str]  # paragraph number -> its text (for messages)
+    problems: list[TemplateProblem]
+    has_tags: bool
+
+
+def _own_texts(p: Any) -> list[Any]:
+    """The ``w:t`` of paragraph ``p``, not those of paragraphs nested in it (text boxes)."""
+    out = []
+    for t in p.iter(W_T):
+        anc = t.getparent()
+        while anc is not None and anc.tag != W_P:
+            anc = anc.getparent()
+        if anc is p:
+            out.append(t)
+    return out
+
+
+def _merge_paragraph(p: Any, n: int, part: str, problems: list[TemplateProblem]) -> str:
+    """Move every tag's text into the ``w:t`` where it starts; return the paragraph text."""
+    ts = _own_texts(p)
+    texts = [t.text or "" for t in ts]
+    full = "".join(texts)
+    if "{" not in full:
+        return full
+    owner: list[int] = []
+    for i, s in enumerate(texts):
+        owner.extend([i] * len(s))
+    spans = [m.span() for m in TAG_RE.finditer(full)]
+    rest = TAG_RE.sub(lambda m: " " * len(m.group()), full)
+    m = OPEN_RE.search(rest)
+    if m:
+        problems.append(
+            TemplateProblem(
+                part, n,
+                f"the tag starting «{_shorten(full[m.start():], 30)}» is not closed in this "
+                "paragraph (a tag must begin and end in the same paragraph; retype it)",
+                full,
+            )
+        )
+    changed = False
+    for s, e in spans:
+        first = owner[s]
+        if owner[e - 1] != first:
+            changed = True
+            for k in range(s, e):
+                owner[k] = first
+    chars = list(full)
+    for s, e in spans:
+        tag = full[s:e]
+        fixed = tag.translate(QUOTES)
+        if fixed != tag:
+            changed = True
+            chars[s:e] = list(fixed)
+    if changed:
+        new = [""] * len(ts)
+        parts: list[list[str]] = [[] for _ in ts]
+        for k, ch in enumerate(chars):
+            parts[owner[k]].append(ch)
+        new = ["".join(x) for x in parts]
+        for t, s in zip(ts, new, strict=True):
+            t.text = s
+    for t in ts:
+        if t.text and ("{{" in t.text or "{%" in t.text):
+            t.set(XML_SPACE, "preserve")
+    return "".join(chars)
+
+
+def prepare_part(name: str, data: bytes) -> PreparedPart:
+    """Pre-process one XML part: merge split tags, hoist row/paragraph tags, number lines."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                             remove_blank_text=False)
+    root = etree.fromstring(data, parser)
+    problems: list[TemplateProblem] = []
+    paras = list(root.iter(W_P))
+    texts: dict[int, str] = {}
+    number: dict[Any, int] = {}
+    for n, p in enumerate(paras, 1):
+        number[p] = n
+    for n, p in enumerate(paras, 1):
+        texts[n] = _merge_paragraph(p, n, name, problems)
+    has_tags = any(TAG_RE.search(t) for t in texts.values())
+
+    # hoist {%tr %} and {%p %}
+    hoisted: list[tuple[str, int, int, int]] = []  # (tag, first par, count, tag par)
+    for kind in ("tr", "p"):
+        for n, p in enumerate(paras, 1):
+            if p.getroottree().getroot() is not root:  # detached with a hoisted row
+                continue
+            text = texts[n]
+            if not HOIST_ANY_RE.search(text):
+                continue
+            tags = [m.group() for m in TAG_RE.finditer(text) if HOIST_RE.match(m.group())]
+            tags = [t for t in tags if HOIST_RE.match(t).group(2) == kind]  # type: ignore[union-attr]
+            if not tags:
+                continue
+            if kind == "tr":
+                el = p.getparent()
+                while el is not None and el.tag != W_TR:
+                    el = el.getparent()
+                if el is None:
+                    problems.append(TemplateProblem(
+                        name, n, "a {%tr ...%} tag must stand in a table row", text))
+                    continue
+            else:
+                el = p
+            inner = [q for q in el.iter(W_P)]
+            all_text = "".join(texts.get(number.get(q, 0), "") for q in inner)
+            leftover = all_text
+            for t in tags:
+                leftover = leftover.replace(t, "", 1)
+            if len(tags) > 1:
+                problems.append(TemplateProblem(
+                    name, n, f"only one {{%{kind} ...%}} tag may stand in a "
+                    f"{'row' if kind == 'tr' else 'paragraph'}", text))
+                continue
+            if leftover.strip():
+                where = "row" if kind == "tr" else "paragraph"
+                problems.append(TemplateProblem(
+                    name, n, f"the {where} of a {{%{kind} ...%}} tag must hold nothing else; "
+                    f"«{_shorten(leftover.strip(), 30)}» would be lost", text))
+                continue
+            mm = HOIST_RE.match(tags[0])
+            assert mm is not None
+            tag = "{%" + mm.group(1) + " " + mm.group(3).strip() + " " + mm.group(4) + "%}"
+            first = number.get(inner[0], n) if inner else n
+            placeholder = etree.Element("ajhoist", k=str(len(hoisted)))
+            hoisted.append((tag, first, len(inner), n))
+            parent = el.getparent()
+            placeholder.tail = el.tail
+            parent.replace(el, placeholder)
+
+    for el in root.iter():
+        if el.text and ("\n" in el.text or "\r" in el.text):
+            el.text = el.text.replace("\r", " ").replace("\n", " ")
+        if el.tail and ("\n" in el.tail or "\r" in el.tail):
+            el.tail = el.tail.replace("\r", " ").replace("\n", " ")
+    for p, n in number.items():
+        p.set("ajn", str(n))
+    body = etree.tostring(root, encoding="unicode")
+    lines = [0]
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) is not None:  # a paragraph
+            lines.append(int(m.group(3)))
+            return "\n<" + m.group(1) + m.group(2)
+        tag, first, count, at = hoisted[int(m.group(4))]
+        out = []
+        for k in range(first, first + max(count, 1)):
+            lines.append(k)
+            out.append("\n")
+            if k == at or (count == 0 and k == first):
+                out.append(tag)
+        if at not in range(first, first + max(count, 1)):
+            out.append(tag)
+        return "".join(out)
+
+    body = re.sub(
+        r'<((?:\w+:)?p)\b([^>]*?) ajn="(\d+)"|<ajhoist\b[^>]*? k="(\d+)"[^>]*/>', sub, body
+    )
+    body = TAG_RE.sub(lambda m: html.unescape(m.group()), body)
+    source = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + body
+    return PreparedPart(name, source, lines, texts, problems, has_tags)
+
+
+# --- zip writing ------------------------------------------------------------------------------
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+
+
+@dataclass
+class _Member:
+    name: bytes
+    method: int
+    dostime: int
+    dosdate: int
+    crc: int
+    csize: int
+    usize: int
+    offset: int
+    flags: int
+
+
+def _local_header(m: _Member) -> bytes:
+    return _LOCAL.pack(b"PK\x03\x04", 20, m.flags, m.method, m.dostime, m.dosdate,
+                       m.crc, m.csize, m.usize, len(m.name), 0) + m.name
+
+
+def _central(m: _Member) -> bytes:
+    return _CENTRAL.pack(b"PK\x01\x02", 20, 20, m.flags, m.method, m.dostime, m.dosdate,
+                         m.crc, m.csize, m.usize, len(m.name), 0, 0, 0, 0, 0, m.offset) + m.name
+
+
+def deflate(data: bytes, level: int = COMPRESS_LEVEL) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+class ZipWriter:
+    """Writes a zip from precomputed untouched members plus freshly rendered parts."""
+
+    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str]) -> None:
+        blob: list[bytes] = []
+        members: list[_Member] = []
+        offset = 0
+        for info in zf.infolist():
+            if info.filename in changed:
+                continue
+            start = info.header_offset
+            nlen, elen = struct.unpack("<2H", raw[start + 26 : start + 30])
+            data_at = start + 30 + nlen + elen
+            data = raw[data_at : data_at + info.compress_size]
+            m = self._member(info, offset)
+            m.crc, m.csize, m.usize = info.CRC, info.compress_size, info.file_size
+            m.method = info.compress_type
+            head = _local_header(m)
+            blob += [head, data]
+            members.append(m)
+            offset += len(head) + len(data)
+        self.static = b"".join(blob)
+        self.static_central = b"".join(_central(m) for m in members)
+        self.count = len(members)
+        self.changed = [self._member(zf.getinfo(n), 0) for n in changed]
+
+    @staticmethod
+    def _member(info: zipfile.ZipInfo, offset: int) -> _Member:
+        y, mo, d, h, mi, s = info.date_time
+        name = info.filename.encode("utf-8")
+        flags = 0x800 if not info.filename.isascii() else 0
+        return _Member(name, zipfile.ZIP_DEFLATED, (h << 11) | (mi << 5) | (s // 2),
+                       ((y - 1980) << 9) | (mo << 5) | d, 0, 0, 0, offset, flags)
+
+    def write(self, contents: list[bytes], level: int = COMPRESS_LEVEL) -> bytes:
+        out = [self.static]
+        central = [self.static_central]
+        offset = len(self.static)
+        for m0, data in zip(self.changed, contents, strict=True):
+            comp = deflate(data, level)
+            m = _Member(m0.name, zipfile.ZIP_DEFLATED, m0.dostime, m0.dosdate,
+                        zlib.crc32(data), len(comp), len(data), offset, m0.flags)
+            head = _local_header(m)
+            out += [head, comp]
+            central.append(_central(m))
+            offset += len(head) + len(comp)
+        cd = b"".join(central)
+        n = self.count + len(contents)
+        out += [cd, _END.pack(b"PK\x05\x06", 0, 0, n, n, len(cd), offset, 0)]
+        return b"".join(out)
+
+
+# --- the template -------------------------------------------------------------------------------
+
+
+class DocxTemplate:
+    """A .docx template compiled once; :meth:`render` makes one letter's bytes."""
+
+    def __init__(self, path: Path, env: jinja2.Environment | None = None) -> None:
+        self.path = Path(path)
+        self.env = env or ENV
+        raw = self.path.read_bytes()
+        if len(raw) > MAX_TEMPLATE_BYTES:
+            raise TemplateError(self.path, [TemplateProblem("(file)", 0, "larger than 20 MB")])
+        try:
+            zf = zipfile.ZipFile(BytesIO(raw))
+        except zipfile.BadZipFile:
+            raise TemplateError(
+                self.path, [TemplateProblem("(file)", 0, "not a .docx file (not a zip archive)")]
+            ) from None
+        names = zf.namelist()
+        if "word/document.xml" not in names:
+            raise TemplateError(
+                self.path,
+                [TemplateProblem("(file)", 0, "not a Word document (no word/document.xml)")],
+            )
+        self.problems: list[TemplateProblem] = []
+        self.parts: dict[str, PreparedPart] = {}
+        self.compiled: dict[str, jinja2.Template] = {}
+        for info in zf.infolist():
+            if not TEXT_PARTS.match(info.filename):
+                continue
+            if info.file_size > MAX_PART_BYTES:
+                raise TemplateError(
+                    self.path, [TemplateProblem(info.filename, 0, "part larger than 20 MB")]
+                )
+            data = zf.read(info)
+            if b"{" not in data:
+                continue
+            try:
+                prepared = prepare_part(info.filename, data)
+            except Exception as exc:  # lxml.etree.XMLSyntaxError and kin
+                self.problems.append(TemplateProblem(info.filename, 0, f"not valid XML: {exc}"))
+                continue
+            self.problems += prepared.problems
+            if not prepared.has_tags or prepared.problems:
+                continue
+            self.parts[info.filename] = prepared
+            try:
+                with _ENV_LOCK:
+                    self.compiled[info.filename] = self.env.from_string(prepared.source)
+            except jinja2.TemplateSyntaxError as exc:
+                self.problems.append(self._problem(prepared, exc.lineno, _syntax_message(exc)))
+        self.order = list(self.compiled)
+        self.writer = ZipWriter(raw, zf, self.order)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def _problem(self, part: PreparedPart, lineno: int | None, message: str) -> TemplateProblem:
+        n = part.lines[lineno - 1] if lineno and 0 < lineno <= len(part.lines) else 0
+        return TemplateProblem(part.name, n, message, part.texts.get(n, ""))
+
+    def _raise_if_broken(self) -> None:
+        if self.problems:
+            raise TemplateError(self.path, self.problems)
+
+    def render_parts(self, context: Mapping[str, Any]) -> dict[str, str]:
+        """The rendered XML of every tagged part."""
+        self._raise_if_broken()
+        out: dict[str, str] = {}
+        for name in self.order:
+            try:
+                out[name] = self.compiled[name].render(context)
+            except Exception as exc:
+                raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
+        return out
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        """One letter: a .docx file's bytes."""
+        if self.problems:
+            self._raise_if_broken()
+        contents = []
+        for name in self.order:
+            try:
+                contents.append(self.compiled[name].render(context).encode("utf-8"))
+            except Exception as exc:
+                raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
+        return self.writer.write(contents)
+
+    def _runtime_problem(self, name: str, exc: Exception) -> TemplateProblem:
+        lineno = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<template>":
+                lineno = tb.tb_lineno
+            tb = tb.tb_next
+        return self._problem(self.parts[name], lineno, runtime_message(exc))
+
+
+def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
+    return f"Jinja syntax error: {exc.message}"
+
+
+def runtime_message(exc: Exception) -> str:
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(exc, SecurityError):
+        return f"refused by the sandbox: {exc}"
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+_cache: dict[tuple[Path, str], DocxTemplate] = {}
+_cache_lock = threading.Lock()
+
+
+def templates_dir() -> Path:
+    """``AARSHJUL_TEMPLATES_DIR`` if set, else the templates shipped in ``letters/templates``."""
+    import os
+
+    env = os.environ.get("AARSHJUL_TEMPLATES_DIR")
+    return Path(env) if env else TEMPLATES_DIR
+
+
+def template_path(name: str, directory: Path | None = None) -> Path:
+    return (directory or templates_dir()) / f"{name}.docx"
+
+
+def template(name: str, templates_dir: Path | None = None) -> DocxTemplate:
+    """The compiled template ``name`` (without .docx), cached per (directory, name).
+
+    Raises :class:`TemplateError` when the template has problems (run ``aarshjul check``).
+    The cache is keyed on the file's modification time and size as well, so an edited
+    template is recompiled.
+    """
+    path = template_path(name, templates_dir)
+    st = path.stat()
+    key = (path.resolve(), f"{name}:{st.st_mtime_ns}:{st.st_size}")
+    t = _cache.get(key)
+    if t is None:
+        with _cache_lock:
+            t = _cache.get(key)
+            if t is None:
+                t = DocxTemplate(path)
+                t._raise_if_broken()
+                _cache[key] = t
+    return t
