@@ -1,0 +1,64 @@
+"""The seam between the engine and the letters/mail layer.
+
+The engine needs Word rendering (``letters.render``), letter/form contexts
+(``letters.context``), e-mail bodies (``letters.bodies``), the message shape and builder
+(``letters.mail``), the outbox and its sender (``letters.delivery``) and the journal
+(``letters.journal``). They are imported from here so the engine names one place. While a
+module of the letters layer is not in the tree yet, a minimal stand-in from
+:mod:`flows.interim` is used instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from letters.context import Reading, form_context, letter_context
+from letters.delivery import (
+    AlertPolicy,
+    DirectoryTransport,
+    SmtpTransport,
+    enqueue,
+    is_paused,
+    send_pending,
+    set_paused,
+    transport_from_env,
+)
+from letters.mail import Attachment, Outgoing, build, message_id
+
+try:
+    from letters.journal import Journal
+except ImportError:  # pragma: no cover - until letters.journal lands
+    from flows.interim import Journal  # type: ignore[assignment]
+
+try:
+    from letters.bodies import render_body
+except ImportError:  # pragma: no cover - until letters.bodies lands
+    from flows.interim import render_body
+
+
+def render_docx(name: str, ctx: dict[str, Any]) -> bytes:
+    from letters.render import template
+
+    return template(name).render(ctx)
+
+
+__all__ = [
+    "AlertPolicy",
+    "Attachment",
+    "DirectoryTransport",
+    "Journal",
+    "Outgoing",
+    "Reading",
+    "SmtpTransport",
+    "build",
+    "enqueue",
+    "form_context",
+    "is_paused",
+    "letter_context",
+    "message_id",
+    "render_body",
+    "render_docx",
+    "send_pending",
+    "set_paused",
+    "transport_from_env",
+]
