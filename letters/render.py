@@ -199,8 +199,9 @@ def _merge_paragraph(p: Any, n: int, part: str, problems: list[TemplateProblem])
         owner.extend([i] * len(s))
     spans = [m.span() for m in TAG_RE.finditer(full)]
     rest = TAG_RE.sub(lambda m: " " * len(m.group()), full)
-    m = OPEN_RE.search(rest)
-    if m:
+    chars = list(full)
+    changed = False
+    for m in OPEN_RE.finditer(rest):
         problems.append(
             TemplateProblem(
                 part, n,
@@ -209,14 +210,14 @@ def _merge_paragraph(p: Any, n: int, part: str, problems: list[TemplateProblem])
                 full,
             )
         )
-    changed = False
+        chars[m.start()] = "{\u200b"  # defused, so the rest of the part can still be checked
+        changed = True
     for s, e in spans:
         first = owner[s]
         if owner[e - 1] != first:
             changed = True
             for k in range(s, e):
                 owner[k] = first
-    chars = list(full)
     for s, e in spans:
         tag = full[s:e]
         fixed = tag.translate(QUOTES)
@@ -466,7 +467,7 @@ class DocxTemplate:
                 self.problems.append(TemplateProblem(info.filename, 0, f"not valid XML: {exc}"))
                 continue
             self.problems += prepared.problems
-            if not prepared.has_tags or prepared.problems:
+            if not prepared.has_tags:
                 continue
             self.parts[info.filename] = prepared
             try:
@@ -484,6 +485,41 @@ class DocxTemplate:
     def _problem(self, part: PreparedPart, lineno: int | None, message: str) -> TemplateProblem:
         n = part.lines[lineno - 1] if lineno and 0 < lineno <= len(part.lines) else 0
         return TemplateProblem(part.name, n, message, part.texts.get(n, ""))
+
+    def check(self, contexts: list[Mapping[str, Any]]) -> list[TemplateProblem]:
+        """Problems found by rendering with representative ``contexts`` (for the checker).
+
+        Names a template uses that no context provides are all reported with their
+        paragraph (found in the syntax tree); then each context is rendered, which finds
+        misspelt attributes (``committee.navn``) and refused operations, one per part.
+        """
+        from jinja2 import meta, nodes
+
+        found: list[TemplateProblem] = []
+        known = set().union(*(c.keys() for c in contexts)) if contexts else set()
+        for name, part in self.parts.items():
+            if name not in self.compiled:
+                continue
+            ast = self.env.parse(part.source)
+            missing = meta.find_undeclared_variables(ast) - known
+            for node in ast.find_all(nodes.Name):
+                if node.ctx == "load" and node.name in missing:
+                    found.append(self._problem(
+                        part, node.lineno, f"undefined: {node.name!r} is not a name this "
+                        f"template can use (known: {', '.join(sorted(known))})"))
+                    missing.discard(node.name)
+            if found:
+                continue
+            seen: set[str] = set()
+            for ctx in contexts:
+                try:
+                    self.compiled[name].render(ctx)
+                except Exception as exc:
+                    p = self._runtime_problem(name, exc)
+                    if str(p) not in seen:
+                        seen.add(str(p))
+                        found.append(p)
+        return found
 
     def _raise_if_broken(self) -> None:
         if self.problems:

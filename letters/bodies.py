@@ -1,0 +1,326 @@
+"""E-mail subjects and bodies (plain text and HTML), from Jinja templates.
+
+The templates live in ``letters/templates/mail/`` (or ``$AARSHJUL_TEMPLATES_DIR/mail``):
+``<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html`` for each kind, with
+``footer.txt`` and ``base.html`` shared. They are rendered in a sandbox with
+StrictUndefined; the HTML is autoescaped, the text is not. A subject is made one line
+(whitespace collapsed). Control characters in data (other than tab and newline in bodies)
+are removed with a warning, as in the letters.
+
+Kinds: ``letter``, ``reminder`` (påmindelse, before the deadline), ``overdue`` (rykker,
+after it), ``escalation``, ``receipt`` (kvittering), ``report``. Note that the
+``X-Aarshjul-Kind`` header (CONTRACT §3) calls both reminder and overdue ``reminder``; the
+body kind only chooses the wording (see :func:`kind_for_slot`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from letters.context import (
+    _committee,
+    _common,
+    dato,
+    deliverable_rows,
+    salutation,
+    ugedag_dato,
+)
+from letters.render import clean_text, templates_dir
+from models.plan import YearPlan
+from models.problems import Problem
+from models.wheel import Wheel
+
+BodyKind = Literal["letter", "reminder", "overdue", "escalation", "receipt", "report"]
+KINDS: tuple[str, ...] = get_args(BodyKind)
+
+
+def mail_dir(directory: Path | None = None) -> Path:
+    return (directory or templates_dir()) / "mail"
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+class _Envs:
+    def __init__(self, directory: Path) -> None:
+        loader = jinja2.FileSystemLoader(str(directory))
+        common: dict[str, Any] = {
+            "loader": loader, "undefined": jinja2.StrictUndefined, "finalize": _finalize,
+            "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True,
+            "auto_reload": True,
+        }
+        self.text = SandboxedEnvironment(autoescape=False, **common)
+        self.html = SandboxedEnvironment(autoescape=True, **common)
+        self.lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _envs(directory: Path) -> _Envs:
+    return _Envs(directory)
+
+
+def render_body(
+    kind: BodyKind, context: Mapping[str, Any], directory: Path | None = None
+) -> tuple[str, str, str]:
+    """``(subject, plain text, html)`` for one message of ``kind``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown body kind {kind!r} (known: {', '.join(KINDS)})")
+    envs = _envs(mail_dir(directory))
+    with envs.lock:  # jinja's loader cache is not meant for concurrent first loads
+        subject_t = envs.text.get_template(f"{kind}.subject.txt")
+        text_t = envs.text.get_template(f"{kind}.txt")
+        html_t = envs.html.get_template(f"{kind}.html")
+    subject = " ".join(subject_t.render(context).split())
+    text = _tidy(text_t.render(context))
+    html = html_t.render(context)
+    return subject, text, html
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row; ends with one newline."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+# --- contexts ---------------------------------------------------------------------------------
+
+
+def kind_for_slot(slot: str) -> BodyKind:
+    """``before-N`` -> reminder, ``after-N`` -> overdue, ``escalate`` -> escalation."""
+    if slot.startswith("before-"):
+        return "reminder"
+    if slot.startswith("after-"):
+        return "overdue"
+    if slot == "escalate":
+        return "escalation"
+    raise ValueError(f"{slot!r} is not a slot name (before-N, after-N or escalate)")
+
+
+def _deliverable(wheel: Wheel, plan: YearPlan, key: str) -> dict[str, Any]:
+    d = wheel.deliverable[key]
+    pd = plan.deliverable(key)
+    return {"key": key, "title": d.title, "due": dato(pd.due), "due_weekday": ugedag_dato(pd.due),
+            "due_iso": pd.due.isoformat()}
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def letter_body_context(
+    wheel: Wheel, plan: YearPlan, event_key: str, committee_key: str,
+    attachments: Sequence[str] = (),
+) -> dict[str, Any]:
+    c = wheel.committee[committee_key]
+    pe = plan.event(event_key)
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c), salutation=salutation(c),
+        event={"key": pe.key, "title": pe.title, "date": dato(pe.day), "iso": pe.day.isoformat()},
+        deliverables=deliverable_rows(wheel, plan, event_key, committee_key),
+        attachments=list(attachments),
+    )
+    return ctx
+
+
+def chase_body_context(
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, slot: str,
+) -> dict[str, Any]:
+    """A reminder, overdue reminder or escalation for request (committee, deliverable)."""
+    c = wheel.committee[committee_key]
+    pd = plan.deliverable(deliverable_key)
+    req = next((r for r in plan.requests
+                if r.committee == committee_key and r.deliverable == deliverable_key), None)
+    slots = req.slots if req else ()
+    found = next((s for s in slots if s.name == slot), None)
+    day: date
+    if found is not None:
+        day = found.day
+    else:
+        n = 0 if slot == "escalate" else int(slot.split("-", 1)[1])
+        if slot == "escalate":
+            n = wheel.deliverable[deliverable_key].reminders.escalate_after or 0
+        day = pd.due + timedelta(days=-n if slot.startswith("before") else n)
+    esc = next((s for s in slots if s.kind == "escalate"), None)
+    escalate_to = list(wheel.escalate_to(c))
+    sent_before = [s for s in slots if s.is_reminder and s.day <= day and s.name != slot]
+    n_sent = len(sent_before) + (1 if slot != "escalate" else 0)
+    reminders_text = (f"{n_sent} påmindelser og rykkere" if n_sent != 1
+                      else "én påmindelse") if n_sent else "ingen påmindelser"
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c), salutation=salutation(c),
+        deliverable=_deliverable(wheel, plan, deliverable_key),
+        slot=slot, kind=kind_for_slot(slot), send_date=dato(day),
+        days_left=max((pd.due - day).days, 0), days_late=max((day - pd.due).days, 0),
+        escalation_date=dato(esc.day) if esc is not None and slot != "escalate" else "",
+        escalate_to=escalate_to, escalate_to_text=_and(escalate_to),
+        reminders_sent_text=reminders_text,
+    )
+    return ctx
+
+
+def receipt_body_context(
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str,
+    received_at: datetime, *, revision: bool = False, first_received_at: datetime | None = None,
+    file_name: str | None = None,
+) -> dict[str, Any]:
+    from models.dates import dansk_tid
+    from models.plan import require_aware
+
+    require_aware(received_at, "received_at")
+    c = wheel.committee[committee_key]
+    pd = plan.deliverable(deliverable_key)
+    local = received_at.astimezone(wheel.policy.tz)
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c), salutation=salutation(c),
+        deliverable=_deliverable(wheel, plan, deliverable_key),
+        received_at=dansk_tid(local), on_time=local.date() <= pd.due, revision=revision,
+        first_received_at=dansk_tid(first_received_at.astimezone(wheel.policy.tz))
+        if first_received_at else "",
+        file_name=file_name or "",
+    )
+    return ctx
+
+
+def report_body_context(
+    wheel: Wheel, plan: YearPlan, event_key: str, attachments: Sequence[str] = (),
+) -> dict[str, Any]:
+    pe = plan.event(event_key)
+    ctx = _common(wheel, plan)
+    ctx.update(
+        event={"key": pe.key, "title": pe.title, "date": dato(pe.day), "iso": pe.day.isoformat()},
+        attachments=list(attachments),
+    )
+    return ctx
+
+
+def body_context(
+    kind: BodyKind, wheel: Wheel, plan: YearPlan, *, committee: str | None = None,
+    event: str | None = None, deliverable: str | None = None, slot: str | None = None,
+    received_at: datetime | None = None, revision: bool = False,
+    first_received_at: datetime | None = None, file_name: str | None = None,
+    attachments: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The context of ``kind`` (dispatches to the functions above; checks what it needs)."""
+
+    def need(value: str | None, what: str) -> str:
+        if value is None:
+            raise ValueError(f"a {kind} body needs {what}")
+        return value
+
+    if kind == "letter":
+        return letter_body_context(wheel, plan, need(event, "event"), need(committee, "committee"),
+                                   attachments)
+    if kind in ("reminder", "overdue", "escalation"):
+        return chase_body_context(wheel, plan, need(deliverable, "deliverable"),
+                                  need(committee, "committee"), need(slot, "slot"))
+    if kind == "receipt":
+        if received_at is None:
+            raise ValueError("a receipt body needs received_at")
+        return receipt_body_context(wheel, plan, need(deliverable, "deliverable"),
+                                    need(committee, "committee"), received_at, revision=revision,
+                                    first_received_at=first_received_at, file_name=file_name)
+    if kind == "report":
+        return report_body_context(wheel, plan, need(event, "event"), attachments)
+    raise ValueError(f"unknown body kind {kind!r}")
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str, Any]]]:
+    """Representative contexts of every kind (for the checker and the tests)."""
+    out: list[tuple[BodyKind, dict[str, Any]]] = []
+    for e in plan.events:
+        if e.do == "letters" and e.to:
+            out.append(("letter", letter_body_context(wheel, plan, e.key, e.to[0], ["brev.docx"])))
+        if e.do in ("status_report", "budget"):
+            out.append(("report", report_body_context(wheel, plan, e.key, ["rapport.pdf"])))
+    if plan.requests:
+        r = plan.requests[0]
+        for s in r.slots:
+            out.append((kind_for_slot(s.name),
+                        chase_body_context(wheel, plan, r.deliverable, r.committee, s.name)))
+        tz = wheel.policy.tz
+        due = datetime.combine(r.due, wheel.policy.send_clock, tzinfo=tz)
+        for late, rev in ((False, False), (True, False), (False, True)):
+            at = due + timedelta(days=3) if late else due - timedelta(days=5)
+            out.append(("receipt", receipt_body_context(
+                wheel, plan, r.deliverable, r.committee, at, revision=rev,
+                first_received_at=at if rev else None, file_name="handleplan.docx")))
+    return out
+
+
+def body_problems(wheel: Wheel, plan: YearPlan, directory: Path | None = None) -> list[Problem]:
+    """Missing mail templates, syntax errors and undefined names, as problems."""
+    import os
+
+    mdir = mail_dir(directory)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    samples = sample_contexts(wheel, plan)
+    for kind in KINDS:
+        for suffix in ("subject.txt", "txt", "html"):
+            path = mdir / f"{kind}.{suffix}"
+            if not path.is_file():
+                problems.append(Problem(os.path.relpath(path), 0, kind,
+                                        "the mail template does not exist"))
+    if problems:
+        return problems
+    for kind, ctx in samples:
+        try:
+            render_body(kind, ctx, directory)
+        except jinja2.TemplateSyntaxError as exc:
+            p = Problem(os.path.relpath(exc.filename or mdir), exc.lineno or 0, kind,
+                        f"Jinja syntax error: {exc.message}")
+        except Exception as exc:
+            from letters.render import runtime_message
+
+            file, line = _template_frame(exc)
+            p = Problem(os.path.relpath(file) if file else str(mdir), line, kind,
+                        runtime_message(exc))
+        else:
+            continue
+        if str(p) not in seen:
+            seen.add(str(p))
+            problems.append(p)
+    return problems
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int]:
+    file, line = None, 0
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".txt", ".html")):
+            file, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    return file, line
