@@ -1,0 +1,137 @@
+"""Danish amounts as committees write them, to whole kroner.
+
+``parse_dkk("1.500.000 kr.") == 1_500_000``, ``parse_dkk("1,5 mio. kr.") == 1_500_000``,
+``parse_dkk("kr. 250.000,-") == 250_000``, ``parse_dkk("500 t.kr.") == 500_000``,
+``parse_dkk("2 mia. kr.") == 2_000_000_000``; ``None`` for what is not one amount
+("1-2 mio.", "se bilag", "").
+
+Number rules (Danish first): ``.`` groups thousands and ``,`` is the decimal mark
+(``1.500.000,50``); where both appear, the last one is the decimal mark (so ``1,500,000.00``
+reads too). A lone ``.`` followed by exactly three digits groups thousands (``1.500`` is
+1500); otherwise it is a decimal point (``1.5 mio``). A lone ``,`` is a decimal comma
+(``1,5 mio``), except ``250,000`` without a unit word, read as 250000: no one writes kroner
+with three decimals. Spaces may group thousands (``1 500 000``). Øre are rounded half up.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009]+")
+_MULTIPLIERS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"^(?:mia|mrd|milliard(?:er)?)\.?$"), 1_000_000_000),
+    (re.compile(r"^(?:mio|mill|million(?:er)?)\.?$"), 1_000_000),
+    (re.compile(r"^(?:t|tkr|tusind|tusinde|k)\.?$"), 1_000),
+)
+_CURRENCY = re.compile(r"^(?:kr|kroner|dkk|kr\.-|,-|\.-)\.?$")
+_PREFIXES = ("ca.", "ca", "cirka", "omkring", "i alt", "samlet")
+_SUFFIXES = ("årligt", "om året", "pr. år", "per år", "/år", "i alt")
+_NUMBER = re.compile(r"^[+-]?\d[\d.,]*$")
+
+
+def _number(token: str, has_multiplier: bool) -> Decimal | None:
+    sign = ""
+    if token[0] in "+-":
+        sign, token = token[0], token[1:]
+    if token.endswith((",", ".")):
+        token = token[:-1]
+    if not token or not token[0].isdigit() or not token[-1].isdigit():
+        return None
+    dots, commas = token.count("."), token.count(",")
+    if dots and commas:
+        decimal_mark = "," if token.rfind(",") > token.rfind(".") else "."
+        group_mark = "." if decimal_mark == "," else ","
+        intpart, _, frac = token.rpartition(decimal_mark)
+        if group_mark in frac or intpart.count(decimal_mark):
+            return None
+        if not _grouped(intpart, group_mark):
+            return None
+        plain = intpart.replace(group_mark, "") + "." + frac
+    elif dots > 1 or commas > 1:
+        mark = "." if dots else ","
+        if not _grouped(token, mark):
+            return None
+        plain = token.replace(mark, "")
+    elif dots == 1:
+        intpart, _, frac = token.partition(".")
+        plain = intpart + frac if len(frac) == 3 else intpart + "." + frac
+    elif commas == 1:
+        intpart, _, frac = token.partition(",")
+        if len(frac) == 3 and not has_multiplier:
+            plain = intpart + frac
+        else:
+            plain = intpart + "." + frac
+    else:
+        plain = token
+    try:
+        return Decimal(sign + plain)
+    except InvalidOperation:
+        return None
+
+
+def _grouped(token: str, mark: str) -> bool:
+    """``1.500.000``: a first group of 1-3 digits, then groups of exactly three."""
+    groups = token.split(mark)
+    return (
+        1 <= len(groups[0]) <= 3
+        and all(g.isdigit() for g in groups)
+        and all(len(g) == 3 for g in groups[1:])
+    )
+
+
+def parse_dkk(text: str) -> int | None:
+    """Whole kroner in ``text``, or ``None`` when it is not one readable amount."""
+    if not isinstance(text, str):
+        return None
+    s = _SPACES.sub(" ", text).strip().lower()
+    if not s or len(s) > 80:
+        return None
+    for prefix in _PREFIXES:
+        if s.startswith(prefix + " "):
+            s = s[len(prefix) + 1:].lstrip()
+    for suffix in _SUFFIXES:
+        if s.endswith(" " + suffix):
+            s = s[: -len(suffix) - 1].rstrip()
+    # "t.kr." / "t. kr." / "tkr." are one unit: thousands of kroner
+    s = re.sub(r"\bt\.?\s?kr\b\.?", " tkr ", s)
+    s = re.sub(r"\bkr\.?\s*,-", " kr ", s)
+    s = s.replace(",-", " ").replace(".-", " ")
+    # digits grouped by spaces: "1 500 000"
+    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)
+    # split glued units: "1,5mio", "250000kr."
+    s = re.sub(r"(?<=\d)(?=[a-zæøå])", " ", s)
+    tokens = s.split()
+    number: str | None = None
+    multiplier = 1
+    seen_currency = False
+    for tok in tokens:
+        if tok == "tkr" or tok == "tkr.":
+            if multiplier != 1:
+                return None
+            multiplier = 1_000
+            seen_currency = True
+            continue
+        if _CURRENCY.match(tok):
+            seen_currency = True
+            continue
+        unit = next((m for pattern, m in _MULTIPLIERS if pattern.match(tok)), None)
+        if unit is not None:
+            if multiplier != 1 or number is None:
+                return None
+            multiplier = unit
+            continue
+        if _NUMBER.match(tok):
+            if number is not None:
+                return None
+            number = tok
+            continue
+        return None
+    del seen_currency
+    if number is None:
+        return None
+    value = _number(number, multiplier != 1)
+    if value is None:
+        return None
+    kroner = (value * multiplier).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(kroner)
