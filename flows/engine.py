@@ -165,6 +165,11 @@ class Action:
     skip: tuple[tuple[str, datetime], ...] = ()  # (slot, due instant) marked skipped
     opens: tuple[str, ...] = ()  # letters: deliverables this letter opens for the committee
     send: bool = True
+    # receipts
+    received_at: datetime | None = None
+    revision: int = 0
+    first_received_at: datetime | None = None
+    file_name: str | None = None
 
 
 def letter_key(year: int, event: str, committee: str) -> str:
@@ -241,7 +246,6 @@ def build_outgoing(
     w = st.wheel
     c = w.committee[a.committee]
     plan = st.plan(a.year)
-    ctx: dict[str, Any] = body_context(st, a, as_of)
     attachments: list[Any] = []
     if a.kind == "letter":
         pe = plan.event(a.event or "")
@@ -257,11 +261,12 @@ def build_outgoing(
             fctx = ports.form_context(w, plan, dkey, c.key)
             attachments.append(
                 ports.Attachment(
-                    f"Skema - {_safe(d.title)} {a.year} - {c.key}.docx",
+                    f"Formular - {_safe(d.title)} {a.year} - {c.key}.docx",
                     ports.render_docx(d.form or "formular", fctx),
                 )
             )
-    subject, text, html = ports.render_body(a.body, ctx)
+    ctx = body_context(st, a, as_of, tuple(x.filename for x in attachments))
+    subject, text, html = ports.render_body(a.body, ctx)  # type: ignore[arg-type]
     if a.kind == "escalation":
         to, cc = w.escalate_to(c), (*c.to, *c.cc)
     else:
@@ -285,50 +290,24 @@ def build_outgoing(
     )
 
 
-def body_context(st: Setup, a: Action, as_of: datetime) -> dict[str, Any]:
-    """What the e-mail bodies may use (letters.bodies)."""
-    w = st.wheel
-    c = w.committee[a.committee]
-    plan = st.plan(a.year)
-    ctx: dict[str, Any] = {
-        "year": a.year,
-        "policy": w.policy.name,
-        "sender": w.policy.sender.name,
-        "coordinator": w.policy.coordinator.name,
-        "coordinator_email": w.policy.coordinator.email,
-        "committee": c.key,
-        "committee_name": c.name,
-        "chair": c.chair,
-        "slot": a.slot,
-        "date_da": dansk_dato(st.local(as_of)),
-    }
-    if a.event:
-        pe = plan.event(a.event)
-        ctx.update(
-            event=pe.key,
-            event_title=pe.title,
-            title=pe.title,
-            deliverables=[
-                {
-                    "key": d,
-                    "title": w.deliverable[d].title,
-                    "due": plan.deliverable(d).due,
-                    "due_da": dansk_dato(plan.deliverable(d).due),
-                }
-                for d in a.opens
-            ],
-        )
-    if a.deliverable:
-        pd = plan.deliverable(a.deliverable)
-        ctx.update(
-            deliverable=pd.key,
-            deliverable_title=pd.title,
-            title=pd.title,
-            due=pd.due,
-            due_da=dansk_dato(pd.due),
-            days=(pd.due - st.local(as_of).date()).days,
-        )
-    return ctx
+def body_context(
+    st: Setup, a: Action, as_of: datetime, attachments: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The context of the e-mail body (``letters.bodies.body_context``)."""
+    return ports.body_context(
+        a.body,  # type: ignore[arg-type]
+        st.wheel,
+        st.plan(a.year),
+        committee=a.committee,
+        event=a.event,
+        deliverable=a.deliverable,
+        slot=a.slot,
+        received_at=a.received_at,
+        revision=a.revision > 0,
+        first_received_at=a.first_received_at,
+        file_name=a.file_name,
+        attachments=attachments,
+    )
 
 
 def _open_requests_for(s: Session, st: Setup, a: Action, as_of: datetime) -> None:
@@ -633,6 +612,7 @@ class Registered:
     status: str  # the request's status (first arrival)
     document: str  # path relative to the data directory
     action: Action
+    outgoing: Any  # the receipt as queued
 
 
 def store_document(data: Path, content: bytes, filename: str) -> tuple[str, str]:
@@ -739,6 +719,10 @@ def register_submission(
             committee,
             deliverable=deliverable,
             request_id=req.id,
+            received_at=at,
+            revision=sub.revision,
+            first_received_at=None if first else req.received_at,
+            file_name=file.name,
         )
         o = build_outgoing(st, a, at)
         if ports.enqueue(s, o, st.domain, st.tz) is not None:
@@ -754,7 +738,7 @@ def register_submission(
                 outcome="queued",
             )
         s.commit()
-        return Registered(sub.id, req.id, sub.revision, outcome, req.status, rel, a)
+        return Registered(sub.id, req.id, sub.revision, outcome, req.status, rel, a, o)
 
 
 # --- sending and reporting ---------------------------------------------------------------
@@ -1082,7 +1066,6 @@ def run_submit(
         year=year,
         as_of=local,
     )
-    o = build_outgoing(st, reg.action, at)
-    finish(st, report, [o], at, send)
+    finish(st, report, [reg.outgoing], at, send)
     report.requests = request_rows(st, year, at)
     return reg, report

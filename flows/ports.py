@@ -30,10 +30,7 @@ try:
 except ImportError:  # pragma: no cover - until letters.journal lands
     from flows.interim import Journal  # type: ignore[assignment]
 
-try:
-    from letters.bodies import render_body
-except ImportError:  # pragma: no cover - until letters.bodies lands
-    from flows.interim import render_body
+from letters.bodies import body_context, render_body
 
 
 def render_docx(name: str, ctx: dict[str, Any]) -> bytes:
@@ -50,6 +47,7 @@ __all__ = [
     "Outgoing",
     "Reading",
     "SmtpTransport",
+    "body_context",
     "build",
     "enqueue",
     "form_context",

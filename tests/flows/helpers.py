@@ -1,0 +1,96 @@
+"""Shared set-up for the flow tests: a wheel, a fresh database (SQLite or PostgreSQL),
+an engine Setup whose mail goes to a directory, and readers for what was really sent."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, text
+
+from flows import engine as E
+from flows.ports import DirectoryTransport
+from models.config import Loaded, load, loads
+
+ROOT = Path(__file__).resolve().parents[2]
+CPH = ZoneInfo("Europe/Copenhagen")
+PG_ENV = "AARSHJUL_TEST_POSTGRES_URL"
+
+
+def at(text_: str) -> datetime:
+    """A local Copenhagen instant, e.g. ``at("2012-04-30T09:00")``."""
+    return datetime.fromisoformat(text_).replace(tzinfo=CPH)
+
+
+def wheel_loaded(text_: str | None = None) -> Loaded:
+    return load(ROOT / "aarshjul.yaml") if text_ is None else loads(text_)
+
+
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[Engine]:
+    """A fresh, migrated database: a SQLite file, or a private schema on PostgreSQL."""
+    from models.db import make_engine, upgrade
+
+    if kind == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp / 'state.sqlite'}")
+        upgrade(eng)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+        return
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None) -> E.Setup:
+    loaded = loaded or wheel_loaded()
+    return E.Setup(
+        loaded.wheel,
+        eng,
+        tmp / "data",
+        transport=DirectoryTransport(tmp / "mailbox"),
+        actor="test",
+    )
+
+
+def mailbox(tmp: Path) -> list[EmailMessage]:
+    """Every message the directory transport wrote, oldest first."""
+    box = tmp / "mailbox"
+    if not box.exists():
+        return []
+    files = sorted(box.glob("*.eml"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in files]  # type: ignore[misc]
+
+
+def headers(m: EmailMessage) -> dict[str, str | None]:
+    return {
+        "kind": m["X-Aarshjul-Kind"],
+        "committee": m["X-Aarshjul-Committee"],
+        "deliverable": m["X-Aarshjul-Deliverable"],
+        "slot": m["X-Aarshjul-Slot"],
+        "event": m["X-Aarshjul-Event"],
+    }
