@@ -9,7 +9,7 @@ Every instant is an aware datetime in ``policy.timezone``; none is naive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -20,13 +20,32 @@ SlotKind = Literal["before", "after", "escalate"]
 
 
 def local_instant(tz: ZoneInfo, day: date, clock: time) -> datetime:
-    """``day`` at ``clock`` in ``tz``; an ambiguous local time takes its first occurrence."""
-    return datetime.combine(day, clock, tzinfo=tz).replace(fold=0)
+    """``day`` at ``clock`` in ``tz``; an ambiguous local time takes its first occurrence.
+
+    A local time that does not exist (a spring-forward gap; the loader refuses such a
+    ``send_time``) is given as the real instant it denotes with the offset before the
+    change, written in the new offset: 02:30 on 25 March 2012 becomes 03:30+02:00.
+    """
+    value = datetime.combine(day, clock, tzinfo=tz).replace(fold=0)
+    real = value.astimezone(UTC).astimezone(tz)
+    return value if real.replace(tzinfo=None) == value.replace(tzinfo=None) else real
+
+
+def is_after(a: datetime, b: datetime) -> bool:
+    """``a`` is a later instant than ``b``, compared in UTC.
+
+    Python compares two datetimes that share a tzinfo by wall clock, ignoring ``fold``:
+    in an ambiguous hour 23:30 (first occurrence) would count as later than 23:15
+    (second occurrence). Comparing in UTC avoids that.
+    """
+    return require_aware(a).astimezone(UTC) > require_aware(b).astimezone(UTC)
 
 
 def require_aware(instant: datetime, what: str = "instant") -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"{what} {instant.isoformat()} has no UTC offset (naive datetimes are refused)")
+        raise ValueError(
+            f"{what} {instant.isoformat()} has no UTC offset (naive datetimes are refused)"
+        )
     return instant
 
 
@@ -41,8 +60,6 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 instant (e.g. 2012-04-30T09:00)") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz, fold=0)
-        from datetime import UTC
-
         back = value.astimezone(UTC).astimezone(tz)
         if back.replace(tzinfo=None) != value.replace(tzinfo=None):
             raise ValueError(f"{text} does not exist in {tz.key} (the clocks skip it)")
@@ -176,16 +193,15 @@ def reminder_slots(
         )
     if opened_at is not None:
         require_aware(opened_at, "opened_at")
-        slots = [s for s in slots if s.at > opened_at]
-    slots.sort(key=lambda s: (s.at, s.kind == "escalate"))
+        slots = [s for s in slots if is_after(s.at, opened_at)]
+    slots.sort(key=lambda s: (s.at.astimezone(UTC), s.kind == "escalate"))
     return tuple(slots)
 
 
 def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> YearPlan:
     if year not in wheel.policy.year_range:
-        raise ValueError(
-            f"{year} is not a cycle year of the policy ({wheel.policy.years[0]}-{wheel.policy.years[1]})"
-        )
+        first, last = wheel.policy.years
+        raise ValueError(f"{year} is not a cycle year of the policy ({first}-{last})")
     cal = cal or calendar_for(wheel)
     tz, clock = wheel.policy.tz, wheel.policy.send_clock
     events = []
@@ -204,7 +220,7 @@ def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> Y
                 opens=e.opens,
             )
         )
-    events.sort(key=lambda pe: (pe.at, wheel.events.index(wheel.event[pe.key])))
+    events.sort(key=lambda pe: (pe.at.astimezone(UTC), wheel.events.index(wheel.event[pe.key])))
     deliverables = tuple(
         PlannedDeliverable(
             key=d.key,
@@ -236,9 +252,7 @@ def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> Y
     order_c = {c.key: i for i, c in enumerate(wheel.committees)}
     order_d = {d.key: i for i, d in enumerate(wheel.deliverables)}
     reqs = sorted(requests.values(), key=lambda r: (order_d[r.deliverable], order_c[r.committee]))
-    closed = tuple(
-        date(year, m, d) for m, d in sorted(cal.closed_days) if _exists(year, m, d)
-    )
+    closed = tuple(date(year, m, d) for m, d in sorted(cal.closed_days) if _exists(year, m, d))
     return YearPlan(
         year=year,
         timezone=wheel.policy.timezone,
