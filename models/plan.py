@@ -237,8 +237,11 @@ def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> Y
         for dkey in pe.opens:
             d = wheel.deliverable[dkey]
             due = due_date(wheel, cal, d, year)
+            # every committee opened by the same letter gets the same ladder: compute it once
+            slots = reminder_slots(wheel, cal, d, due, pe.at)
+            from_ = frozenset(wheel.deliverable_from(d))
             for ckey in pe.to:
-                if ckey not in wheel.deliverable_from(d) or (ckey, dkey) in requests:
+                if ckey not in from_ or (ckey, dkey) in requests:
                     continue
                 requests[(ckey, dkey)] = PlannedRequest(
                     year=year,
@@ -247,7 +250,7 @@ def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> Y
                     opened_by=pe.key,
                     opened_at=pe.at,
                     due=due,
-                    slots=reminder_slots(wheel, cal, d, due, pe.at),
+                    slots=slots,
                 )
     order_c = {c.key: i for i, c in enumerate(wheel.committees)}
     order_d = {d.key: i for i, d in enumerate(wheel.deliverables)}
