@@ -94,7 +94,7 @@ def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list
 
     from letters.bodies import body_problems
 
-    problems += body_problems(wheel, plan)
+    problems += body_problems(wheel, plan, directory)
     return problems
 
 

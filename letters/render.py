@@ -268,6 +268,13 @@ def prepare_part(name: str, data: bytes) -> PreparedPart:
             tags = [t for t in tags if HOIST_RE.match(t).group(2) == kind]  # type: ignore[union-attr]
             if not tags:
                 continue
+
+            def defuse(p: Any = p, tags: list[str] = tags) -> None:
+                """Drop a tag that cannot be hoisted, so the rest can still be checked."""
+                for t in _own_texts(p):
+                    for tag in tags:
+                        if t.text and tag in t.text:
+                            t.text = t.text.replace(tag, "")
             if kind == "tr":
                 el = p.getparent()
                 while el is not None and el.tag != W_TR:
@@ -275,6 +282,7 @@ def prepare_part(name: str, data: bytes) -> PreparedPart:
                 if el is None:
                     problems.append(TemplateProblem(
                         name, n, "a {%tr ...%} tag must stand in a table row", text))
+                    defuse()
                     continue
             else:
                 el = p
@@ -287,12 +295,14 @@ def prepare_part(name: str, data: bytes) -> PreparedPart:
                 problems.append(TemplateProblem(
                     name, n, f"only one {{%{kind} ...%}} tag may stand in a "
                     f"{'row' if kind == 'tr' else 'paragraph'}", text))
+                defuse()
                 continue
             if leftover.strip():
                 where = "row" if kind == "tr" else "paragraph"
                 problems.append(TemplateProblem(
                     name, n, f"the {where} of a {{%{kind} ...%}} tag must hold nothing else; "
                     f"«{_shorten(leftover.strip(), 30)}» would be lost", text))
+                defuse()
                 continue
             mm = HOIST_RE.match(tags[0])
             assert mm is not None
