@@ -113,6 +113,7 @@ class Setup:
     journal: Any = None
     documents: Path | None = None  # where generated letters/forms are written (None: not kept)
     actor: str = "aarshjul"
+    clock: Callable[[], datetime] | None = None  # the sender's "now" (simulate: virtual)
     cal: BusinessCalendar = field(init=False)
     _plans: dict[int, YearPlan] = field(init=False, default_factory=dict)
 
@@ -750,7 +751,7 @@ def deliver(st: Setup, now: datetime | None = None) -> Any:
         st.db,
         st.transport,
         st.journal,
-        now=now or datetime.now(UTC),
+        now=now or (st.clock() if st.clock else datetime.now(UTC)),
         alert=ports.AlertPolicy.from_wheel(st.wheel),
     )
 
@@ -993,16 +994,22 @@ def finish(st: Setup, report: RunReport, queued: list[Any], as_of: datetime, sen
     if send:
         deliver(st)
     if paused(st):
-        report.notes.append(
-            "Afsendelse er sat på pause: beskederne venter i udbakken indtil `aarshjul resume`."
-        )
+        report.notes.append(PAUSED_NOTE)
     report.messages = message_rows(st, [o.key for o in queued], outgoing=queued)
     if st.documents is not None:
-        report.documents += [
-            str(Path(str(o.year)) / (o.event or o.kind) / a.filename)
-            for o in queued
-            for a in o.attachments
-        ]
+        report.documents += document_paths(queued)
+
+
+PAUSED_NOTE = "Afsendelse er sat på pause: beskederne venter i udbakken indtil `aarshjul resume`."
+
+
+def document_paths(queued: Iterable[Any]) -> list[str]:
+    """Where :func:`write_documents` put the attachments, relative to ``Setup.documents``."""
+    return [
+        (Path(str(o.year)) / (o.event or o.kind) / a.filename).as_posix()
+        for o in queued
+        for a in o.attachments
+    ]
 
 
 EventHandler = Callable[

@@ -3,15 +3,14 @@
 The engine needs Word rendering (``letters.render``), letter/form contexts
 (``letters.context``), e-mail bodies (``letters.bodies``), the message shape and builder
 (``letters.mail``), the outbox and its sender (``letters.delivery``) and the journal
-(``letters.journal``). They are imported from here so the engine names one place. While a
-module of the letters layer is not in the tree yet, a minimal stand-in from
-:mod:`flows.interim` is used instead.
+(``letters.journal``). They are imported from here so the engine names one place.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from letters.bodies import body_context, render_body
 from letters.context import Reading, form_context, letter_context
 from letters.delivery import (
     AlertPolicy,
@@ -23,14 +22,8 @@ from letters.delivery import (
     set_paused,
     transport_from_env,
 )
+from letters.journal import Journal
 from letters.mail import Attachment, Outgoing, build, message_id
-
-try:
-    from letters.journal import Journal
-except ImportError:  # pragma: no cover - until letters.journal lands
-    from flows.interim import Journal  # type: ignore[assignment]
-
-from letters.bodies import body_context, render_body
 
 
 def render_docx(name: str, ctx: dict[str, Any]) -> bytes:
