@@ -1,0 +1,253 @@
+"""The integrationsbarometer: half-yearly readings per goal, imported from CSV.
+
+The file has a header row and one reading per line::
+
+    goal,period,value,source
+    HM2,2011-H1,7.4,Illustrative tal
+    HM2,2011-H2,"7,1",Illustrative tal
+
+``;`` works as the separator too (Danish Excel writes ``;`` with a decimal comma:
+``HM2;2011-H2;7,1;Danmarks Statistik``). UTF-8, with or without a BOM. Columns may come in
+any order; the Danish names ``mål``, ``periode``, ``værdi``, ``kilde`` are accepted too;
+``source`` may be left out. Blank lines and lines starting with ``#`` are skipped.
+
+Every problem is reported at once, as ``file:line column: message`` (a
+:class:`models.problems.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from models.problems import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from models.wheel import Wheel
+
+PERIOD_RE = re.compile(r"^(\d{4})-[Hh]([12])$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+COLUMNS = ("goal", "period", "value", "source")
+ALIASES = {
+    "goal": "goal", "mål": "goal", "maal": "goal", "hovedmål": "goal",
+    "period": "period", "periode": "period",
+    "value": "value", "værdi": "value", "vaerdi": "value",
+    "source": "source", "kilde": "source",
+}
+ILLUSTRATIVE_MARK = "illustrativ"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One barometer figure for a goal in a half-year period (``2011-H2``)."""
+
+    goal: str
+    period: str
+    value: float
+    source: str | None = None
+
+    @property
+    def year(self) -> int:
+        return int(self.period[:4])
+
+    @property
+    def half(self) -> int:
+        return int(self.period[-1])
+
+    @property
+    def order(self) -> float:
+        """A position on a time axis: 2011-H1 -> 2011.0, 2011-H2 -> 2011.5."""
+        return self.year + (self.half - 1) / 2
+
+
+def period_label(period: str) -> str:
+    """``2011-H2`` -> ``2. halvår 2011``."""
+    m = PERIOD_RE.match(period)
+    if not m:
+        return period
+    return f"{m.group(2)}. halvår {m.group(1)}"
+
+
+def parse_period(text: str) -> str | None:
+    """``2011-H2`` (or ``2011-h2``) -> ``2011-H2``; None when it is not a half-year."""
+    m = PERIOD_RE.match(text.strip())
+    if not m or not 1900 <= int(m.group(1)) <= 2100:
+        return None
+    return f"{m.group(1)}-H{m.group(2)}"
+
+
+def parse_value(text: str) -> float | None:
+    """``7.4``, ``7,4``, ``-0,5`` or ``7,4 %`` -> float; None otherwise (no NaN, no inf)."""
+    t = text.strip().replace("\u00a0", " ")
+    if t.endswith("%"):
+        t = t[:-1].rstrip()
+    t = t.replace(" ", "")
+    if not _NUMBER_RE.match(t):
+        return None
+    v = float(t.replace(",", "."))
+    return v if math.isfinite(v) else None
+
+
+def is_illustrative(readings: Iterable[Reading]) -> bool:
+    """Whether any reading's source marks it as illustrative example data."""
+    return any(r.source and ILLUSTRATIVE_MARK in r.source.lower() for r in readings)
+
+
+def for_goal(readings: Iterable[Reading], goal: str) -> list[Reading]:
+    """The goal's readings in time order."""
+    return sorted((r for r in readings if r.goal == goal), key=lambda r: r.order)
+
+
+def _separator(header: str) -> str:
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def parse_csv(text: str, wheel: Wheel, file: str = "barometer.csv") -> list[Reading]:
+    """The readings in ``text``, in file order; raises ConfigError with every problem."""
+    problems: list[Problem] = []
+
+    def problem(line: int, path: str, message: str) -> None:
+        problems.append(Problem(file, line, path, message))
+
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines()
+    header_idx = next(
+        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None
+    )
+    if header_idx is None:
+        raise ConfigError([Problem(file, 1, "(header)",
+                                   "the file is empty: expected a header row goal,period,value"
+                                   ",source and one reading per line")])
+    sep = _separator(lines[header_idx])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    goals = list(wheel.goal)
+    columns: dict[str, int] | None = None
+    header_len = 0
+    readings: list[Reading] = []
+    seen: dict[tuple[str, str], int] = {}
+    last_line = 0
+    try:
+        for row in reader:
+            line = last_line + 1
+            last_line = reader.line_num
+            if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
+                continue
+            if columns is None:
+                columns = _header(row, file, line, problems)
+                header_len = len(row)
+                if columns is None:
+                    break
+                continue
+            width = max(columns.values()) + 1
+            too_many = len(row) > header_len and any(c.strip() for c in row[header_len:])
+            if len(row) < width or too_many:
+                n = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+                problem(line, "(row)", f"{n}, expected {header_len} "
+                                       f"({sep.join(_ordered(columns))})"
+                                       + _separator_hint(row, sep, too_many))
+                continue
+            reading = _reading(row, columns, goals, file, line, problems)
+            if reading is None:
+                continue
+            key = (reading.goal, reading.period)
+            if key in seen:
+                problem(line, "period", f"{reading.goal} {reading.period} is given twice "
+                                        f"(first on line {seen[key]})")
+                continue
+            seen[key] = line
+            readings.append(reading)
+    except csv.Error as exc:
+        problem(reader.line_num or last_line + 1, "(row)", f"not readable as CSV: {exc}")
+    if columns is not None and not readings and not problems:
+        problem(last_line or 1, "(file)", "no readings: the file has a header row only")
+    if problems:
+        raise ConfigError(sorted(problems))
+    return readings
+
+
+def _ordered(columns: dict[str, int]) -> list[str]:
+    return [name for name, _ in sorted(columns.items(), key=lambda kv: kv[1])]
+
+
+def _separator_hint(row: Sequence[str], sep: str, too_many: bool) -> str:
+    other = ";" if sep == "," else ","
+    if not too_many and sum(c.count(other) for c in row) >= 2:
+        return f"; the header is separated by '{sep}' but this line by '{other}'"
+    if too_many and sep == ",":
+        return "; a decimal comma must be quoted (\"7,4\") or use ';' as the separator"
+    return ""
+
+
+def _header(row: list[str], file: str, line: int, problems: list[Problem]) -> dict[str, int] | None:
+    columns: dict[str, int] = {}
+    ok = True
+    for i, raw in enumerate(row):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        canon = ALIASES.get(name)
+        if canon is None:
+            close = difflib.get_close_matches(name, list(ALIASES), n=1)
+            hint = f" (did you mean {ALIASES[close[0]]}?)" if close else ""
+            problems.append(Problem(file, line, "(header)",
+                                    f"unknown column {raw.strip()!r}{hint}; the columns are "
+                                    "goal, period, value and source"))
+            ok = False
+            continue
+        if canon in columns:
+            problems.append(Problem(file, line, "(header)", f"column {canon} is named twice"))
+            ok = False
+            continue
+        columns[canon] = i
+    missing = [c for c in ("goal", "period", "value") if c not in columns]
+    if missing:
+        problems.append(Problem(
+            file, line, "(header)",
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: the "
+            "header row must be goal,period,value,source (source is optional)",
+        ))
+        ok = False
+    return columns if ok else None
+
+
+def _reading(row: list[str], columns: dict[str, int], goals: list[str], file: str, line: int,
+             problems: list[Problem]) -> Reading | None:
+    def cell(name: str) -> str:
+        i = columns.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    before = len(problems)
+    goal = cell("goal")
+    if not goal:
+        problems.append(Problem(file, line, "goal", "the goal is missing"))
+    elif goal not in goals:
+        exact = [g for g in goals if g.lower() == goal.lower()]
+        close = exact or difflib.get_close_matches(goal, goals, n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(Problem(file, line, "goal",
+                                f"unknown goal {goal!r}{hint}; the goals are {', '.join(goals)}"))
+    period_text = cell("period")
+    period = parse_period(period_text)
+    if not period_text:
+        problems.append(Problem(file, line, "period", "the period is missing"))
+    elif period is None:
+        problems.append(Problem(file, line, "period",
+                                f"{period_text!r} is not a half-year period such as 2011-H2 "
+                                "(year, '-H', then 1 or 2)"))
+    value_text = cell("value")
+    value = parse_value(value_text)
+    if not value_text:
+        problems.append(Problem(file, line, "value", "the value is missing"))
+    elif value is None:
+        problems.append(Problem(file, line, "value",
+                                f"{value_text!r} is not a number (write 7,4 or 7.4)"))
+    if len(problems) > before or period is None or value is None:
+        return None
+    source = cell("source") or None
+    return Reading(goal=goal, period=period, value=value, source=source)
