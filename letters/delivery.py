@@ -590,10 +590,11 @@ def _release(engine: Engine, worker: str) -> None:
     """Claimed rows not yet tried go back to pending (an early stop, not a crash)."""
     from sqlalchemy import update
 
+    from models.db import immediate
     from models.outbox import OutboxRow
 
     t = OutboxRow.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
+    with immediate(engine).begin() as conn:
         conn.execute(update(t).where(t.c.status == "claimed", t.c.claimed_by == worker)
                      .values(status="pending", claimed_by=None, claimed_at=None))
 
@@ -704,19 +705,20 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
 
     Returns False when the server could not be reached (the run should stop).
     """
-    from models.db import session
+    from models.db import immediate, session
     from models.outbox import OutboxRow
 
+    wengine = immediate(engine)  # SQLite: take the write lock up front (no upgrade deadlock)
     faults.hit("after_claim")
     for _ in range(2):  # the attempt, and at most one resend after an uncertain one
-        with session(engine) as s:
+        with session(wengine) as s:
             row = s.get(OutboxRow, row_id)
             if row is None or row.claimed_by != worker or row.status != "claimed":
                 return True
             raw, sender, rcpts = row.raw, row.envelope_from, list(row.recipients)
 
         def before_data() -> None:
-            with session(engine) as s:
+            with session(wengine) as s:
                 r = s.get(OutboxRow, row_id)
                 assert r is not None
                 r.status = "sending"
@@ -726,7 +728,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
         try:
             accepted = transport.send(raw, sender, rcpts, before_data=before_data, faults=faults)
         except TransientFailure as exc:
-            with session(engine) as s:
+            with session(wengine) as s:
                 r = s.get(OutboxRow, row_id)
                 assert r is not None
                 r.attempts += 1
@@ -734,6 +736,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
                 r.claimed_by = r.claimed_at = None
                 if r.attempts >= max_attempts:
                     r.status = "failed"
+                    r.next_attempt_at = None
                     _alert(s, r, "failed", exc.code, f"{r.attempts} attempts: {exc.reply}",
                            now, alert)
                     status = "failed"
@@ -747,11 +750,12 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
                                                   exc.code, exc.reply))
             return not exc.connection
         except PermanentFailure as exc:
-            with session(engine) as s:
+            with session(wengine) as s:
                 r = s.get(OutboxRow, row_id)
                 assert r is not None
                 r.attempts += 1
                 r.status = "failed"
+                r.next_attempt_at = None
                 r.last_code, r.last_reply = exc.code, exc.reply
                 r.claimed_by = r.claimed_at = None
                 _alert(s, r, "failed", exc.code, exc.reply, now, alert)
@@ -761,7 +765,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
                                                   exc.code, exc.reply))
             return True
         except Uncertain as exc:
-            with session(engine) as s:
+            with session(wengine) as s:
                 r = s.get(OutboxRow, row_id)
                 assert r is not None
                 r.attempts += 1
@@ -777,7 +781,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
             continue
         # 250: the server has it.
         faults.hit("after_250_before_commit")
-        with session(engine) as s:
+        with session(wengine) as s:
             r = s.get(OutboxRow, row_id)
             assert r is not None
             if journal is not None:

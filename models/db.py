@@ -103,6 +103,15 @@ def session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session for a read-then-write transaction. On SQLite it begins with ``BEGIN
+    IMMEDIATE``: a deferred transaction that read first fails at once with "database is
+    locked" when another process wrote meanwhile (WAL snapshot), whatever the busy timeout."""
+    with session(immediate(engine)) as s:
+        yield s
+
+
 def alembic_config(engine_or_url: Engine | str | None = None) -> Any:
     """An Alembic ``Config`` with the script location inside the package (no ini file needed)."""
     from alembic.config import Config

@@ -5,8 +5,8 @@ from a script: ``handler.script[match] = ["451", "250"]`` answers the first DATA
 message matching ``match`` (a recipient address or a Message-ID) with 451, the second with
 250. Actions: ``"250"``, ``"421"`` (closing), ``"451"``, ``"550"``, ``"drop"`` (the server keeps
 the message, then closes the connection without answering: the client cannot know),
-``"slow:SECONDS"`` (answer 250 after a pause). ``handler.refuse_rcpt[addr] = "550 ..."``
-refuses one recipient at RCPT time.
+``"slow:SECONDS"`` (keeps the message, answers 250 after a pause).
+``handler.refuse_rcpt[addr] = "550 ..."`` refuses one recipient at RCPT time.
 
 Use the fixture ``smtpd`` (plain) or the context manager :func:`serve`; :func:`tls_pair`
 makes a CA and a certificate for 127.0.0.1 with trustme, for STARTTLS and implicit TLS.
@@ -93,10 +93,10 @@ class ScriptedHandler:
                 self.received.append(rec)
             server.transport.abort()
             return "250 OK (never seen)"
-        if action.startswith("slow:"):
-            await asyncio.sleep(float(action.split(":", 1)[1]))
         with self.lock:
             self.received.append(rec)
+        if action.startswith("slow:"):  # the message is kept; the answer is late
+            await asyncio.sleep(float(action.split(":", 1)[1]))
         return "250 2.0.0 OK queued"
 
     def by_message_id(self) -> dict[str, list[Received]]:

@@ -1,0 +1,211 @@
+"""E-mail build (CONTRACT §3): headers, Message-ID, Date, MIME structure, header injection."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from letters.mail import Attachment, HeaderInjection, build, guess_mime, message_id
+from tests.letters.mailtools import DOCX, DOMAIN, SENDER, TZ, letter, reminder
+
+BASE_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
+                "x-aarshjul-kind", "x-aarshjul-year"}
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=default)  # type: ignore[return-value]
+
+
+def header_names(raw: bytes) -> set[str]:
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    return {m.group(1).lower() for m in re.finditer(r"^([!-9;-~]+):", head, re.M)}
+
+
+def test_letter_headers_per_contract() -> None:
+    raw = build(letter(), DOMAIN, TZ)
+    m = parse(raw)
+    assert m["X-Aarshjul-Kind"] == "letter"
+    assert m["X-Aarshjul-Year"] == "2012"
+    assert m["X-Aarshjul-Committee"] == "BUU"
+    assert m["X-Aarshjul-Event"] == "opfordring"
+    assert "X-Aarshjul-Deliverable" not in m and "X-Aarshjul-Slot" not in m
+    assert m["Message-ID"] == message_id("letter:2012:opfordring:BUU", DOMAIN)
+    assert m["Message-ID"].endswith("@kk.example>")
+    assert m["From"].addresses[0].display_name == SENDER[0]
+    assert m["From"].addresses[0].addr_spec == SENDER[1]
+    assert [a.addr_spec for a in m["To"].addresses] == ["buu@kk.example"]
+    assert [a.addr_spec for a in m["Cc"].addresses] == ["sekretariat@kk.example"]
+    assert m["Subject"] == "Opfordringsskrivelse 2012 – BUU: æøå ÆØÅ"
+    assert header_names(raw) == BASE_HEADERS | {"cc", "x-aarshjul-committee", "x-aarshjul-event"}
+
+
+@pytest.mark.parametrize(("kind", "present", "absent"), [
+    ("reminder", {"x-aarshjul-deliverable", "x-aarshjul-slot"}, {"x-aarshjul-event"}),
+    ("escalation", {"x-aarshjul-deliverable", "x-aarshjul-slot"}, {"x-aarshjul-event"}),
+    ("receipt", {"x-aarshjul-deliverable"}, {"x-aarshjul-event", "x-aarshjul-slot"}),
+])
+def test_headers_for_chasing_kinds(kind: str, present: set[str], absent: set[str]) -> None:
+    slot = "escalate" if kind == "escalation" else "before-7"
+    o = reminder(kind=kind, slot=slot if kind != "receipt" else None, key=f"{kind}:x")
+    names = header_names(build(o, DOMAIN, TZ))
+    assert present <= names and not (absent & names)
+    m = parse(build(o, DOMAIN, TZ))
+    assert m["X-Aarshjul-Deliverable"] == "handleplan"
+    if "x-aarshjul-slot" in present:
+        assert m["X-Aarshjul-Slot"] == slot
+
+
+def test_report_without_committee() -> None:
+    o = replace(letter(), kind="report", key="report:2012:statusrapport", committee=None,
+                event="statusrapport")
+    names = header_names(build(o, DOMAIN, TZ))
+    assert "x-aarshjul-committee" not in names and "x-aarshjul-event" in names
+
+
+def test_pure_and_stable() -> None:
+    assert build(letter(), DOMAIN, TZ) == build(letter(), DOMAIN, TZ)
+    assert message_id("a", DOMAIN) == message_id("a", DOMAIN) != message_id("b", DOMAIN)
+    # the Message-ID depends on the key only, not on the content
+    assert parse(build(letter(subject="Ny"), DOMAIN, TZ))["Message-ID"] == message_id(
+        letter().key, DOMAIN)
+
+
+@pytest.mark.parametrize(("name", "instant", "expected"), [
+    ("winter", datetime(2012, 1, 20, 9, 0, tzinfo=TZ), "Fri, 20 Jan 2012 09:00:00 +0100"),
+    ("summer", datetime(2012, 4, 24, 9, 0, tzinfo=TZ), "Tue, 24 Apr 2012 09:00:00 +0200"),
+    ("spring-forward day", datetime(2012, 3, 25, 9, 0, tzinfo=TZ),
+     "Sun, 25 Mar 2012 09:00:00 +0200"),
+    ("autumn-back day", datetime(2012, 10, 28, 9, 0, tzinfo=TZ),
+     "Sun, 28 Oct 2012 09:00:00 +0100"),
+    ("given in UTC", datetime(2012, 6, 1, 7, 0, tzinfo=UTC), "Fri, 01 Jun 2012 09:00:00 +0200"),
+])
+def test_date_in_policy_zone(name: str, instant: datetime, expected: str) -> None:
+    assert parse(build(letter(date=instant), DOMAIN, TZ))["Date"] == expected
+
+
+def test_naive_date_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        build(letter(date=datetime(2012, 1, 20, 9)), DOMAIN, TZ)
+
+
+def test_mime_structure_and_attachments() -> None:
+    raw = build(letter(), DOMAIN, TZ)
+    m = parse(raw)
+    assert m.get_content_type() == "multipart/mixed"
+    parts = list(m.iter_parts())
+    assert parts[0].get_content_type() == "multipart/alternative"
+    alt = [p.get_content_type() for p in parts[0].iter_parts()]
+    assert alt == ["text/plain", "text/html"]
+    assert "Frist: 1. maj 2012" in parts[0].get_body(("plain",)).get_content()
+    assert "&amp; æøå" in parts[0].get_body(("html",)).get_content()
+    atts = list(m.iter_attachments())
+    assert [a.get_filename() for a in atts] == [
+        "Opfordringsskrivelse BUU – Børn og unge.docx", "Skema – handleplan.docx"]
+    assert {a.get_content_type() for a in atts} == {DOCX}
+    assert atts[0].get_content() == b"PK\x03\x04 not really a docx"
+    assert b"filename*=utf-8''Opfordringsskrivelse%20BUU%20%E2%80%93%20B%C3%B8rn" in raw
+
+
+def test_text_only_and_alternative_without_attachments() -> None:
+    m = parse(build(reminder(), DOMAIN, TZ))
+    assert m.get_content_type() == "text/plain"
+    assert m.get_content().replace("\r\n", "\n") == "Husk fristen 1. maj 2012.\n"
+    m = parse(build(reminder(html="<p>Husk</p>"), DOMAIN, TZ))
+    assert m.get_content_type() == "multipart/alternative"
+
+
+def test_crlf_and_line_lengths() -> None:
+    raw = build(letter(text="x" * 500 + "\n" + "æ" * 300), DOMAIN, TZ)
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert all(b < 128 for b in raw)  # 7-bit: no SMTPUTF8 or 8BITMIME needed
+
+
+@pytest.mark.parametrize(("filename", "mime"), [
+    ("brev.docx", DOCX), ("rapport.pdf", "application/pdf"), ("aarshjul.ics", "text/calendar"),
+    ("hjul.png", "image/png"), ("hjul.SVG", "image/svg+xml"),
+    ("data.bin", "application/octet-stream"),
+])
+def test_mime_guess(filename: str, mime: str) -> None:
+    assert guess_mime(filename) == mime
+    assert Attachment(filename, b"").content_type == mime
+
+
+INJECTIONS = [
+    "Hej\r\nBcc: evil@attacker.example",
+    "Hej\nBcc: evil@attacker.example",
+    "Hej\rBcc: evil@attacker.example",
+    "=?utf-8?q?Hej=0ABcc:_evil@attacker.example?=",
+    "Hej\x00",
+    "Hej\u2028Bcc: x",
+]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+@pytest.mark.parametrize("field", ["subject", "sender", "filename", "key", "committee",
+                                   "to", "slot", "domain"])
+def test_header_injection_refused(field: str, payload: str) -> None:
+    o, domain = reminder(), DOMAIN
+    if field == "subject":
+        o = reminder(subject=payload)
+    elif field == "sender":
+        o = reminder(sender=(payload, SENDER[1]))
+    elif field == "filename":
+        o = reminder(attachments=(Attachment(payload + ".docx", b"x"),))
+    elif field == "key":
+        o = reminder(key=payload)
+    elif field == "committee":
+        o = reminder(committee=payload)
+    elif field == "to":
+        o = reminder(to=("buu@kk.example", payload))
+    elif field == "slot":
+        o = reminder(slot=payload)
+    else:
+        domain = payload
+    with pytest.raises(HeaderInjection):
+        build(o, domain, TZ)
+
+
+def test_message_id_refuses_bad_domain() -> None:
+    with pytest.raises(HeaderInjection):
+        message_id("k", "kk.example>\r\nBcc: x")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(name=st.text(max_size=60), subject=st.text(max_size=200),
+       filename=st.text(min_size=1, max_size=60))
+def test_hypothesis_no_extra_headers_and_danish_round_trip(name: str, subject: str,
+                                                           filename: str) -> None:
+    o = letter(sender=(name, SENDER[1]), subject=subject,
+               attachments=(Attachment(filename + ".docx", b"data"),))
+    try:
+        raw = build(o, DOMAIN, TZ)
+    except HeaderInjection:
+        bad = ("\r", "\n", "\x00", "=?")
+        assert any(c in v for v in (name, subject, filename + ".docx") for c in bad) or any(
+            ord(c) < 32 or ord(c) == 0x7F or c in "\u2028\u2029\x85"
+            for v in (name, subject, filename) for c in v) or "/" in filename or (
+            "\\" in filename) or not filename.strip()
+        return
+    assert header_names(raw) == BASE_HEADERS | {"cc", "x-aarshjul-committee",
+                                                 "x-aarshjul-event"}
+    m = parse(raw)
+    assert len(m.get_all("Bcc") or []) == 0
+    assert m["Subject"] == subject
+    assert m["From"].addresses[0].display_name == name
+    assert m["From"].addresses[0].addr_spec == SENDER[1]
+    atts = list(m.iter_attachments())
+    assert len(atts) == 1 and atts[0].get_filename() == filename + ".docx"
+    # the parts' own headers hold no extra header either
+    for part in m.walk():
+        if part is not m:
+            assert set(k.lower() for k in part.keys()) <= {
+                "content-type", "content-transfer-encoding", "content-disposition"}
