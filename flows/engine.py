@@ -22,7 +22,6 @@ Idempotency keys: ``letter:{year}:{event}:{committee}``,
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -616,18 +615,31 @@ class Registered:
     outgoing: Any  # the receipt as queued
 
 
-def store_document(data: Path, content: bytes, filename: str) -> tuple[str, str]:
-    """Store ``content`` content-addressed under ``data/documents``; (sha256, relative path)."""
-    sha = hashlib.sha256(content).hexdigest()
-    suffix = Path(filename).suffix.lower() or ".bin"
-    rel = Path("documents") / sha[:2] / f"{sha}{suffix}"
-    path = data / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(content)
-        tmp.replace(path)
-    return sha, rel.as_posix()
+MAX_SUBMISSION_BYTES = 20_000_000
+
+
+def check_submission(file: Path) -> Any:
+    """Read and check a submitted Word file (``letters.intake``); refuse it with a reason."""
+    from letters import intake
+
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise Refused(f"refused: cannot read {file}: {exc.strerror}") from None
+    if size > MAX_SUBMISSION_BYTES:
+        raise Refused(f"refused: {file.name} is {size:,} bytes; at most 20 MB is taken in")
+    try:
+        return intake.check_docx(file.read_bytes(), file.name)
+    except intake.Refused as exc:
+        raise Refused(f"refused: {file.name}: {exc.message}") from None
+
+
+def store_document(data: Path, accepted: Any) -> tuple[str, str]:
+    """Store an accepted file content-addressed under ``data/documents``; (sha256, rel path)."""
+    from letters import intake
+
+    path = intake.store(accepted, data / "documents")
+    return accepted.sha256, path.relative_to(data).as_posix()
 
 
 def register_submission(
@@ -647,12 +659,8 @@ def register_submission(
         raise Refused(f"refused: {committee!r} is not a committee of the wheel")
     if deliverable not in w.deliverable:
         raise Refused(f"refused: {deliverable!r} is not a deliverable of the wheel")
-    if file.suffix.lower() != ".docx":
-        raise Refused(f"refused: {file.name} is not a Word document (.docx)")
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        raise Refused(f"refused: cannot read {file}: {exc.strerror}") from None
+    accepted = check_submission(file)
+    content = accepted.data
     due = due_date(w, st.cal, w.deliverable[deliverable], year)
     outcome = ON_TIME if st.local(at).date() <= due else LATE
     with Session(immediate(st.db), expire_on_commit=False) as s:
@@ -669,7 +677,7 @@ def register_submission(
                 "(the letter asking for it has not gone out)"
             )
         assert req.id is not None
-        sha, rel = store_document(st.data, content, file.name)
+        sha, rel = store_document(st.data, accepted)
         doc = s.exec(select(Document).where(Document.sha256 == sha)).first()
         if doc is None:
             doc = Document(

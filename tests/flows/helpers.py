@@ -94,3 +94,12 @@ def headers(m: EmailMessage) -> dict[str, str | None]:
         "slot": m["X-Aarshjul-Slot"],
         "event": m["X-Aarshjul-Event"],
     }
+
+
+def form_docx(st: E.Setup, path: Path, committee: str, deliverable: str, year: int = 2012) -> Path:
+    """A filled-in-looking submission: the real form for (committee, deliverable)."""
+    from flows import ports
+
+    ctx = ports.form_context(st.wheel, st.plan(year), deliverable, committee)
+    path.write_bytes(ports.render_docx(st.wheel.deliverable[deliverable].form or "formular", ctx))
+    return path

@@ -13,7 +13,15 @@ from sqlmodel import Session, select
 
 from flows import engine as E
 from models.state import SlotState
-from tests.flows.helpers import at, database, headers, mailbox, make_setup, wheel_loaded
+from tests.flows.helpers import (
+    at,
+    database,
+    form_docx,
+    headers,
+    mailbox,
+    make_setup,
+    wheel_loaded,
+)
 
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 COMMITTEES = ["OEU", "BUU", "KFU", "SUU", "SOU", "TMU", "BIU"]
@@ -77,8 +85,7 @@ def test_chase_30_april_sends_one_before_1_per_open_committee_then_nothing(st, t
 def test_submit_sends_receipt_and_cancels_the_rest(st, tmp_path):
     _letters(st)
     E.run_chase(st, at("2012-04-30T09:00"))
-    doc = tmp_path / "buu.docx"
-    doc.write_bytes(b"PK\x03\x04 handleplan")
+    doc = form_docx(st, tmp_path / "buu.docx", "BUU", "handleplan")
     n = len(mailbox(tmp_path))
     reg, _ = E.run_submit(st, 2012, "BUU", "handleplan", doc, at("2012-04-30T10:00"))
     assert reg.outcome == "on_time" and reg.revision == 0
@@ -113,12 +120,10 @@ def test_submit_sends_receipt_and_cancels_the_rest(st, tmp_path):
 
 def test_late_submission_and_revision_keep_first_arrival(st, tmp_path):
     _letters(st)
-    doc = tmp_path / "kfu.docx"
-    doc.write_bytes(b"PK first")
+    doc = form_docx(st, tmp_path / "kfu.docx", "KFU", "handleplan")
     reg, _ = E.run_submit(st, 2012, "KFU", "handleplan", doc, at("2012-05-02T08:00"))
     assert reg.outcome == "late"
-    doc2 = tmp_path / "kfu2.docx"
-    doc2.write_bytes(b"PK second")
+    doc2 = form_docx(st, tmp_path / "kfu2.docx", "KFU", "redegoerelse")
     n = len(mailbox(tmp_path))
     reg2, _ = E.run_submit(st, 2012, "KFU", "handleplan", doc2, at("2012-05-03T08:00"))
     assert reg2.revision == 1 and reg2.submission_id != reg.submission_id
@@ -132,11 +137,19 @@ def test_late_submission_and_revision_keep_first_arrival(st, tmp_path):
 
 
 def test_submission_for_unopened_request_is_refused(st, tmp_path):
-    doc = tmp_path / "x.docx"
-    doc.write_bytes(b"PK")
+    doc = form_docx(st, tmp_path / "x.docx", "BUU", "handleplan")
     with pytest.raises(E.Refused, match="no open request"):
         E.run_submit(st, 2012, "BUU", "handleplan", doc, at("2012-01-19T09:00"))
     assert mailbox(tmp_path) == []
+
+
+def test_a_file_that_is_not_word_is_refused(st, tmp_path):
+    _letters(st)
+    bad = tmp_path / "handleplan.docx"
+    bad.write_bytes(b"%PDF-1.4 not a Word file")
+    with pytest.raises(E.Refused, match=r"refused: handleplan\.docx"):
+        E.run_submit(st, 2012, "BUU", "handleplan", bad, at("2012-04-20T10:00"))
+    assert E.request_rows(st, 2012, at("2012-04-20T10:00"))[1].status == "open"
 
 
 def test_catch_up_after_due_date_sends_after_1_and_never_a_before_slot(st, tmp_path):
