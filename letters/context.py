@@ -93,14 +93,42 @@ def _goal_static(goal: Goal, area_title: str) -> dict[str, Any]:
     }
 
 
+class _Index:
+    """Look-ups by committee, computed once per wheel (a wheel may have 1,000 committees)."""
+
+    def __init__(self, wheel: Wheel) -> None:
+        self.wheel = wheel  # held, so that id(wheel) stays this wheel's
+        self.goals: dict[str, list[tuple[Goal, dict[str, Any]]]] = {}
+        self.areas: dict[str, list[dict[str, Any]]] = {}
+        for a in wheel.focus_areas:
+            for g in a.goals:
+                static = _goal_static(g, a.title)
+                for c in g.committees:
+                    self.goals.setdefault(c, []).append((g, static))
+        self.from_: dict[str, frozenset[str]] = {
+            d.key: frozenset(wheel.deliverable_from(d)) for d in wheel.deliverables
+        }
+
+
+_INDEX: dict[int, _Index] = {}
+
+
+def _index(wheel: Wheel) -> _Index:
+    ix = _INDEX.get(id(wheel))
+    if ix is None or ix.wheel is not wheel:
+        if len(_INDEX) > 16:
+            _INDEX.clear()
+        ix = _INDEX[id(wheel)] = _Index(wheel)
+    return ix
+
+
 def goal_rows(
     wheel: Wheel, committee_key: str, readings: Mapping[str, Sequence[Reading]] | None = None
 ) -> list[dict[str, Any]]:
     """The goals that concern the committee, each with its latest reading against target."""
-    area_of = _area_titles(wheel)
     rows = []
-    for g in wheel.goals_for(committee_key):
-        row = dict(_goal_static(g, area_of[g.key]))
+    for g, static in _index(wheel).goals.get(committee_key, ()):
+        row = dict(static)
         r = latest(readings.get(g.key)) if readings else None
         if r is None:
             row.update(latest=NO_READING, latest_value=None, latest_period="")
@@ -114,15 +142,12 @@ def goal_rows(
     return rows
 
 
-def _area_titles(wheel: Wheel) -> dict[str, str]:
-    return {g.key: a.title for a in wheel.focus_areas for g in a.goals}
-
-
 def focus_area_rows(wheel: Wheel, committee_key: str) -> list[dict[str, Any]]:
     """The focus areas with goals that concern the committee: title, challenge, lighthouse."""
     out = []
+    mine_all = {g.key for g, _ in _index(wheel).goals.get(committee_key, ())}
     for a in wheel.focus_areas:
-        mine = [g for g in a.goals if committee_key in g.committees]
+        mine = [g for g in a.goals if g.key in mine_all]
         if not mine:
             continue
         if len(mine) == 1:
@@ -176,10 +201,11 @@ def deliverable_rows(
 ) -> list[dict[str, Any]]:
     """What the event's letter asks of the committee: its ``opens`` where it is in ``from``."""
     ev = wheel.event[event_key]
+    from_ = _index(wheel).from_
     out = []
     for dkey in ev.opens:
         d = wheel.deliverable[dkey]
-        if committee_key not in wheel.deliverable_from(d):
+        if committee_key not in from_[dkey]:
             continue
         pd = plan.deliverable(dkey)
         out.append({"key": dkey, "title": d.title, "due": dato(pd.due),

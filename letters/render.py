@@ -127,15 +127,27 @@ def clean_text(value: str) -> str:
     return value
 
 
+_SPECIAL = re.compile("[\x00-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
 def xml_value(value: Any) -> Any:
-    """Jinja ``finalize`` for the .docx parts: escape for XML, line breaks and tabs as Word's."""
-    if value is None:
-        return Markup("")
-    if isinstance(value, Markup):
+    """Jinja ``finalize`` for the .docx parts: escape for XML, line breaks and tabs as Word's.
+
+    The common case (text without control characters) is returned as it is: Jinja's
+    autoescape escapes it once. Only text with a newline or tab becomes Markup here.
+    """
+    if type(value) is str:
+        if _SPECIAL.search(value) is None:
+            return value
+        s = value
+    elif value is None:
+        return ""
+    elif isinstance(value, Markup):
         return value
-    if isinstance(value, jinja2.Undefined):  # StrictUndefined raises on str()
-        str(value)
-    s = value if isinstance(value, str) else str(value)
+    else:
+        s = str(value)  # StrictUndefined raises here
+        if _SPECIAL.search(s) is None:
+            return s
     if "\r" in s or _BAD_CHARS.search(s):
         s = clean_text(s)
     out = str(escape(s))
