@@ -147,8 +147,8 @@ def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
     Yearly rules (``RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU``) when the zone's changes
     follow one in every year of the range, as Google writes them (Outlook misreads
     VTIMEZONEs made of RDATE lists and shifts summer events by an hour); a zone without
-    changes gets one STANDARD observance; anything else falls back to icalendar's
-    RDATE form for the range.
+    changes gets one STANDARD observance; anything else (Brazil's carnival-bound rule,
+    say) falls back to RDATE lists for the range.
     """
     from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
@@ -182,7 +182,7 @@ def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
             byday = sorted(common, key=lambda r: (not r.startswith("-"), r))[0]
             rules.append((first, byday))
     if not rules:
-        return _rdate_timezone(tz, first_year, last_year)
+        return _rdate_timezone(tz, years, per_year)
     for first, byday in rules:
         daylight = first.after > first.before
         comp = TimezoneDaylight() if daylight else TimezoneStandard()
@@ -195,12 +195,36 @@ def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
     return vtz
 
 
-def _rdate_timezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
-    from icalendar import Timezone
+def _rdate_timezone(tz: ZoneInfo, years: range, per_year: list[list[_Transition]]) -> Timezone:
+    """Every change of ``years`` as RDATEs, one observance per kind of change, and the
+    offset in force on 1 January of the first year as the first observance."""
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-    return Timezone.from_tzinfo(
-        tz, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1)
-    )
+    vtz = Timezone()
+    vtz.add("tzid", tz.key)
+    vtz.add("x-lic-location", tz.key)
+    start = datetime(years[0], 1, 1, tzinfo=tz)
+    off = start.utcoffset() or timedelta(0)
+    first = TimezoneStandard()
+    first.add("dtstart", datetime(years[0], 1, 1))
+    first.add("tzoffsetfrom", off)
+    first.add("tzoffsetto", off)
+    first.add("tzname", start.tzname() or tz.key)
+    vtz.add_component(first)
+    groups: dict[tuple[timedelta, timedelta, str], list[datetime]] = {}
+    for ts in per_year:
+        for t in ts:
+            groups.setdefault((t.before, t.after, t.name), []).append(t.local)
+    for (before, after, name), locals_ in groups.items():
+        comp = TimezoneDaylight() if after > before else TimezoneStandard()
+        comp.add("dtstart", locals_[0])
+        comp.add("tzoffsetfrom", before)
+        comp.add("tzoffsetto", after)
+        comp.add("tzname", name)
+        if locals_[1:]:
+            comp.add("rdate", locals_[1:])
+        vtz.add_component(comp)
+    return vtz
 
 
 # --- the calendar -----------------------------------------------------------------------

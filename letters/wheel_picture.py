@@ -72,9 +72,10 @@ RING_FILLS = ("#F7F7F7", "#FFFFFF", "#F7F7F7")
 # radii in inches (data units are inches; the centre of the disc is the origin)
 R_OUT = 2.85
 R_MONTH = 2.38  # inner edge of the month ring
-R_EVENTS = 1.84  # inner edge of the events ring
+R_EVENTS = 1.80  # inner edge of the events ring
 R_DEADLINES = 1.34  # inner edge of the deadlines ring
 R_SLOTS = 0.92  # inner edge of the reminders ring
+MARKER_R = 0.085  # event markers; the three lanes of the events ring are 0.174 apart
 LABEL_X = R_OUT + 0.42  # where the label columns start (either side)
 WRAP = 38  # characters per label line
 
@@ -116,6 +117,7 @@ class _Label:
     colour: str = TEXT
     gid: str = ""
     y: float = 0.0
+    scale: float = 1.0  # < 1 when a side is crowded: smaller text, tighter lines
 
     @property
     def side(self) -> int:
@@ -123,13 +125,28 @@ class _Label:
 
     @property
     def height(self) -> float:
-        return 0.145 * (1 + len(self.body)) + 0.12 * len(self.detail)
+        return (LINE + BODY_LINE * len(self.body) + DETAIL_LINE * len(self.detail)) * self.scale
+
+
+LINE = 0.145  # inches per label line at full size (8-8.5 pt)
+DETAIL_LINE = 0.12  # inches per detail line (6.8 pt)
+BODY_LINE = 0.134  # inches per title line (8 pt, line spacing 1.2)
+MIN_SCALE = 0.55
 
 
 def _stack(labels: list[_Label], top: float, bottom: float, gap: float = 0.07) -> None:
-    """Place labels of one side near their anchors' heights without overlaps."""
+    """Place labels of one side near their anchors' heights without overlaps.
+
+    When the labels don't fit between ``top`` and ``bottom`` at full size, the side is
+    scaled down (text and spacing) until they do, to at most :data:`MIN_SCALE`.
+    """
     if not labels:
         return
+    need = sum(lab.height for lab in labels) + gap * (len(labels) - 1)
+    scale = max(MIN_SCALE, min(1.0, (top - bottom) / need))
+    for lab in labels:
+        lab.scale = scale
+    gap *= scale
     for lab in labels:
         _, ey = _xy(R_OUT + 0.16, lab.angle)
         lab.y = ey + lab.height / 2 - 0.07  # the first line level with the elbow
@@ -147,19 +164,26 @@ def _stack(labels: list[_Label], top: float, bottom: float, gap: float = 0.07) -
         floor = lab.y + gap
 
 
-def _lanes(angles: list[float], min_sep: float, lanes: int) -> list[int]:
-    """Greedy lane per item (angles sorted clockwise) so that neighbours don't touch."""
+def _place(angles: list[float], min_sep: float, lanes: int) -> list[tuple[int, float]]:
+    """(lane, angle) per item, items in time order (angles decreasing), so that no two
+    markers in a lane are closer than ``min_sep`` degrees: the first free lane, else the
+    lane that frees first, with the marker nudged clockwise just past its neighbour."""
     last: list[float | None] = [None] * lanes
-    out = []
+    out: list[tuple[int, float]] = []
     for a in angles:
         for i in range(lanes):
             prev = last[i]
-            if prev is None or abs(prev - a) >= min_sep:
+            if prev is None or prev - a >= min_sep:
                 last[i] = a
-                out.append(i)
+                out.append((i, a))
                 break
         else:
-            out.append(len(out) % lanes)
+            i = max(range(lanes), key=lambda k: last[k] or 0.0)
+            prev = last[i]
+            assert prev is not None
+            placed = min(a, prev - min_sep)
+            last[i] = placed
+            out.append((i, placed))
     return out
 
 
@@ -286,17 +310,26 @@ def draw_wheel(wheel: Wheel, plan: YearPlan, *, today: date | None = None) -> Fi
         numbers = {(kind, obj.key): i + 1 for i, (_, kind, obj) in enumerate(items)}
 
         # --- events ring ---------------------------------------------------------------
-        ev_r_lanes = (R_EVENTS + (R_MONTH - R_EVENTS) * 0.66, R_EVENTS + (R_MONTH - R_EVENTS) * 0.3)
+        ring = R_MONTH - R_EVENTS
+        ev_r_lanes = (R_EVENTS + ring * 0.8, R_EVENTS + ring * 0.5, R_EVENTS + ring * 0.2)
         ev_angles = [ang(e.at) for e in plan.events]
-        min_sep = math.degrees(0.24 / ev_r_lanes[0])
-        ev_lanes = _lanes(ev_angles, min_sep, 2)
-        for e, a, lane in zip(plan.events, ev_angles, ev_lanes, strict=True):
+        min_sep = math.degrees((2 * MARKER_R + 0.03) / ev_r_lanes[-1])
+        for e, a, (lane, placed) in zip(
+            plan.events, ev_angles, _place(ev_angles, min_sep, len(ev_r_lanes)), strict=True
+        ):
             colour = KIND_COLOURS[e.do]
-            x, y = _xy(ev_r_lanes[lane], a)
+            # the true date as a tick on the ring's outer edge, the marker in its lane
+            tx0, ty0 = _xy(R_MONTH - 0.05, a)
+            tx1, ty1 = _xy(R_MONTH, a)
+            ax.plot([tx0, tx1], [ty0, ty1], color=colour, linewidth=1.4, zorder=4,
+                    solid_capstyle="butt")
+            x, y = _xy(ev_r_lanes[lane], placed)
+            if placed != a or lane:
+                ax.plot([tx0, x], [ty0, y], color=colour, linewidth=0.6, zorder=4)
             n = numbers[("event", e.key)]
-            ax.add_patch(Circle((x, y), 0.1, facecolor=colour, edgecolor="white",
+            ax.add_patch(Circle((x, y), MARKER_R, facecolor=colour, edgecolor="white",
                                 linewidth=0.8, zorder=5, gid=f"event-{e.key}"))
-            ax.text(x, y, str(n), ha="center", va="center_baseline", fontsize=7,
+            ax.text(x, y, str(n), ha="center", va="center_baseline", fontsize=6.5,
                     fontweight="bold", color="white", zorder=6)
             head = f"{n}  {dansk_kort(e.day)}"
             if e.day != e.nominal:
@@ -417,20 +450,25 @@ def draw_wheel(wheel: Wheel, plan: YearPlan, *, today: date | None = None) -> Fi
             for lab in group:
                 ex, ey = _xy(R_OUT + 0.16, lab.angle)
                 lx = side * LABEL_X
-                first = lab.y - 0.07  # the middle of the first line
-                ax.plot([lab.anchor[0], ex, lx - side * 0.06], [lab.anchor[1], ey, first],
-                        color="#8C8C8C", linewidth=0.6, zorder=1.5)
+                first = lab.y - 0.07 * lab.scale  # the middle of the first line
+                knee = lx - side * 0.2
+                if side * (knee - ex) < 0.05:  # the elbow is already near the column
+                    knee = ex + side * 0.05
+                ax.plot([lab.anchor[0], ex, knee, lx - side * 0.05],
+                        [lab.anchor[1], ey, first, first],
+                        color="#8C8C8C", linewidth=0.6, zorder=1.5, gid=f"{lab.gid}-leader")
                 ha = "left" if side == 1 else "right"
-                ax.text(lx, lab.y, lab.head, ha=ha, va="top", fontsize=8.5, fontweight="bold",
-                        color=lab.colour, gid=lab.gid)
-                y = lab.y - 0.145
+                k = lab.scale
+                ax.text(lx, lab.y, lab.head, ha=ha, va="top", fontsize=8.5 * k,
+                        fontweight="bold", color=lab.colour, gid=lab.gid)
+                y = lab.y - LINE * k
                 if lab.body:
-                    ax.text(lx, y, "\n".join(lab.body), ha=ha, va="top", fontsize=8,
+                    ax.text(lx, y, "\n".join(lab.body), ha=ha, va="top", fontsize=8 * k,
                             color=TEXT, linespacing=1.2, gid=f"{lab.gid}-title")
-                    y -= 0.145 * len(lab.body)
+                    y -= BODY_LINE * k * len(lab.body)
                 if lab.detail:
-                    ax.text(lx, y - 0.01, "\n".join(lab.detail), ha=ha, va="top",
-                            fontsize=6.8, color=MUTED, linespacing=1.2,
+                    ax.text(lx, y - 0.01 * k, "\n".join(lab.detail), ha=ha, va="top",
+                            fontsize=6.8 * k, color=MUTED, linespacing=1.2,
                             gid=f"{lab.gid}-detail")
 
         # --- title and legend ------------------------------------------------------------

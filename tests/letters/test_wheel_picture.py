@@ -1,0 +1,194 @@
+"""The årshjul picture: real PNG and SVG files, decoded and searched; the label layout
+measured with matplotlib's own renderer on a crowded wheel."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from letters.wheel_picture import (
+    DEADLINE,
+    KIND_COLOURS,
+    MARKER_R,
+    TODAY,
+    draw_wheel,
+    render_wheel,
+    year_angle,
+)
+from models.config import load
+from models.dates import MAANEDER
+from models.plan import year_plan
+from models.wheel import Wheel
+
+ROOT = Path(__file__).resolve().parents[2]
+SVG = "{http://www.w3.org/2000/svg}"
+
+CROWDED_EVENTS = """
+  - key: ekstra-1
+    title: Temamøde om sprogstimulering i dagtilbud og skoler
+    date: "03-01"
+    do: meeting
+  - key: ekstra-2
+    title: Dialogmøde med Eksperttænketanken for integration
+    date: "03-02"
+    do: meeting
+  - key: ekstra-3
+    title: Barometer-workshop
+    date: "03-05"
+    do: barometer
+  - key: ekstra-4
+    title: Høring om handleplaner i de stående udvalg
+    date: "03-16"
+    do: meeting
+  - key: ekstra-5
+    title: Juleafslutning med de frivillige foreninger
+    date: "12-10"
+    do: meeting
+  - key: ekstra-6
+    title: Opsamling på årets integrationsindsats til direktionen
+    date: "12-11"
+    do: status_report
+  - key: ekstra-7
+    title: Nytårsbrev til udvalgene
+    date: "12-28"
+    do: letters
+    letter: opfordringsskrivelse
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel() -> Wheel:
+    return load(ROOT / "aarshjul.yaml").wheel
+
+
+@pytest.fixture(scope="module")
+def png(wheel: Wheel) -> bytes:
+    return render_wheel(wheel, year_plan(wheel, 2012), fmt="png", today=date(2012, 4, 20))
+
+
+@pytest.fixture(scope="module")
+def svg(wheel: Wheel) -> bytes:
+    return render_wheel(wheel, year_plan(wheel, 2012), fmt="svg", today=date(2012, 4, 20))
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _colours(data: bytes) -> dict[tuple[int, int, int], int]:
+    im = Image.open(BytesIO(data)).convert("RGB")
+    found: Any = im.getcolors(maxcolors=1 << 20)
+    assert found is not None
+    return {tuple(c): n for n, c in found}
+
+
+def test_png_is_an_a4_page_at_300_dpi_and_not_trivial(png: bytes) -> None:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    im = Image.open(BytesIO(png))
+    im.load()
+    assert im.size == (3507, 2481)  # A4 landscape, 11.69 x 8.27 in at 300 dpi
+    assert len(png) > 300_000
+    colours = _colours(png)
+    assert len(colours) > 2_000
+    # the page is mostly white, but far from blank
+    white = colours.get((255, 255, 255), 0)
+    assert 0.4 < white / (im.size[0] * im.size[1]) < 0.9
+    # the kinds' and the deadline's colours are really drawn (markers are solid inside)
+    for colour in (DEADLINE, KIND_COLOURS["letters"], KIND_COLOURS["meeting"]):
+        assert colours.get(_rgb(colour), 0) > 500, colour
+
+
+def test_today_marker_only_in_the_current_year(wheel: Wheel, png: bytes, svg: bytes) -> None:
+    assert _colours(png).get(_rgb(TODAY), 0) > 500
+    plan = year_plan(wheel, 2012)
+    other_year = render_wheel(wheel, plan, fmt="png", today=date(2013, 4, 20))
+    assert _colours(other_year).get(_rgb(TODAY), 0) == 0
+    root = ET.fromstring(svg)
+    assert root.find(".//*[@id='today-marker']") is not None
+    assert root.find(".//*[@id='today-label']") is not None
+    for today in (None, date(2011, 12, 31), date(2013, 1, 1)):
+        other = ET.fromstring(render_wheel(wheel, plan, fmt="svg", today=today))
+        assert other.find(".//*[@id='today-marker']") is None, today
+
+
+def _texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]
+
+
+def test_svg_keeps_danish_text_as_text(wheel: Wheel, svg: bytes) -> None:
+    texts = _texts(svg)
+    for month in MAANEDER:
+        assert month in texts, month
+    joined = " ".join(texts)
+    for e in wheel.events:
+        assert e.title in joined, e.title
+    for d in wheel.deliverables:
+        assert d.title in joined
+    assert "2012" in texts
+    assert "Københavns Integrationspolitik 2011-2014" in joined
+    assert "1  10. januar" in texts  # the first label: number and Danish date
+    assert "5  Frist 1. maj" in texts
+    assert "påmindelser 17/4, 24/4, 30/4 · rykkere 2/5, 8/5" in texts
+    for legend in ("Breve", "Møde", "Frist", "Påmindelse", "Rykker", "Eskalering", "I dag"):
+        assert legend in texts, legend
+
+
+def test_svg_is_deterministic(wheel: Wheel, svg: bytes) -> None:
+    again = render_wheel(wheel, year_plan(wheel, 2012), fmt="svg", today=date(2012, 4, 20))
+    assert again == svg
+
+
+def test_year_angle_january_on_top_clockwise() -> None:
+    assert year_angle(2012, date(2012, 1, 1)) == pytest.approx(90 - 360 * 0.5 / 366)
+    assert year_angle(2012, date(2012, 7, 2)) == pytest.approx(90 - 180, abs=1)  # bottom
+    assert year_angle(2013, date(2013, 4, 1)) == pytest.approx(0, abs=1.5)  # 3 o'clock
+
+
+def _crowded(tmp_path: Path) -> Wheel:
+    text = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    path = tmp_path / "aarshjul.yaml"
+    path.write_text(text + CROWDED_EVENTS, encoding="utf-8")
+    return load(path).wheel
+
+
+@pytest.mark.parametrize("year", [2012, 2013])
+def test_labels_and_markers_never_overlap(tmp_path: Path, year: int) -> None:
+    """15 events (4 in the first week of March, 3 in December) and 2 deadlines."""
+    from matplotlib import rc_context
+
+    from letters.wheel_picture import _style
+
+    w = _crowded(tmp_path)
+    with rc_context(_style(year)):
+        fig = draw_wheel(w, year_plan(w, year), today=date(year, 12, 5))
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        ax = fig.axes[0]
+        boxes = [
+            (t.get_gid() or "", t.get_window_extent(renderer))
+            for t in ax.texts
+            if (t.get_gid() or "").startswith("label-")
+        ]
+    heads = [g for g, _ in boxes if not g.endswith(("-title", "-detail"))]
+    assert len(heads) == len(w.events) + len(w.deliverables) == 17
+    page = fig.bbox
+    for gid, box in boxes:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1, gid
+        assert page.y0 <= box.y0 and box.y1 <= page.y1, gid
+    for (g1, b1), (g2, b2) in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2), (g1, g2)
+    markers = [p for p in ax.patches if (p.get_gid() or "").startswith("event-")]
+    assert len(markers) == len(w.events)
+    for m1, m2 in itertools.combinations(markers, 2):
+        (x1, y1), (x2, y2) = m1.center, m2.center  # type: ignore[attr-defined]
+        assert ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5 >= 2 * MARKER_R - 1e-9, (
+            m1.get_gid(), m2.get_gid())
