@@ -1,0 +1,113 @@
+"""The database: URLs, engines, Alembic on SQLite and PostgreSQL, models vs migrations."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlmodel import SQLModel
+
+import models.outbox
+from models.db import (
+    DEFAULT_URL,
+    alembic_config,
+    current_revision,
+    database_url,
+    make_engine,
+    session,
+    upgrade,
+    write_session,
+)
+from models.outbox import OutboxControl
+from tests.dbtools import temp_postgres
+
+if importlib.util.find_spec("models.state") is not None:
+    import models.state
+
+OUTBOX_TABLES = {"outbox", "outbox_alert", "outbox_control"}
+
+
+def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AARSHJUL_DATABASE_URL", raising=False)
+    assert database_url() == DEFAULT_URL == "sqlite:///aarshjul.sqlite"
+    monkeypatch.setenv("AARSHJUL_DATABASE_URL", "postgresql://u@db:5432/aarshjul")
+    assert database_url() == "postgresql+psycopg://u@db:5432/aarshjul"
+    assert database_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_sqlite_engine_settings(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def _heads() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _check_upgrade(engine: Engine) -> None:
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) in _heads()
+    assert OUTBOX_TABLES <= set(inspect(engine).get_table_names())
+    upgrade(engine)  # again: nothing to do
+    with engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(mc, SQLModel.metadata)
+    assert diff == [], f"models and migrations disagree: {diff}"
+    # every table the models declare exists (models.outbox and, when present, models.state)
+    assert set(SQLModel.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_first_revision_is_the_outbox() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_revision("0001_outbox").down_revision is None
+    assert len(_heads()) == 1
+    assert models.outbox.OutboxRow.__tablename__ == "outbox"
+
+
+def test_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    _check_upgrade(engine)
+
+
+def test_upgrade_from_a_url_string(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    upgrade(url)
+    assert current_revision(make_engine(url)) in _heads()
+
+
+@pytest.mark.postgres
+def test_upgrade_head_on_empty_postgres() -> None:
+    with temp_postgres() as url:
+        engine = make_engine(url)
+        try:
+            _check_upgrade(engine)
+            with engine.connect() as conn:
+                assert conn.execute(text("select 1")).scalar() == 1
+        finally:
+            engine.dispose()
+
+
+def test_instants_are_stored_in_utc_and_come_back_aware(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 't.sqlite'}")
+    upgrade(engine)
+    cph = timezone(timedelta(hours=2))
+    with write_session(engine) as s:
+        s.add(OutboxControl(id=1, paused=True, changed_at=datetime(2012, 4, 24, 9, tzinfo=cph)))
+        s.commit()
+    with session(engine) as s:
+        got = s.get(OutboxControl, 1)
+        assert got is not None and got.changed_at == datetime(2012, 4, 24, 7, tzinfo=UTC)
+        assert got.changed_at.tzinfo is not None
+    with session(engine) as s, pytest.raises(Exception, match="naive"):
+        s.add(OutboxControl(id=2, paused=False, changed_at=datetime(2012, 4, 24, 9)))
+        s.commit()
