@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from models.problems import ConfigError, Path, Problem
-from models.wheel import HHMM_RE, MONTH_DAY_RE, Wheel
+from models.problems import ConfigError, Path, Problem, format_path
+from models.wheel import HHMM_RE, MONTH_DAY_RE, ItemError, Wheel
 from models.yamlsrc import Source, parse
 
 DEFAULT_CONFIG = "aarshjul.yaml"
@@ -60,7 +60,13 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
         raise ConfigError(sorted(problems))
     if not isinstance(source.data, dict):
         raise ConfigError(
-            [*problems, source.problem((), "the file must be a mapping of keys (version, policy, ...)")]
+            [
+                *problems,
+                source.problem(
+                    (), f"the file must be a mapping of keys (version, policy, ...), "
+                    f"not {_describe(source.data)}"
+                ),
+            ]
         )
     wheel: Wheel | None = None
     try:
@@ -70,6 +76,8 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
     findings = _cross_checks(source)
     problems.extend(p for p in findings if p.severity == "error")
     warnings = [p for p in findings if p.severity == "warning"]
+    if wheel is not None and not problems:
+        warnings.extend(_late_openings(wheel, source))
     if problems or wheel is None:
         raise ConfigError(sorted(set(problems), key=lambda p: (p.line, p.path, p.message)))
     return Loaded(wheel, source, warnings)
@@ -127,50 +135,95 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _list_hint(value: Any) -> str:
+    if isinstance(value, str) and "\n" not in value and len(value) < 60:
+        return f"; for a list of one, write [{value}]"
+    return ""
+
+
+def _expected(ctx: dict[str, Any]) -> str:
+    """pydantic's "'keep', 'previous' or 'next'" -> "keep, previous or next"."""
+    return str(ctx.get("expected", "")).replace("'", "")
+
+
+def _schema_problem(err: Any, source: Source) -> Problem | None:
+    # pydantic adds the member of a union or a tagged type to the location
+    # ("Target", "tuple[...]", "function-after[...]"); those are not keys of the file.
+    loc: Path = tuple(
+        p
+        for p in err["loc"]
+        if isinstance(p, int) or not (p[:1].isupper() or "[" in p or p in _PYDANTIC_TAGS)
+    )
+    typ = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if loc[-2:] == ("policy", "years") or loc[-3:-1] == ("policy", "years"):
+        if typ in ("missing", "too_long", "too_short", "tuple_type"):
+            loc = ("policy", "years")
+            return source.problem(loc, "must be two years, [first, last], e.g. [2011, 2014]")
+    if typ == "extra_forbidden":
+        key = str(loc[-1])
+        known = _known_keys(source.data, loc)
+        near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if near:
+            msg = f"unknown key {key!r}; did you mean {near[0]!r}?"
+        else:
+            msg = f"unknown key {key!r} (allowed here: {', '.join(known)})"
+    elif typ == "missing":
+        # the line of the mapping that lacks the key
+        return Problem(
+            source.file,
+            source.line_of(loc[:-1]),
+            format_path(loc),
+            f"the required key {loc[-1]!r} is missing",
+        )
+    elif typ == "none_required":
+        return None  # the other member of "X or null" says what is wrong
+    elif typ in ("string_type", "str_type"):
+        msg = f"must be text, got {_describe(value)}"
+        if isinstance(value, bool | int | float):
+            msg += "; put it in quotes if it is meant as text"
+    elif typ in ("int_type", "int_parsing", "int_from_float"):
+        msg = f"must be a whole number, got {_describe(value)}"
+        if isinstance(value, str):
+            msg += " (a number is written without quotes)"
+    elif typ in ("float_type", "float_parsing"):
+        msg = f"must be a number, got {_describe(value)}"
+        if isinstance(value, str):
+            msg += " (a number is written without quotes, with a decimal point: 5.8)"
+    elif typ in ("tuple_type", "list_type"):
+        msg = f"must be a list, got {_describe(value)}{_list_hint(value)}"
+    elif typ in ("model_type", "model_attributes_type", "dict_type"):
+        msg = f"must be a mapping of keys (key: value), got {_describe(value)}"
+    elif typ == "literal_error":
+        msg = f"must be {_expected(ctx)}, got {_describe(value)}"
+    elif typ == "too_short":
+        msg = "must not be empty: give at least one"
+    elif typ == "too_long":
+        msg = f"has too many items ({ctx.get('max_length')} at most)"
+    elif typ in ("greater_than_equal", "greater_than"):
+        msg = f"must be at least {ctx.get('ge', ctx.get('gt'))}, got {_describe(value)}"
+    elif typ == "value_error":
+        error = ctx.get("error")
+        if isinstance(error, ItemError):
+            loc = (*loc, error.index)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+    elif typ == "bool_type":
+        msg = f"must be true or false, got {_describe(value)}"
+    else:
+        msg = str(err["msg"])
+    return source.problem(loc, msg)
+
+
+_PYDANTIC_TAGS = {"function-after", "function-before", "function-wrap", "lax-or-strict"}
+
+
 def _schema_problems(exc: ValidationError, source: Source) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
-        loc: Path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
-        typ = err["type"]
-        value = err.get("input")
-        if typ == "extra_forbidden":
-            key = str(loc[-1])
-            known = _known_keys(source.data, loc)
-            near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            allowed = f" (allowed here: {', '.join(known)})" if known and not near else ""
-            msg = f"unknown key {key!r}{hint}{allowed}"
-        elif typ == "missing":
-            msg = f"the required key {loc[-1]!r} is missing"
-            loc = loc[:-1] + (loc[-1],)
-            out.append(
-                Problem(source.file, source.line_of(loc[:-1]), _fmt(loc), msg)
-            )
-            continue
-        elif typ in ("string_type", "str_type"):
-            msg = f"must be text, got {_describe(value)}; put it in quotes"
-        elif typ in ("int_type", "int_parsing", "int_from_float"):
-            msg = f"must be a whole number, got {_describe(value)}"
-        elif typ in ("float_type", "float_parsing"):
-            msg = f"must be a number, got {_describe(value)}"
-        elif typ in ("tuple_type", "list_type"):
-            msg = f"must be a list, got {_describe(value)}"
-        elif typ == "model_type" or typ == "model_attributes_type" or typ == "dict_type":
-            msg = f"must be a mapping of keys, got {_describe(value)}"
-        elif typ == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            msg = f"must be one of {expected}, got {_describe(value)}"
-        elif typ == "too_short":
-            msg = "must not be empty"
-        elif typ == "too_long":
-            msg = f"has too many items ({err.get('ctx', {}).get('max_length')} at most)"
-        elif typ == "greater_than_equal":
-            msg = f"must be at least {err.get('ctx', {}).get('ge')}, got {_describe(value)}"
-        elif typ == "value_error":
-            msg = str(err["msg"]).removeprefix("Value error, ")
-        else:
-            msg = str(err["msg"])
-        out.append(Problem(source.file, source.line_of(loc), _fmt(loc), msg))
+        p = _schema_problem(err, source)
+        if p is not None:
+            out.append(p)
     return out
 
 
@@ -204,15 +257,17 @@ def _unknown(what: str, name: str, known: list[str]) -> str:
     return f"unknown {what} {name!r} (known: {listed})"
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _policy_years(policy: dict[str, Any]) -> list[int]:
+    """The policy's years when ``years`` is sound, else ``[]`` (the schema says why)."""
     years = policy.get("years")
-    if (
-        isinstance(years, list)
-        and len(years) == 2
-        and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
-    ):
+    if isinstance(years, list) and len(years) == 2 and all(_is_int(y) for y in years):
         first, last = years
-        return list(range(first, last + 1)) if first <= last else []
+        if first <= last and 1900 <= first and last <= 2200 and last - first <= 50:
+            return list(range(first, last + 1))
     return []
 
 
@@ -222,21 +277,25 @@ def _cross_checks(src: Source) -> list[Problem]:
     policy = data.get("policy") if isinstance(data.get("policy"), dict) else {}
     years = _policy_years(policy)
 
-    # years in order and sane
     yrs = policy.get("years")
-    if isinstance(yrs, list) and len(yrs) == 2 and all(isinstance(y, int) for y in yrs):
+    if isinstance(yrs, list) and len(yrs) == 2 and all(_is_int(y) for y in yrs):
         if yrs[0] > yrs[1]:
-            out.append(src.problem(("policy", "years"), "the first year comes after the last"))
+            out.append(
+                src.problem(
+                    ("policy", "years"),
+                    f"the first year ({yrs[0]}) comes after the last ({yrs[1]}); "
+                    "write [first, last]",
+                )
+            )
         elif not (1900 <= yrs[0] and yrs[1] <= 2200):
             out.append(src.problem(("policy", "years"), "years must lie between 1900 and 2200"))
         elif yrs[1] - yrs[0] > 50:
             out.append(src.problem(("policy", "years"), "a policy spans at most 50 years"))
-    elif isinstance(yrs, list) and len(yrs) != 2:
-        out.append(src.problem(("policy", "years"), "give exactly two years: [first, last]"))
 
     # unique keys
-    committees = [c.get("key") for _, c in _items(data, "committees")]
-    committee_keys = [k for k in committees if isinstance(k, str)]
+    committee_keys = [
+        c["key"] for _, c in _items(data, "committees") if isinstance(c.get("key"), str)
+    ]
     for coll in ("committees", "deliverables", "events", "focus_areas"):
         seen: dict[str, int] = {}
         for i, item in _items(data, coll):
@@ -246,12 +305,13 @@ def _cross_checks(src: Source) -> list[Problem]:
                     out.append(
                         src.problem(
                             (coll, i, "key"),
-                            f"the key {k!r} is used twice (also {coll}[{seen[k]}])",
+                            f"the key {k!r} is used twice (also {coll}[{seen[k]}]); "
+                            "keys must be unique",
                         )
                     )
                 else:
                     seen[k] = i
-    goal_seen: dict[str, str] = {}
+    goal_seen: dict[str, Path] = {}
     goals: list[tuple[Path, dict[str, Any]]] = []
     for ai, area in _items(data, "focus_areas"):
         for gi, goal in _items(area, "goals"):
@@ -260,12 +320,20 @@ def _cross_checks(src: Source) -> list[Problem]:
         k = goal.get("key")
         if isinstance(k, str):
             if k in goal_seen:
-                out.append(src.problem((*path, "key"), f"the goal key {k!r} is used twice"))
-            goal_seen[k] = k
+                out.append(
+                    src.problem(
+                        (*path, "key"),
+                        f"the goal key {k!r} is used twice (also {format_path(goal_seen[k])}); "
+                        "keys must be unique",
+                    )
+                )
+            else:
+                goal_seen[k] = path
 
-    # owner
+    # references; not when the list they refer to is itself unreadable (the schema says so)
+    check_committees = bool(committee_keys)
     owner = policy.get("owner")
-    if isinstance(owner, str) and committee_keys and owner not in committee_keys:
+    if isinstance(owner, str) and check_committees and owner not in committee_keys:
         out.append(src.problem(("policy", "owner"), _unknown("committee", owner, committee_keys)))
 
     def check_refs(path: Path, value: Any, known: list[str], what: str) -> None:
@@ -274,38 +342,64 @@ def _cross_checks(src: Source) -> list[Problem]:
                 out.append(src.problem((*path, i), _unknown(what, name, known)))
 
     for path, goal in goals:
-        check_refs((*path, "committees"), goal.get("committees"), committee_keys, "committee")
+        if check_committees:
+            check_refs((*path, "committees"), goal.get("committees"), committee_keys, "committee")
         tgt = goal.get("target")
-        if isinstance(tgt, dict) and isinstance(tgt.get("year"), int) and years:
+        if isinstance(tgt, dict) and _is_int(tgt.get("year")) and years:
             if not (years[0] - 10 <= tgt["year"] <= years[-1] + 10):
                 out.append(
-                    src.problem((*path, "target", "year"), "the target year is far outside the policy's years")
+                    src.problem(
+                        (*path, "target", "year"),
+                        f"{tgt['year']} is far outside the policy's years "
+                        f"({years[0]}-{years[-1]})",
+                    )
                 )
 
     deliverable_keys = [
-        d.get("key") for _, d in _items(data, "deliverables") if isinstance(d.get("key"), str)
+        d["key"] for _, d in _items(data, "deliverables") if isinstance(d.get("key"), str)
     ]
+    none_named = "names no committee; leave the key out for every committee but the owner"
     for i, d in _items(data, "deliverables"):
-        check_refs(("deliverables", i, "from"), d.get("from"), committee_keys, "committee")
+        if check_committees:
+            check_refs(("deliverables", i, "from"), d.get("from"), committee_keys, "committee")
         _check_month_day(src, ("deliverables", i, "due"), d.get("due"), years, out)
         if isinstance(d.get("from"), list) and not d["from"]:
-            out.append(src.problem(("deliverables", i, "from"), "names no committee; leave it out for every committee but the owner"))
+            out.append(src.problem(("deliverables", i, "from"), none_named))
 
     opened: set[str] = set()
     for i, e in _items(data, "events"):
-        check_refs(("events", i, "to"), e.get("to"), committee_keys, "committee")
-        check_refs(("events", i, "opens"), e.get("opens"), deliverable_keys, "deliverable")
+        if check_committees:
+            check_refs(("events", i, "to"), e.get("to"), committee_keys, "committee")
+        if isinstance(data.get("deliverables"), list):
+            check_refs(("events", i, "opens"), e.get("opens"), deliverable_keys, "deliverable")
         _check_month_day(src, ("events", i, "date"), e.get("date"), years, out)
         do = e.get("do")
-        if do == "letters" and not e.get("letter"):
-            out.append(src.problem(("events", i, "do"), "an event that sends letters needs 'letter' (the template)"))
-        if do != "letters" and do is not None:
+        if do == "letters" and e.get("letter") is None:
+            out.append(
+                src.problem(
+                    ("events", i, "letter"),
+                    "an event with do: letters needs 'letter', the name of its letter template",
+                )
+            )
+        if isinstance(do, str) and do != "letters":
             if e.get("letter") is not None:
-                out.append(src.problem(("events", i, "letter"), f"only events with do: letters send a letter (this one does {do})"))
+                out.append(
+                    src.problem(
+                        ("events", i, "letter"),
+                        f"only an event with do: letters sends a letter (this one does {do}); "
+                        "remove 'letter'",
+                    )
+                )
             if e.get("opens"):
-                out.append(src.problem(("events", i, "opens"), f"only events with do: letters can open deliverables (this one does {do})"))
+                out.append(
+                    src.problem(
+                        ("events", i, "opens"),
+                        "only an event with do: letters can open deliverables "
+                        f"(this one does {do}); remove 'opens'",
+                    )
+                )
         if isinstance(e.get("to"), list) and not e["to"]:
-            out.append(src.problem(("events", i, "to"), "names no committee; leave it out for every committee but the owner"))
+            out.append(src.problem(("events", i, "to"), none_named))
         for _, name in _str_list(e.get("opens")):
             opened.add(name)
     for i, d in _items(data, "deliverables"):
@@ -314,7 +408,7 @@ def _cross_checks(src: Source) -> list[Problem]:
             out.append(
                 src.problem(
                     ("deliverables", i, "key"),
-                    f"no event opens {k!r}, so it will never be requested or chased",
+                    f"no event opens {k!r}, so it is never requested, reminded or chased",
                     "warning",
                 )
             )
@@ -337,8 +431,35 @@ def _cross_checks(src: Source) -> list[Problem]:
                     src.problem(
                         ("policy", "send_time"),
                         f"{send} does not exist on {shown}"
-                        f"{' and more' if len(gaps) > 4 else ''} (clocks skip it for summer time); "
-                        "choose another time",
+                        f"{' and more' if len(gaps) > 4 else ''} (the clocks skip it when "
+                        "summer time begins); choose another time, e.g. 09:00",
+                    )
+                )
+    return out
+
+
+def _late_openings(wheel: Wheel, source: Source) -> list[Problem]:
+    """Warn of an event that opens a deliverable after its due date in some year."""
+    from models.plan import calendar_for, due_date, event_day
+
+    cal = calendar_for(wheel)
+    index = {e.key: i for i, e in enumerate(wheel.events)}
+    out: list[Problem] = []
+    for e in wheel.events:
+        for d_key in e.opens:
+            d = wheel.deliverable[d_key]
+            late = [
+                y
+                for y in wheel.policy.year_range
+                if event_day(cal, e, y) > due_date(wheel, cal, d, y)
+            ]
+            if late:
+                out.append(
+                    source.problem(
+                        ("events", index[e.key], "opens", e.opens.index(d_key)),
+                        f"the letter goes out after {d_key!r} is due in "
+                        f"{', '.join(map(str, late))}: those requests open already late",
+                        "warning",
                     )
                 )
     return out
@@ -360,11 +481,12 @@ def _check_month_day(
         except ValueError:
             missing.append(y)
     if missing and len(missing) < len(years):
+        hint = " (use 02-28 or 03-01)" if (month, day) == (2, 29) else ""
         out.append(
             src.problem(
                 path,
                 f"{value!r} does not exist in {', '.join(map(str, missing))}; "
-                "a date must exist in every year of the policy",
+                f"a date must exist in every year of the policy{hint}",
             )
         )
 

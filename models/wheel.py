@@ -17,8 +17,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 # --- scalar types -----------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# C0 and C1 controls and the Unicode line/paragraph separators: str.splitlines() (and so
+# the e-mail package) breaks lines at \x85, \u2028 and \u2029 too.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+class ItemError(ValueError):
+    """A problem with one item of a list: ``index`` is added to the key path."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
 KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 MONTH_DAY_RE = re.compile(r"^(\d\d)-(\d\d)$")
 HHMM_RE = re.compile(r"^(\d\d):(\d\d)$")
@@ -27,9 +40,14 @@ HHMM_RE = re.compile(r"^(\d\d):(\d\d)$")
 def header_safe(value: str) -> str:
     """Refuse what could break out of an e-mail header (CVE-2024-6923 and kin)."""
     if _CONTROL.search(value):
-        raise ValueError("must be one line, without control characters (CR, LF, NUL, tab)")
+        raise ValueError(
+            "must be one line of text, without line breaks or control characters "
+            "(CR, LF, NUL, tab); it goes into e-mail headers"
+        )
     if "=?" in value:
-        raise ValueError("must not contain '=?' (an encoded-word could hide a header)")
+        raise ValueError(
+            "must not contain '=?' (in an e-mail header it could smuggle in another header)"
+        )
     if not value.strip():
         raise ValueError("must not be empty")
     return value
@@ -57,10 +75,12 @@ def _month_day(value: str) -> str:
     if not m:
         raise ValueError(f"{value!r} is not a date of the form MM-DD (e.g. \"05-01\")")
     month, day = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"{value!r} is not a date: there is no month {month} (MM-DD)")
     try:
         date(2000, month, day)  # 2000 is a leap year: 02-29 passes here, per-year check later
     except ValueError:
-        raise ValueError(f"{value!r} is not a day of the year") from None
+        raise ValueError(f"{value!r} is not a date: month {month} has no day {day}") from None
     return value
 
 
@@ -107,21 +127,34 @@ def _country(value: str) -> str:
     return value
 
 
+def _positive_day(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"must be a positive number of days (1 or more), got {value}")
+    return value
+
+
 def _positive_distinct(values: tuple[int, ...]) -> tuple[int, ...]:
     for v in values:
         if v < 1:
             raise ValueError(f"{v} is not a positive number of days")
-    dupes = sorted({v for v in values if values.count(v) > 1})
-    if dupes:
-        raise ValueError(f"days given twice: {', '.join(map(str, dupes))}")
+    for i, v in enumerate(values):
+        if v in values[:i]:
+            raise ItemError(i, f"{v} days is given twice; give each number of days once")
     return values
 
 
 def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
-    dupes = sorted({v for v in values if values.count(v) > 1})
-    if dupes:
-        raise ValueError(f"named twice: {', '.join(dupes)}")
+    for i, v in enumerate(values):
+        if v in values[:i]:
+            raise ItemError(i, f"{v!r} is named twice; name it once")
     return values
+
+
+def _domain(value: str) -> str:
+    header_safe(value)
+    if not DOMAIN_RE.match(value):
+        raise ValueError(f"{value!r} is not a domain name (e.g. bif.kk.example)")
+    return value
 
 
 Str = Annotated[str, Strict()]
@@ -135,7 +168,9 @@ HHMM = Annotated[str, Strict(), AfterValidator(_hhmm)]
 Email = Annotated[str, Strict(), AfterValidator(_email)]
 Keys = Annotated[tuple[Key, ...], AfterValidator(_distinct)]
 Emails = Annotated[tuple[Email, ...], AfterValidator(_distinct)]
-Days = Annotated[tuple[Annotated[int, Strict()], ...], AfterValidator(_positive_distinct)]
+Day = Annotated[int, Strict(), AfterValidator(_positive_day)]
+Days = Annotated[tuple[Day, ...], AfterValidator(_positive_distinct)]
+Domain = Annotated[str, Strict(), AfterValidator(_domain)]
 
 
 class _Frozen(BaseModel):
@@ -161,7 +196,7 @@ class Policy(_Frozen):
     sender: Contact
     coordinator: Contact
     # project keys (README: "Keys of our own")
-    mail_domain: Line | None = None  # Message-ID domain; default: the sender's domain
+    mail_domain: Domain | None = None  # Message-ID domain; default: the sender's domain
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -216,7 +251,7 @@ class FocusArea(_Frozen):
 class Reminders(_Frozen):
     before: Days = ()
     after: Days = ()
-    escalate_after: Annotated[Int, Field(ge=1)] | None = None
+    escalate_after: Day | None = None
 
 
 class Deliverable(_Frozen):
