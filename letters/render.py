@@ -158,9 +158,27 @@ def xml_value(value: Any) -> Any:
     return Markup(out)  # noqa: S704 - escaped above; only our own <w:br/>/<w:tab/> added
 
 
+class DataSandbox(SandboxedEnvironment):
+    """The sandbox, with ``x.name`` on a plain dict looked up as an item first.
+
+    Jinja tries the attribute first and falls back to the item, which costs an exception
+    per look-up on our dict contexts. Items of a dict are data, never code (the sandbox
+    does not check them either), so looking them up first is as safe and about twice as
+    fast; a name that is not a key still goes through the sandbox's attribute checks.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment(finalize: Callable[[Any], Any] | None = xml_value) -> jinja2.Environment:
     """The sandboxed environment of the .docx parts (one per process, see ``ENV``)."""
-    return SandboxedEnvironment(
+    return DataSandbox(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
