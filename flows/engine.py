@@ -839,6 +839,49 @@ def message_rows(
     return out
 
 
+def send_problems(st: Setup, year: int | None = None) -> list[dict[str, Any]]:
+    """Failed and uncertain sends (the outbox's alerts), for ``status`` and the coordinator."""
+    from models.outbox import OutboxAlert, OutboxRow
+
+    with Session(st.db) as s:
+        q = select(OutboxAlert, OutboxRow).join(
+            OutboxRow, col(OutboxRow.id) == col(OutboxAlert.outbox_id)
+        )
+        if year is not None:
+            q = q.where(OutboxRow.year == year)
+        found = s.exec(q.order_by(col(OutboxAlert.id))).all()
+    return [
+        {
+            "state": alert.kind,
+            "kind": row.kind,
+            "key": row.key,
+            "message_id": row.message_id,
+            "committee": row.committee,
+            "event": row.event,
+            "deliverable": row.deliverable,
+            "slot": row.slot,
+            "at": st.local(alert.at).isoformat(),
+            "code": alert.code,
+            "detail": alert.detail,
+        }
+        for alert, row in found
+    ]
+
+
+def pending_count(st: Setup, year: int | None = None) -> int:
+    """Messages queued and not yet sent (waiting, being sent or waiting for a retry)."""
+    from sqlalchemy import func
+
+    from models.outbox import OutboxRow
+
+    with Session(st.db) as s:
+        q = select(func.count()).select_from(OutboxRow)
+        q = q.where(col(OutboxRow.status).in_(("pending", "claimed", "sending")))
+        if year is not None:
+            q = q.where(OutboxRow.year == year)
+        return int(s.exec(q).one())
+
+
 def _state(row: Any) -> str:
     if row is None:
         return "queued"

@@ -1,0 +1,411 @@
+"""Verbs that move the year: run, chase, submit, status, pause, resume, simulate (CONTRACT §5).
+
+State lives at ``AARSHJUL_DATABASE_URL`` (default: ``aarshjul.sqlite`` in the working
+directory); files (journal copies, submitted documents, dry-run previews, the outgoing
+directory when no SMTP is configured) under ``AARSHJUL_DATA_DIR`` (default
+``./aarshjul-data``). Mail goes by SMTP when ``AARSHJUL_SMTP_URL`` is set.
+
+``run``, ``chase`` and ``submit`` run as Prefect flows when a Prefect API is configured
+(``PREFECT_API_URL`` or the active profile), so each run shows in the UI with its
+artifacts; without one they run the very same engine steps in this process and say so
+(Prefect's ephemeral mode is never used). Exit status: 0 done, 1 refused or failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+
+if TYPE_CHECKING:
+    from flows.engine import Setup
+    from flows.report import RunReport
+
+YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The instant to run as of (ISO 8601; no offset = local)."),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Build and show everything; send nothing, change no state."),
+]
+PreviewOption = Annotated[
+    Path | None,
+    typer.Option("--preview-dir", help="Where --dry-run writes the messages (.eml, .docx)."),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Files: journal, documents, previews. [AARSHJUL_DATA_DIR]"),
+]
+
+
+def _setup(config: Path, data_dir: Path | None, actor: str) -> Setup:
+    from flows import engine as E
+
+    loaded = load_or_exit(config)
+    try:
+        db = E.open_database()
+    except Exception as exc:  # a database that cannot be opened is a refusal, not a crash
+        fail(f"refused: the state database cannot be opened: {exc}")
+    return E.Setup(loaded.wheel, db, E.data_dir(data_dir), actor=actor)
+
+
+def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
+    from models.plan import parse_instant
+
+    if text is None:
+        return datetime.now(UTC).astimezone(st.tz)
+    try:
+        return parse_instant(text, st.tz)
+    except ValueError as exc:
+        print(f"{what}: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+def prefect_api() -> str | None:
+    """The configured Prefect API, checked to answer; None when none is configured."""
+    from flows.prefect_server import configured_api_url, healthy
+
+    url = configured_api_url()
+    if url is None:
+        return None
+    if not healthy(url):
+        fail(
+            f"refused: the Prefect server at {url} does not answer. Start it "
+            "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL."
+        )
+    return url
+
+
+def _without_prefect_note() -> None:
+    print(
+        "Note: no Prefect server is configured (PREFECT_API_URL): ran the engine directly, "
+        "without a flow run or artifacts. `aarshjul serve` starts a local server.",
+        file=sys.stderr,
+    )
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+# --- printing ----------------------------------------------------------------------------
+
+
+def print_report(report: RunReport, *, preview: Path | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.artifacts import KIND_DA, STATE_DA
+
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]{report.title}[/bold]")
+    if report.messages:
+        t = Table(show_header=True, header_style="bold")
+        for col in ("Art", "Udvalg", "Aflevering/hændelse", "Trin", "Til", "Cc", "Status"):
+            t.add_column(col)
+        for m in report.messages:
+            t.add_row(
+                KIND_DA.get(m.kind, (m.kind,))[0],
+                m.committee or "",
+                m.deliverable or m.event or "",
+                m.slot or "",
+                ", ".join(m.to),
+                ", ".join(m.cc),
+                STATE_DA.get(m.state, m.state),
+            )
+        console.print(t)
+    else:
+        console.print("Intet at sende.")
+    for note in report.notes:
+        console.print(f"[yellow]Bemærk:[/yellow] {note}")
+    if report.dry_run:
+        where = preview if preview is not None else "(no folder)"
+        console.print(
+            f"Dry run: nothing was sent and no state changed; {len(report.messages)} "
+            f"message(s) and their attachments written to {where}"
+        )
+
+
+def _exit_for(report: RunReport) -> None:
+    failed = [m for m in report.messages if m.state == "failed"]
+    uncertain = [m for m in report.messages if m.state == "uncertain"]
+    if uncertain:
+        print(
+            f"{len(uncertain)} message(s) uncertain (resent once with the same Message-ID; "
+            "the coordinator is told). See `aarshjul status`.",
+            file=sys.stderr,
+        )
+    if failed:
+        fail(f"failed: {len(failed)} message(s) could not be delivered; see `aarshjul status`.")
+
+
+# --- verbs -------------------------------------------------------------------------------
+
+
+def run(
+    event: Annotated[str, typer.Argument(help="The event key (see `aarshjul plan`).")],
+    year: YearOption,
+    as_of: AsOfOption = None,
+    dry_run: DryRunOption = False,
+    preview_dir: PreviewOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Carry out one event of the wheel (e.g. send the opfordringsskrivelse)."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    year_or_exit(load_or_exit(config, show_warnings=False), year)
+    if event not in st.wheel.event:
+        known = ", ".join(e.key for e in st.wheel.events)
+        fail(f"refused: {event!r} is not an event of the wheel (events: {known})")
+    at = _instant(st, as_of)
+    preview = (preview_dir or st.data / "preview" / f"{event}-{year}") if dry_run else None
+    try:
+        if prefect_api():
+            from flows import workflows as W
+
+            with W.bound(st):
+                report = W.event_flow(
+                    config=str(config),
+                    year=year,
+                    event=event,
+                    as_of=at.isoformat(),
+                    dry_run=dry_run,
+                    preview_dir=str(preview) if preview else None,
+                )
+        else:
+            _without_prefect_note()
+            report = E.run_event(st, event, year, at, dry_run=dry_run, preview_dir=preview)
+    except E.Refused as exc:
+        fail(str(exc))
+    print_report(report, preview=preview)
+    _exit_for(report)
+
+
+def chase(
+    as_of: AsOfOption = None,
+    dry_run: DryRunOption = False,
+    preview_dir: PreviewOption = None,
+    year: Annotated[
+        int | None, typer.Option("--year", "-y", help="Only this cycle year's requests.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Send the reminders, overdue reminders and escalations due as of now (or --as-of)."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    at = _instant(st, as_of)
+    stamp = st.local(at).strftime("%Y-%m-%dT%H%M")
+    preview = (preview_dir or st.data / "preview" / f"chase-{stamp}") if dry_run else None
+    if prefect_api():
+        from flows import workflows as W
+
+        with W.bound(st):
+            report = W.chase_flow(
+                config=str(config),
+                as_of=at.isoformat(),
+                dry_run=dry_run,
+                preview_dir=str(preview) if preview else None,
+                year=year,
+            )
+    else:
+        _without_prefect_note()
+        report = E.run_chase(st, at, dry_run=dry_run, preview_dir=preview, year=year)
+    print_report(report, preview=preview)
+    _exit_for(report)
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(help="The submitted Word file (.docx).")],
+    year: YearOption,
+    committee: Annotated[str, typer.Option("--committee", help="Committee key, e.g. BUU.")],
+    deliverable: Annotated[str, typer.Option("--deliverable", help="e.g. handleplan.")],
+    at_: Annotated[
+        str | None,
+        typer.Option("--at", help="When it arrived (ISO 8601; no offset = local). Default now."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register a submission: closes the request, stops reminders, sends a receipt."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    year_or_exit(load_or_exit(config, show_warnings=False), year)
+    when = _instant(st, at_, "--at")
+    try:
+        if prefect_api():
+            from flows import workflows as W
+
+            with W.bound(st):
+                report = W.receipt_flow(
+                    config=str(config),
+                    year=year,
+                    committee=committee,
+                    deliverable=deliverable,
+                    file=str(file),
+                    at=when.isoformat(),
+                )
+        else:
+            _without_prefect_note()
+            _, report = E.run_submit(st, year, committee, deliverable, file, when)
+    except E.Refused as exc:
+        fail(str(exc))
+    row = next(
+        (r for r in report.requests if (r.committee, r.deliverable) == (committee, deliverable)),
+        None,
+    )
+    if row is not None:
+        from flows.artifacts import status_da
+
+        print(f"{committee} {deliverable} {year}: {status_da(row)} ({row.last_action}).")
+    print_report(report)
+    _exit_for(report)
+
+
+def status(
+    year: YearOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Who has handed in what, with failed and uncertain sends."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    year_or_exit(load_or_exit(config, show_warnings=False), year)
+    at = _instant(st, as_of)
+    rows = E.request_rows(st, year, at)
+    problems = E.send_problems(st, year)
+    pending = E.pending_count(st, year)
+    held = E.paused(st)
+    if as_json:
+        doc = {
+            "year": year,
+            "as_of": st.local(at).isoformat(),
+            "paused": held,
+            "pending": pending,
+            "requests": [_row_json(r) for r in rows],
+            "problems": problems,
+        }
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.artifacts import status_da
+    from models.dates import dansk_dato, dansk_tid
+
+    console = Console(highlight=False, soft_wrap=True)
+    received = sum(r.status in ("on_time", "late") for r in rows)
+    t = Table(
+        title=f"{st.wheel.policy.name}: {year}, pr. {dansk_tid(st.local(at))}",
+        header_style="bold",
+    )
+    for col in (
+        "Udvalg",
+        "Aflevering",
+        "Frist",
+        "Status",
+        "Modtaget",
+        "Påmindelser",
+        "Seneste handling",
+    ):
+        t.add_column(col)
+    for r in rows:
+        st_da = status_da(r)
+        style = {"rettidig": "green", "for sen": "yellow", "mangler": "red"}.get(st_da, "")
+        t.add_row(
+            r.committee,
+            r.deliverable,
+            dansk_dato(r.due),
+            f"[{style}]{st_da}[/]" if style else st_da,
+            dansk_tid(r.received_at) if r.received_at else "–",
+            str(r.reminders_sent),
+            r.last_action,
+        )
+    console.print(t)
+    console.print(f"Modtaget: {received} af {len(rows)}.")
+    if held:
+        console.print("[yellow]Afsendelse er sat på pause[/yellow] (`aarshjul resume`).")
+    if pending:
+        console.print(f"{pending} besked(er) venter i udbakken.")
+    if problems:
+        console.print("[bold red]Fejlede og usikre afsendelser:[/bold red]")
+        for p in problems:
+            console.print(
+                f"  {p['state']}: {p['kind']} {p['committee'] or ''} "
+                f"{p['deliverable'] or p['event'] or ''} {p['slot'] or ''} "
+                f"({p['message_id']}): {p['detail']}"
+            )
+    else:
+        console.print("Ingen fejlede eller usikre afsendelser.")
+
+
+def _row_json(r: Any) -> dict[str, Any]:
+    d = asdict(r)
+    d["due"] = r.due.isoformat()
+    d["received_at"] = r.received_at.isoformat() if r.received_at else None
+    return d
+
+
+def pause(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Hold all sending; the outbox keeps its messages until `resume`."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    E.set_paused(st, True, datetime.now(UTC))
+    print("Sending is paused: messages wait in the outbox until `aarshjul resume`.")
+
+
+def resume(
+    data_dir: DataDirOption = None,
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Send what waits now.")] = True,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Resume sending (and send what waited in the outbox)."""
+    from flows import engine as E
+
+    st = _setup(config, data_dir, _actor())
+    E.set_paused(st, False, datetime.now(UTC))
+    print("Sending resumed.")
+    if send:
+        report = E.deliver(st)
+        sent, failed = len(report.sent), len(report.failed)
+        print(f"{sent} waiting message(s) sent" + (f", {failed} failed." if failed else "."))
+        if failed:
+            fail("failed: see `aarshjul status`.")
+
+
+def register(app: typer.Typer) -> None:
+    """Register the verbs of this module."""
+    app.command("run")(run)
+    app.command("chase")(chase)
+    app.command("submit")(submit)
+    app.command("status")(status)
+    app.command("pause")(pause)
+    app.command("resume")(resume)
+    from flows.simulate import simulate
+
+    app.command("simulate")(simulate)
