@@ -233,14 +233,13 @@ def _rdate_timezone(tz: ZoneInfo, years: range, per_year: list[list[_Transition]
 def _new_event(
     wheel: Wheel, year: int, kind: str, key: str, stamp: datetime, categories: list[str]
 ) -> Event:
-    from icalendar import Event, vCalAddress
+    from icalendar import Event
 
+    # No ORGANIZER: with one, Outlook and Google import an entry as someone else's meeting
+    # that the coordinator cannot edit (RFC 5545 does not require it).
     ev = Event()
     ev.add("uid", uid(wheel, year, kind, key))
     ev.add("dtstamp", stamp)
-    organizer = vCalAddress(f"mailto:{wheel.policy.sender.email}")
-    organizer.params["cn"] = wheel.policy.sender.name
-    ev.add("organizer", organizer)
     ev.add("categories", ["Årshjul", *categories])
     ev.add("class", "PUBLIC")
     ev.add("status", "CONFIRMED")

@@ -95,9 +95,11 @@ def year_angle(year: int, when: date | datetime) -> float:
     days = 366 if isleap(year) else 365
     if isinstance(when, datetime):
         frac_day = (when.hour * 60 + when.minute) / 1440
-        doy = when.timetuple().tm_yday - 1 + frac_day
+        doy = (when.date() - date(year, 1, 1)).days + frac_day
     else:
-        doy = when.timetuple().tm_yday - 0.5
+        doy = (when - date(year, 1, 1)).days + 0.5
+    # a day moved past New Year's Eve (a closed 31 December) stays at the end of the wheel
+    doy = min(max(doy, 0.0), days - 0.01)
     return 90.0 - 360.0 * doy / days
 
 

@@ -259,3 +259,25 @@ def test_danish_text_intact(wheel: Wheel) -> None:
 def test_naive_stamp_refused(wheel: Wheel) -> None:
     with pytest.raises(ValueError, match="naive"):
         calendar_bytes(wheel, year_plan(wheel, 2012), stamp=datetime(2012, 1, 1))
+
+
+def test_a_zone_without_dst_and_a_sparse_wheel() -> None:
+    from models.config import loads
+
+    text = (
+        "version: 1\npolicy:\n  name: Lille politik\n  owner: A\n  years: [2013, 2013]\n"
+        "  timezone: Asia/Tokyo\n  country: DK\n  send_time: \"09:00\"\n"
+        "  sender: {name: Sekretariatet, email: sek@lille.example}\n"
+        "  coordinator: {name: Koordinator, email: koord@lille.example}\n"
+        "committees:\n  - {key: A, name: Udvalg A, to: [a@lille.example]}\n"
+        "events:\n  - {key: m, title: Møde, date: \"06-03\", do: meeting}\n"
+    )
+    w = loads(text).wheel
+    data = calendar_bytes(w, year_plan(w, 2013), stamp=STAMP)
+    cal = _parse(data)
+    (ev,) = cal.walk("VEVENT")
+    assert str(ev["uid"]) == "aarshjul-2013-begivenhed-m.lille-politik@lille.example"
+    assert "DTSTART;TZID=Asia/Tokyo:20130603T090000\r\n" in data.decode()
+    vtz: Any = cal.walk("VTIMEZONE")[0]
+    assert [c.name for c in vtz.subcomponents] == ["STANDARD"]
+    assert "TZOFFSETTO:+0900" in vtz.to_ical().decode()

@@ -192,3 +192,49 @@ def test_labels_and_markers_never_overlap(tmp_path: Path, year: int) -> None:
         (x1, y1), (x2, y2) = m1.center, m2.center  # type: ignore[attr-defined]
         assert ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5 >= 2 * MARKER_R - 1e-9, (
             m1.get_gid(), m2.get_gid())
+
+
+MINIMAL = """\
+version: 1
+policy:
+  name: Lille politik
+  owner: A
+  years: [2013, 2013]
+  timezone: Europe/Copenhagen
+  country: DK
+  closed_days: ["12-31"]
+  send_time: "09:00"
+  sender: {name: Sekretariatet, email: sek@lille.example}
+  coordinator: {name: Koordinator, email: koord@lille.example}
+committees:
+  - {key: A, name: Udvalg A, to: [a@lille.example]}
+  - {key: B, name: Udvalg B, to: [b@lille.example]}
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",  # no events, no deliverables
+        # an event on a closed 31 December runs on 2 January of the next year; a
+        # deliverable that no letter opens (no period, no reminders); 1 January
+        'deliverables:\n  - {key: d, title: Årsberetning, due: "12-20"}\n'
+        "events:\n"
+        '  - {key: nyt, title: Nytårsmøde, date: "01-01", do: meeting}\n'
+        '  - {key: sidst, title: Årets sidste brev, date: "12-31", do: letters, letter: x}\n',
+    ],
+)
+def test_sparse_and_edge_wheels_draw(extra: str) -> None:
+    from models.config import loads
+
+    w = loads(MINIMAL + extra).wheel
+    plan = year_plan(w, 2013)
+    data = render_wheel(w, plan, fmt="svg", today=date(2013, 12, 31))
+    texts = _texts(data)
+    assert "januar" in texts and "Lille politik" in " ".join(texts)
+    for e in plan.events:
+        assert -270 <= year_angle(2013, e.at) <= 90
+    if extra:
+        assert plan.event("sidst").day == date(2014, 1, 2)  # past the year: drawn at its end
+        assert year_angle(2013, plan.event("sidst").at) == pytest.approx(-270, abs=0.01)
+        assert "Årets sidste brev" in " ".join(texts)
