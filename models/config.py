@@ -72,7 +72,9 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
     try:
         wheel = Wheel.model_validate(source.data)
     except ValidationError as exc:
-        problems.extend(_schema_problems(exc, source))
+        # a value the reader already refused (a custom tag) is not reported twice
+        refused = {p.path for p in problems}
+        problems.extend(p for p in _schema_problems(exc, source) if p.path not in refused)
     findings = _cross_checks(source)
     problems.extend(p for p in findings if p.severity == "error")
     warnings = [p for p in findings if p.severity == "warning"]

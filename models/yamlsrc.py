@@ -209,7 +209,37 @@ _SYNTAX: list[tuple[str, str, bool]] = [
 ]
 
 
+def _unclosed_quote(lines: list[str]) -> int | None:
+    """The first line (1-based) where a double-quoted value opens and does not close.
+
+    No value of ours spans lines inside double quotes, so after a syntax error such a
+    line is almost surely the cause, even when the parser stumbles much further down.
+    """
+    for n, line in enumerate(lines, start=1):
+        i, inside = 0, False
+        while i < len(line):
+            ch = line[i]
+            if inside:
+                if ch == "\\":
+                    i += 1
+                elif ch == '"':
+                    inside = False
+            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+                break
+            elif ch == '"' and line[:i].rstrip()[-1:] in ("", ":", "-", "[", ",", "{"):
+                inside = True
+            i += 1
+        if inside:
+            return n
+    return None
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    upto = (exc.problem_mark.line + 1) if exc.problem_mark else None
+    quote = _unclosed_quote(text.split("\n")[:upto])
+    if quote is not None:
+        message = 'YAML syntax error: a quoted text is not closed (a " is missing)'
+        return Problem(file, quote, "(syntax)", message)
     what = f"{exc.context or ''} {exc.problem or ''}"
     for needle, plain, at_context in _SYNTAX:
         if needle in what:
@@ -266,7 +296,11 @@ def parse(text: str, file: str) -> tuple[Source, list[Problem]]:
     try:
         data = builder.build(node, ())
     except _TooLarge as exc:
-        top = exc.path[:1]
+        # name the key where it happens: the first levels of the path, list positions
+        # inside the expansion left out (the deepest real key path of the schema has 6)
+        top = exc.path[:6]
+        while top and isinstance(top[-1], int):
+            top = top[:-1]
         return Source(file, None), [
             Problem(file, builder.lines.get(top, 1), format_path(top), exc.message)
         ]
