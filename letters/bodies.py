@@ -64,6 +64,9 @@ class _Envs:
             "loader": loader, "undefined": jinja2.StrictUndefined, "finalize": _finalize,
             "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True,
             "auto_reload": True,
+            # compiled templates are kept between processes (per user, mode 0700, keyed by
+            # the source's checksum): `aarshjul check` compiles two dozen mail templates
+            "bytecode_cache": jinja2.FileSystemBytecodeCache(),
         }
         self.text = SandboxedEnvironment(autoescape=False, **common)
         self.html = SandboxedEnvironment(autoescape=True, **common)

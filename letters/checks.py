@@ -45,14 +45,65 @@ def _sample_readings(wheel: Any) -> dict[str, list[Any]]:
     return {g.key: [Reading(g.key, "2011-H2", 1.5, "illustrativ")] for g in wheel.goals}
 
 
+def _templates_dir() -> Path:
+    """As :func:`letters.render.templates_dir`, without importing Jinja."""
+    env = os.environ.get("AARSHJUL_TEMPLATES_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent / "templates"
+
+
+def _stamp(loaded: Loaded, directory: Path) -> Path | None:
+    """A file whose existence says: this wheel with these templates and this code was
+    checked and had no problem. Keyed by the wheel's content, every template file's name,
+    size and modification time, and the checking code's; None when there is no cache dir."""
+    import hashlib
+    import json
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    h = hashlib.sha256()
+    h.update(json.dumps(loaded.wheel.model_dump(mode="json", by_alias=True),
+                        sort_keys=True).encode())
+    h.update(str(directory.resolve()).encode())
+    here = Path(__file__).resolve().parent
+    files = sorted(directory.rglob("*")) if directory.is_dir() else []
+    files += [here / f for f in ("checks.py", "render.py", "context.py", "bodies.py")]
+    files += [here.parent / "models" / f for f in ("dates.py", "plan.py", "wheel.py")]
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return Path(base) / "aarshjul" / f"templates-ok-{h.hexdigest()[:32]}"
+
+
 def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list[Problem]:
-    """Every problem with the templates the wheel names; empty when all is well."""
+    """Every problem with the templates the wheel names; empty when all is well.
+
+    A clean result is remembered (a stamp file in ``~/.cache/aarshjul``), so the check that
+    runs before every verb costs nothing until the wheel, a template or the code changes.
+    """
+    directory = templates_dir or _templates_dir()
+    stamp = _stamp(loaded, directory)
+    if stamp is not None and stamp.exists():
+        return []
+    problems = _template_problems(loaded, directory)
+    if not problems and stamp is not None:
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+        except OSError:
+            pass
+    return problems
+
+
+def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
     from letters import render
     from letters.context import cover_context, form_context, letter_context
     from models.plan import year_plan
 
     wheel, source = loaded.wheel, loaded.source
-    directory = templates_dir or render.templates_dir()
     problems: list[Problem] = []
     plan = year_plan(wheel, wheel.policy.years[0])
 

@@ -17,6 +17,14 @@ from tests.letters.fixtures.docs import HERE, ROOT, make_docx
 WHEEL_TEXT = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test checks for real: the remembered clean results go to a fresh cache dir."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
 @pytest.fixture
 def tdir(tmp_path: Path) -> Path:
     """A copy of the shipped templates that a test may break."""
@@ -126,3 +134,16 @@ def test_aarshjul_check_refuses_a_broken_template(tdir: Path, monkeypatch) -> No
     out = result.output
     assert "opfordringsskrivelse.docx:2 word/document.xml: paragraph 2" in out
     assert "in the templates; nothing was run" in out
+
+
+def test_a_clean_result_is_remembered_until_a_template_changes(
+    tdir: Path, fresh_cache: Path
+) -> None:
+    loaded = load(ROOT / "aarshjul.yaml")
+    assert template_problems(loaded, tdir) == []
+    (stamp,) = (fresh_cache / "aarshjul").iterdir()
+    assert template_problems(loaded, tdir) == []  # from the stamp
+    make_docx(tdir / "opfordringsskrivelse.docx", ["Kære {{ comittee.name }}"])
+    (p,) = template_problems(loaded, tdir)
+    assert p.line == 1
+    assert list((fresh_cache / "aarshjul").iterdir()) == [stamp]  # problems are not stamped
