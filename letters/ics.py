@@ -350,7 +350,7 @@ def _deadline_component(wheel: Wheel, plan: YearPlan, key: str, stamp: datetime)
         for n in DEFAULT_ALARM_DAYS:
             at = datetime.combine(d.due - timedelta(days=n), send)
             alarms.append((at - midnight, n))
-    # the nearest alarm first: Outlook keeps only the first VALARM of an entry
+    # the nearest alarm first: Outlook keeps a single reminder per entry
     alarms.sort(key=lambda a: -a[0])
     for trigger, n in alarms:
         alarm = Alarm()

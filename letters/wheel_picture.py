@@ -10,7 +10,7 @@ by a leader line; labels on one side are stacked so that they never overlap. A t
 marker (a radial line, SVG id ``today-marker``) is drawn only when ``today`` falls in the
 plan's year.
 
-The page is A4 landscape (PNG at 300 dpi: 3508 x 2480 px); text is DejaVu Sans (shipped
+The page is A4 landscape (PNG at 300 dpi: 3507 x 2481 px); text is DejaVu Sans (shipped
 with matplotlib), 7-10 pt for labels, so it reads on paper. matplotlib is imported inside
 :func:`render_wheel` only, and drawing uses an explicit Agg canvas on a private Figure
 (no pyplot, no global backend switch). SVG keeps its text as text (searchable, with æøå)
