@@ -260,6 +260,29 @@ _UNPRINTABLE = re.compile(
 )
 
 
+_BRACKETS = re.compile(r"[\[\]{}\n]")
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """The line where [ ] or { } nest deeper than MAX_DEPTH, if they do.
+
+    The pure parser needs seconds for 100,000 nested brackets before it gives up, so this
+    cheap over-estimate (it also counts brackets inside quotes) runs first.
+    """
+    depth, line = 0, 1
+    for m in _BRACKETS.finditer(text):
+        ch = m.group()
+        if ch == "\n":
+            line += 1
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        else:
+            depth = max(depth - 1, 0)
+    return None
+
+
 def parse(text: str, file: str) -> tuple[Source, list[Problem]]:
     """Parse ``text``; return the source and any problems (syntax, duplicates, tags)."""
     bad = _UNPRINTABLE.search(text)
@@ -273,6 +296,12 @@ def parse(text: str, file: str) -> tuple[Source, list[Problem]]:
                 f"the file contains the control character U+{ord(bad.group()):04X}, "
                 "which is not allowed in YAML; remove it",
             )
+        ]
+    deep = _flow_too_deep(text)
+    if deep is not None:
+        return Source(file, None), [
+            Problem(file, deep, "(syntax)", "values are nested too deeply to read "
+                    f"(more than {MAX_DEPTH} levels of [ ] or {{ }})")
         ]
     builder = _Builder(file)
     try:
@@ -289,7 +318,7 @@ def parse(text: str, file: str) -> tuple[Source, list[Problem]]:
         return Source(file, None), [
             Problem(file, 1, "(syntax)", "values are nested too deeply to read")
         ]
-    if node is None:
+    if node is None or (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
         return Source(file, None), [
             Problem(file, 1, "(top level)", "the file is empty (it holds no keys)")
         ]

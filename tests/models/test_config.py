@@ -55,9 +55,179 @@ def test_broken_file_is_refused_with_exact_lines(path: Path) -> None:
     problems: list[Problem] = info.value.problems
     want = expected(path)
     got = [(p.line, p.path) for p in problems]
-    assert sorted(got) == sorted((line, key) for line, key, _ in want), "\n".join(map(str, problems))
+    assert sorted(got) == sorted((line, key) for line, key, _ in want), "\n".join(
+        map(str, problems)
+    )
     for line, key, message in want:
         p = next(p for p in problems if (p.line, p.path) == (line, key))
         assert message in p.message, f"{p}\n  expected: {message}"
         assert p.file == str(path) and p.severity == "error"
         assert str(p) == f"{path}:{line} {key}: {p.message}"
+
+
+def test_problems_come_in_file_order() -> None:
+    with pytest.raises(ConfigError) as info:
+        load(BROKEN / "multiple_problems.yaml")
+    lines = [p.line for p in info.value.problems]
+    assert lines == sorted(lines) and len(lines) == 7
+
+
+# --- the real file and small variations of it ------------------------------------------
+
+# the corpus's base wheel, repaired: line numbers below are those of this text
+BASE = re.sub(
+    r"if_closd: next  #.*",
+    "if_closed: next",
+    (BROKEN / "unknown_key.yaml").read_text().replace("# Unknown key", "# Valid"),
+)
+
+
+def variant(old: str, new: str) -> str:
+    assert BASE.count(old) == 1, old
+    return BASE.replace(old, new)
+
+
+def test_the_copenhagen_wheel_loads_without_problems_or_warnings(wheel_file: Path) -> None:
+    loaded = load(wheel_file)
+    assert loaded.warnings == []
+    w = loaded.wheel
+    assert w.policy.owner == "BIU" and len(w.committees) == 7 and len(w.goals) == 6
+    assert w.mail_domain == "bif.kk.example"
+
+
+def test_the_base_of_the_corpus_is_valid() -> None:
+    loaded = loads(BASE)
+    assert loaded.warnings == []
+    assert [c.key for c in loaded.wheel.committees] == ["OEU", "BUU", "BIU"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "attr", "value"),
+    [
+        ("    name: Økonomiudvalget\n", "    name: NO\n", "name", "NO"),
+        ("    name: Økonomiudvalget\n", "    name: on\n", "name", "on"),
+        ("    name: Økonomiudvalget\n", "    name: yes\n", "name", "yes"),
+        ("    name: Økonomiudvalget\n", "    name: 2012-04-20T10:00\n", "name", "2012-04-20T10:00"),
+        ("    name: Økonomiudvalget\n", "    name: 2012-04-20\n", "name", "2012-04-20"),
+        ("    name: Økonomiudvalget\n", "    name: 0x1F\n", "name", "0x1F"),
+    ],
+)
+def test_values_stay_as_written(old: str, new: str, attr: str, value: str) -> None:
+    committee = loads(variant(old, new)).wheel.committees[0]
+    assert getattr(committee, attr) == value
+
+
+def test_unquoted_month_day_and_clock_stay_strings() -> None:
+    text = variant('    due: "05-01"\n', "    due: 05-01\n").replace(
+        'send_time: "09:00"', "send_time: 09:00"
+    )
+    w = loads(text).wheel
+    assert w.deliverables[0].due == "05-01" and w.deliverables[0].due_month_day == (5, 1)
+    assert w.policy.send_time == "09:00"
+
+
+def test_true_where_text_is_expected_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(variant("    name: Økonomiudvalget\n", "    name: True\n"))
+    [p] = info.value.problems
+    assert (p.line, p.path) == (21, "committees[0].name")
+    assert "must be text, got true" in p.message
+
+
+def test_02_29_is_allowed_when_every_policy_year_is_a_leap_year() -> None:
+    text = variant("  years: [2011, 2014]\n", "  years: [2012, 2012]\n").replace(
+        '"12-31"]', '"02-29"]'
+    )
+    assert loads(text).wheel.policy.closed == ((12, 24), (2, 29))
+
+
+def test_a_deliverable_no_event_opens_is_a_warning() -> None:
+    loaded = loads(variant("    opens: [handleplan]\n", ""))
+    [w] = loaded.warnings
+    assert w.severity == "warning" and (w.line, w.path) == (45, "deliverables[0].key")
+    assert str(w) == (
+        "aarshjul.yaml:45 deliverables[0].key: warning: no event opens 'handleplan', "
+        "so it is never requested, reminded or chased"
+    )
+
+
+def test_an_event_that_opens_after_the_due_date_is_a_warning() -> None:
+    # 1 May is the deadline; a letter on 1 May 2011 (a Sunday) goes out Monday 2 May, after
+    # the deadline only if the deadline stays on the Sunday: if_closed keep.
+    text = variant('    date: "01-20"\n', '    date: "05-01"\n').replace(
+        "    if_closed: next\n", "    if_closed: keep\n"
+    )
+    loaded = loads(text)
+    [w] = loaded.warnings
+    assert (w.line, w.path) == (62, "events[0].opens[0]")
+    assert "after 'handleplan' is due in 2011:" in w.message  # 2012-2014: 1 May is a weekday
+    late = loads(variant('    date: "01-20"\n', '    date: "06-01"\n'))
+    assert "2011, 2012, 2013, 2014" in late.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("Økonomi\u2028udvalget", "must be one line"),
+        ("Økonomi\x85udvalget", "must be one line"),
+        ("Økonomi\tudvalget", "must be one line"),
+        ("   ", "must not be empty"),
+    ],
+)
+def test_header_unsafe_names_are_refused(name: str, needle: str) -> None:
+    quoted = name.replace("\u2028", "\\u2028").replace("\x85", "\\x85").replace("\t", "\\t")
+    with pytest.raises(ConfigError) as info:
+        loads(variant("    name: Økonomiudvalget\n", f'    name: "{quoted}"\n'))
+    [p] = info.value.problems
+    assert p.path == "committees[0].name" and needle in p.message
+
+
+def test_mail_domain_must_be_a_domain() -> None:
+    send = '  send_time: "09:00"\n'
+    ok = loads(variant(send, send + "  mail_domain: kk.example\n"))
+    assert ok.wheel.mail_domain == "kk.example"
+    with pytest.raises(ConfigError) as info:
+        loads(variant(send, send + '  mail_domain: "kk example"\n'))
+    assert [(p.line, p.path) for p in info.value.problems] == [(12, "policy.mail_domain")]
+
+
+def test_the_schema_and_the_cross_checks_report_together() -> None:
+    """A schema error in one section does not hide a cross-check in another."""
+    text = variant("  country: DK\n", "  country: 45\n").replace(
+        "    from: [OEU, BUU, BIU]\n", "    from: [OEU, BUU, BIV]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        loads(text)
+    assert [(p.line, p.path) for p in info.value.problems] == [
+        (9, "policy.country"),
+        (49, "deliverables[0].from[2]"),
+    ]
+
+
+def test_knock_on_reference_errors_are_not_reported_for_an_unreadable_list() -> None:
+    text = variant("committees:\n", "committees: 7\nold_committees:\n")
+    with pytest.raises(ConfigError) as info:
+        loads(text)
+    assert [p.path for p in info.value.problems] == ["committees", "old_committees"]
+
+
+def test_file_level_problems(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as info:
+        load(missing)
+    assert [str(p) for p in info.value.problems] == [f"{missing}:0 (file): the file does not exist"]
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * 2_100_000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        load(big)
+    assert "larger than 2 MB" in info.value.problems[0].message
+    bom = tmp_path / "bom.yaml"
+    bom.write_text("\ufeff" + BASE, encoding="utf-8")
+    assert load(bom).wheel.policy.owner == "BIU"
+
+
+def test_nesting_100000_deep_is_refused_without_a_crash() -> None:
+    with pytest.raises(ConfigError) as info:
+        loads("version: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    [p] = info.value.problems
+    assert (p.line, p.path) == (1, "(syntax)") and "nested too deeply" in p.message
