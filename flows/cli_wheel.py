@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from datetime import time
 from typing import Annotated, Any
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.common import DEFAULT_CONFIG, ConfigOption, load_or_exit, year_or_exit
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 
@@ -21,6 +21,12 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
         f"{config}: OK: {w.policy.name}, {w.policy.years[0]}-{w.policy.years[1]}, "
         f"{len(w.committees)} udvalg, {len(w.goals)} hovedmål, "
         f"{len(w.deliverables)} afleveringer, {len(w.events)} begivenheder."
+        + (
+            f" {len(loaded.warnings)} warning{'s' if len(loaded.warnings) != 1 else ''} "
+            "(above)."
+            if loaded.warnings
+            else ""
+        )
     )
 
 
@@ -103,6 +109,7 @@ def _print_plan(loaded: Any, p: Any) -> None:
     from rich.table import Table
 
     from models.dates import dansk_dato
+    from models.plan import local_instant
 
     w = loaded.wheel
     console = Console()
@@ -115,12 +122,10 @@ def _print_plan(loaded: Any, p: Any) -> None:
     rows: list[tuple[Any, str, str, str, str]] = []
     for e in p.events:
         moved = f" (flyttet fra {dansk_dato(e.nominal)})" if e.day != e.nominal else ""
-        rows.append((e.at, e.at.strftime("%H.%M"), e.title + moved, _DO_DA[e.do], ", ".join(e.to) if e.do in ("letters", "meeting") else ""))
+        who = ", ".join(e.to) if e.do in ("letters", "meeting") else ""
+        rows.append((e.at, e.at.strftime("%H.%M"), e.title + moved, _DO_DA[e.do], who))
     for d in p.deliverables:
         moved = f" (flyttet fra {dansk_dato(d.nominal)})" if d.due != d.nominal else ""
-        from models.plan import local_instant
-        from datetime import time
-
         at = local_instant(w.policy.tz, d.due, time(23, 59))
         rows.append((at, "", f"Frist: {d.title}{moved}", "frist", ", ".join(d.from_)))
     slots: dict[tuple[str, Any], list[str]] = {}
@@ -130,7 +135,8 @@ def _print_plan(loaded: Any, p: Any) -> None:
     for (dkey, s), committees in slots.items():
         title = w.deliverable[dkey].title
         kind = {"before": "påmindelse", "after": "rykker", "escalate": "eskalering"}[s.kind]
-        rows.append((s.at, s.at.strftime("%H.%M"), f"{title}: {s.name}", kind, ", ".join(committees)))
+        who = ", ".join(committees)
+        rows.append((s.at, s.at.strftime("%H.%M"), f"{title}: {s.name}", kind, who))
     rows.sort(key=lambda r: r[0])
     for at, clock, what, kind, who in rows:
         t.add_row(dansk_dato(at), clock, what, kind, who)

@@ -42,7 +42,10 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
         for p in errors:
             print(p, file=sys.stderr)
         n = len(errors)
-        fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''} in the templates; nothing was run.")
+        fail(
+            f"{config}: refused, {n} problem{'s' if n != 1 else ''} in the templates; "
+            "nothing was run."
+        )
     if show_warnings:
         for w in loaded.warnings:
             print(w, file=sys.stderr)
@@ -52,5 +55,8 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
 def year_or_exit(loaded: Loaded, year: int) -> int:
     first, last = loaded.wheel.policy.years
     if not first <= year <= last:
-        fail(f"{year} is not a cycle year of the policy ({first}-{last}).")
+        fail(
+            f"{year} is not a cycle year of the policy ({first}-{last}); "
+            f"give --year {first}{f' to {last}' if last != first else ''}."
+        )
     return year
