@@ -24,7 +24,8 @@ What the server says:
 - A sender killed mid-way leaves its rows ``claimed`` (nothing sent: they go back to
   ``pending``) or ``sending`` (maybe sent: treated as a drop after DATA, resent once and
   reported). A row belongs to a dead sender when that sender's liveness lock is free:
-  PostgreSQL session advisory lock, or a ``flock`` on a file next to the SQLite database;
+  PostgreSQL session advisory lock, or a ``flock`` on a file in ``.<db>.senders/`` next to
+  the SQLite database;
   the kernel and the server release both when a process dies, even by kill -9.
 
 Alerts (``outbox_alert`` rows, one per row and kind: failed, uncertain, refused) are what a
@@ -293,7 +294,8 @@ class DirectoryTransport:
              before_data: Callable[[], None], faults: Faults | None = None) -> Accepted:
         from email.parser import BytesHeaderParser
 
-        mid = BytesHeaderParser().parsebytes(raw).get("Message-ID", "")
+        head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+        mid = BytesHeaderParser().parsebytes(head).get("Message-ID", "")
         name = _safe_name(str(mid).strip("<>")) or hashlib.sha256(raw).hexdigest()[:32]
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{name}.eml"
@@ -431,10 +433,12 @@ class _Liveness(Protocol):
 
 
 class _FileLiveness:
-    """SQLite (one host): each sender holds ``flock`` on ``<db>.senders/<worker>.lock``."""
+    """SQLite (one host): each sender holds ``flock`` on ``.<db name>.senders/<worker>.lock``
+    next to the database file."""
 
     def __init__(self, database: str, worker: str) -> None:
-        self.dir = Path(database + ".senders")
+        db = Path(database)
+        self.dir = db.with_name(f".{db.name}.senders")
         self.worker = worker
         self._fd: int | None = None
 
@@ -498,9 +502,15 @@ class _AdvisoryLiveness:
         return bool(got)
 
     def release(self) -> None:
+        from sqlalchemy import text
+
         if self._conn is not None:
-            self._conn.close()  # ends the session: the lock goes with it
-            self._conn = None
+            try:  # the connection goes back to the pool: unlock explicitly
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"),
+                                   {"k": self._key(self.worker)})
+            finally:
+                self._conn.close()
+                self._conn = None
 
 
 def _liveness(engine: Engine, worker: str) -> _Liveness:
@@ -705,26 +715,25 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
 
     Returns False when the server could not be reached (the run should stop).
     """
+    from sqlalchemy import update
+
     from models.db import immediate, session
     from models.outbox import OutboxRow
 
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
     wengine = immediate(engine)  # SQLite: take the write lock up front (no upgrade deadlock)
+
+    def before_data() -> None:
+        with wengine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == row_id).values(status="sending"))
+
     faults.hit("after_claim")
     for _ in range(2):  # the attempt, and at most one resend after an uncertain one
-        with session(wengine) as s:
+        with session(engine) as s:
             row = s.get(OutboxRow, row_id)
             if row is None or row.claimed_by != worker or row.status != "claimed":
                 return True
             raw, sender, rcpts = row.raw, row.envelope_from, list(row.recipients)
-
-        def before_data() -> None:
-            with session(wengine) as s:
-                r = s.get(OutboxRow, row_id)
-                assert r is not None
-                r.status = "sending"
-                s.add(r)
-                s.commit()
-
         try:
             accepted = transport.send(raw, sender, rcpts, before_data=before_data, faults=faults)
         except TransientFailure as exc:
@@ -800,7 +809,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
                        "resent once with the same Message-ID after an attempt whose answer was "
                        "lost; the recipients may have two copies", now, alert)
             if accepted.refused:
-                detail = "; ".join(f"{a}: {c} {t}" for a, (c, t) in accepted.refused.items())
+                detail = "; ".join(f"{a}: {c} {why}" for a, (c, why) in accepted.refused.items())
                 r.last_reply = f"{accepted.reply} (refused: {detail})"
                 _alert(s, r, "refused", None, detail, now, alert)
             s.add(r)

@@ -67,7 +67,8 @@ class Journal:
             tmp = path.with_name(path.name + f".tmp{os.getpid()}")
             tmp.write_bytes(raw)
             os.replace(tmp, path)
-        h = BytesHeaderParser(policy=default).parsebytes(raw)
+        head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"  # the headers only: fast
+        h = BytesHeaderParser(policy=default).parsebytes(head)
         when = sent_at or getattr(row, "sent_at", None)
         entry = {
             "message_id": str(h.get("Message-ID", row.message_id)),

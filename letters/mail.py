@@ -214,11 +214,11 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     assert o.date is not None
     msg = EmailMessage(policy=POLICY)
     name, addr = o.sender
-    msg["From"] = Address(display_name=name, addr_spec=addr)
+    msg["From"] = Address(display_name=name.strip(), addr_spec=addr)
     msg["To"] = _addresses(o.to)
     if o.cc:
         msg["Cc"] = _addresses(o.cc)
-    msg["Subject"] = o.subject
+    msg["Subject"] = o.subject.strip()  # header parsers drop outer white space anyway
     msg["Date"] = format_datetime(o.date.astimezone(tz))
     msg["Message-ID"] = message_id(o.key, domain)
     for k, v in headers_for(o):
@@ -229,7 +229,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     for att in o.attachments:
         maintype, subtype = att.content_type.split("/", 1)
         msg.add_attachment(att.content, maintype=maintype, subtype=subtype,
-                           filename=att.filename)
+                           filename=att.filename.strip())
     # Fixed boundaries (pure: the same message, the same bytes). "=_" never occurs in
     # quoted-printable or base64 bodies, so the boundary cannot collide with content.
     seed = hashlib.sha256(o.key.encode("utf-8")).hexdigest()[:24]
