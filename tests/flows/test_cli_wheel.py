@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from flows.cli import app
 from tests.models.test_config import BASE, BROKEN, CASES, expected
