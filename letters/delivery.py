@@ -357,7 +357,10 @@ def is_paused(session: Session) -> bool:
 
 
 def set_paused(session: Session, paused: bool, as_of: datetime) -> None:
-    """``pause`` / ``resume``: hold all sending; the outbox keeps its messages. Commits."""
+    """``pause`` / ``resume``: hold all sending; the outbox keeps its messages.
+
+    Flushed, not committed: the caller commits (with its audit entry, say). On SQLite open
+    the session with ``models.db.write_session``."""
     from models.outbox import OutboxControl
 
     ctl = session.get(OutboxControl, 1)
@@ -366,7 +369,7 @@ def set_paused(session: Session, paused: bool, as_of: datetime) -> None:
     ctl.paused = paused
     ctl.changed_at = as_of
     session.add(ctl)
-    session.commit()
+    session.flush()
 
 
 # --- alerts ----------------------------------------------------------------------------

@@ -261,11 +261,13 @@ def test_pause_holds_everything_until_resume(tmp_path: Path, smtpd) -> None:  # 
     with session(engine) as s:
         set_paused(s, True, NOW)
         assert is_paused(s)
+        s.commit()
     report = send_pending(engine, SmtpTransport(smtpd.url), None, now=NOW)
     assert report.paused and report.deliveries == [] and smtpd.handler.received == []
     assert rows(engine)[letter().key].status == "pending"
     with session(engine) as s:
         set_paused(s, False, NOW)
+        s.commit()
     assert send_pending(engine, SmtpTransport(smtpd.url), None, now=NOW).sent == [letter().key]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -83,6 +86,37 @@ def test_upgrade_from_a_url_string(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'u.sqlite'}"
     upgrade(url)
     assert current_revision(make_engine(url)) in _heads()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _alembic_cli(url: str) -> None:
+    env = dict(os.environ, AARSHJUL_DATABASE_URL=url)
+    alembic = str(Path(sys.executable).with_name("alembic"))
+    subprocess.run([alembic, "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+
+
+def test_alembic_command_line_on_empty_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    _alembic_cli(url)
+    engine = make_engine(url)
+    assert current_revision(engine) in _heads()
+    with engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(mc, SQLModel.metadata) == []
+
+
+@pytest.mark.postgres
+def test_alembic_command_line_on_empty_postgres() -> None:
+    with temp_postgres() as url:
+        _alembic_cli(url)
+        engine = make_engine(url)
+        try:
+            assert current_revision(engine) in _heads()
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.postgres
