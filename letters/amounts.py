@@ -104,16 +104,13 @@ def parse_dkk(text: str) -> int | None:
     tokens = s.split()
     number: str | None = None
     multiplier = 1
-    seen_currency = False
     for tok in tokens:
         if tok == "tkr" or tok == "tkr.":
             if multiplier != 1:
                 return None
             multiplier = 1_000
-            seen_currency = True
             continue
         if _CURRENCY.match(tok):
-            seen_currency = True
             continue
         unit = next((m for pattern, m in _MULTIPLIERS if pattern.match(tok)), None)
         if unit is not None:
@@ -127,7 +124,6 @@ def parse_dkk(text: str) -> int | None:
             number = tok
             continue
         return None
-    del seen_currency
     if number is None:
         return None
     value = _number(number, multiplier != 1)

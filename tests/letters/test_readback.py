@@ -13,6 +13,8 @@ import docx
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_BREAK
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from letters.intake import check_docx
 from letters.readback import FormReading, Initiative, read_form
@@ -70,11 +72,13 @@ def fill(d: Any, texts: dict[str, str] = TEXTS, rows: list[tuple[str, ...]] = RO
         paras = text.split("\n\n")
         # write into the empty paragraphs under the heading, adding more as needed
         Paragraph = docx.text.paragraph.Paragraph
+        prev = head
         for i, para in enumerate(paras):
             if i < 2:
-                Paragraph(anchor if i == 0 else anchor.getnext(), head._parent).add_run(para)
+                prev = Paragraph(anchor if i == 0 else anchor.getnext(), head._parent)
+                prev.add_run(para)
             else:
-                Paragraph(anchor.getnext(), head._parent).insert_paragraph_before(para)
+                prev = Paragraph(prev._p.getnext(), head._parent).insert_paragraph_before(para)
     table = d.tables[0]
     for i, row in enumerate(rows):
         cells = table.rows[i + 1].cells if i + 1 < len(table.rows) else table.add_row().cells
@@ -362,3 +366,37 @@ def test_tracked_changes_placeholders_and_content_controls() -> None:
     assert r.warnings == ("no initiatives table was found (a table with the header row "
                           "Initiativ | Hovedmål | Beløb (kr.) | Finansieret); no initiatives "
                           "were read",)
+
+
+# --- properties -------------------------------------------------------------------------
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzæøåÆØÅ0123456789.,;:!?()–-'\"&<>%",
+                min_size=1, max_size=12)
+_PARA = st.lists(_WORD, min_size=1, max_size=8).map(" ".join)
+_TEXT = st.lists(_PARA, min_size=1, max_size=3).map("\n\n".join)
+_ROW = st.tuples(_PARA, st.sampled_from(GOALS), st.integers(0, 10**9),
+                 st.sampled_from(["Ja", "Nej", "delvist", ""]))
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.fixed_dictionaries({k: _TEXT for k in GOALS}), st.lists(_ROW, max_size=7))
+def test_any_filled_in_text_and_rows_read_back_exactly(
+    texts: dict[str, str], rows: list[tuple[str, str, int, str]]
+) -> None:
+    cells = [(t, g, f"{n:,}".replace(",", ".") + " kr.", f) for t, g, n, f in rows]
+    r = read(edited(texts=texts, rows=cells))
+    assert r.goals == texts
+    assert [(i.title, i.goal, i.amount_dkk, i.financed_text) for i in r.initiatives] == [
+        (t, g, n, f) for t, g, n, f in rows
+    ]
+    assert r.warnings == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_garbage_document_xml_never_raises(body: bytes) -> None:
+    data = hostile.word_zip(hostile.document().replace(b"<w:p><w:r><w:t>Hej</w:t></w:r></w:p>",
+                                                       body))
+    r = read(data)
+    assert isinstance(r, FormReading)
