@@ -55,11 +55,24 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 
 
 class Refused(ValueError):
-    """A submitted file that is not taken in; ``message`` says why, for the coordinator."""
+    """A submitted file that is not taken in; ``message`` says why, for the coordinator.
+
+    ``message`` begins with the file name (``handleplan.docx: this is a PDF, ...``);
+    ``reason`` is the same without it, and ``filename`` the name, for callers that print
+    the name themselves.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.filename: str | None = None
+        self.reason = message
+
+    def _named(self, filename: str) -> Refused:
+        self.filename = filename
+        prefix = f"{filename}: "
+        self.reason = self.message.removeprefix(prefix)
+        return self
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,15 @@ def check_docx(
     Nothing here writes anything: a refused file leaves no trace.
     """
     name = PurePosixPath(filename.replace("\\", "/")).name or "dokument.docx"
+    try:
+        return _check(data, name, max_bytes, max_member_bytes, max_total_bytes, max_members,
+                      max_ratio)
+    except Refused as exc:
+        raise exc._named(name) from None
+
+
+def _check(data: bytes, name: str, max_bytes: int, max_member_bytes: int,
+           max_total_bytes: int, max_members: int, max_ratio: int) -> Accepted:
     if name.lower().endswith(MACRO_SUFFIXES):
         raise Refused(
             f"{name}: macro-enabled files (.docm) are not accepted: save it as .docx "

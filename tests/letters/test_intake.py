@@ -170,6 +170,8 @@ def test_each_refusal_has_its_own_message(data: bytes, fragment: str) -> None:
         check_docx(data, "f.docx")
     assert fragment in info.value.message
     assert str(info.value) == info.value.message
+    assert info.value.filename == "f.docx"
+    assert info.value.message == f"f.docx: {info.value.reason}"
 
 
 def test_a_minimal_hand_made_word_zip_is_accepted() -> None:
