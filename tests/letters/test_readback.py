@@ -400,3 +400,26 @@ def test_garbage_document_xml_never_raises(body: bytes) -> None:
                                                        body))
     r = read(data)
     assert isinstance(r, FormReading)
+
+
+@pytest.mark.parametrize("committee", ["OEU", "BUU", "KFU", "SUU", "SOU", "TMU", "BIU"])
+def test_every_committees_form_round_trips(committee: str) -> None:
+    from letters.context import form_context
+    from letters.render import template
+    from models.config import load
+    from models.plan import year_plan
+
+    wheel = load(ROOT / "aarshjul.yaml").wheel
+    keys = [g.key for g in wheel.goals_for(committee)]
+    data = template("formular").render(
+        form_context(wheel, year_plan(wheel, 2013), "redegoerelse", committee))
+    texts = {k: f"{committee} om {k}: indsatsen fortsætter." for k in keys}
+    rows = [(f"Initiativ {i}", k, f"{(i + 1) * 100_000:,} kr.".replace(",", "."), "Ja")
+            for i, k in enumerate(keys)]
+    d = fill(docx.Document(io.BytesIO(data)), texts=texts, rows=rows)
+    r = read_form(save(d), keys, goal_titles={g.key: g.title for g in wheel.goals})
+    assert r.goals == texts
+    assert [(i.title, i.goal, i.amount_dkk) for i in r.initiatives] == [
+        (t, g, (n + 1) * 100_000) for n, (t, g, _a, _f) in enumerate(rows)
+    ]
+    assert r.warnings == () and r.is_form
