@@ -635,10 +635,10 @@ def check_submission(file: Path) -> Any:
 
 
 def store_document(data: Path, accepted: Any) -> tuple[str, str]:
-    """Store an accepted file content-addressed under ``data/documents``; (sha256, rel path)."""
+    """Store an accepted file content-addressed under ``data/submissions``; (sha256, path)."""
     from letters import intake
 
-    path = intake.store(accepted, data / "documents")
+    path = intake.store(accepted, data / "submissions")
     return accepted.sha256, path.relative_to(data).as_posix()
 
 

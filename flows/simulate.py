@@ -1,10 +1,622 @@
-"""``aarshjul simulate``: a cycle year in virtual time (placeholder until the full version)."""
+"""``aarshjul simulate``: a whole cycle year in virtual time (CONTRACT §5 "simulate").
+
+The same flows and engine steps as live operation; only the clock and the store differ:
+a fresh SQLite file in ``--out`` (never ``AARSHJUL_DATABASE_URL``), mail through ``--smtp``
+only (never ``AARSHJUL_SMTP_URL``; without ``--smtp`` messages are written to
+``--out/mailbox``), journal copies always (``--out/journal``).
+
+The timeline is computed from the plan, not stepped day by day: every event at its instant
+(``send_time`` on its day), a chase at every instant where some reminder slot of the
+year's requests is due (a business day on which nothing is due sends nothing, so it needs
+no flow run), and the scenario's submissions. At one instant: submissions first, then
+letters, then the chase. ``summary.json`` lists the requests (on_time / late / missing at
+the end of the year), every e-mail in send order, and the documents.
+
+Scenario (YAML, read without type coercion)::
+
+    submissions:
+      - {committee: BUU, deliverable: handleplan, at: "2012-04-20T10:00", file: buu.docx}
+    barometer:
+      - {goal: HM2, period: 2011-H2, value: 7.4, source: illustrativ}
+
+``file`` is optional (relative to the scenario); without it the committee's form is made.
+``source`` is ours (default ``scenario``): where a barometer reading came from.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import policy as email_policy
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
 
-def simulate() -> None:
-    """Run a whole cycle year in virtual time (not built yet)."""
-    raise typer.Exit(1)
+if TYPE_CHECKING:
+    from flows.engine import Setup
+    from models.wheel import Wheel
+
+BUNDLED = Path(__file__).resolve().parent / "scenarios" / "copenhagen-2012.yaml"
+
+
+# --- the scenario ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedSubmission:
+    committee: str
+    deliverable: str
+    at: datetime
+    file: Path | None
+    line: int
+
+
+@dataclass(frozen=True)
+class PlannedReading:
+    goal: str
+    period: str
+    value: float
+    source: str
+
+
+@dataclass
+class Scenario:
+    path: Path | None
+    submissions: list[PlannedSubmission] = field(default_factory=list)
+    barometer: list[PlannedReading] = field(default_factory=list)
+
+
+class ScenarioError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_scenario(path: Path, wheel: Wheel) -> Scenario:
+    """Read and check a scenario file; every problem at once (``file:line: message``)."""
+    import yaml
+
+    from models.plan import parse_instant
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"{path}: not valid YAML: {exc}"]) from None
+    data = yaml.load(text, Loader=yaml.BaseLoader) or {}  # noqa: S506 - BaseLoader: strings only
+    problems: list[str] = []
+    sc = Scenario(path)
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}:1: a scenario is a mapping with submissions/barometer"])
+    lines = _lines(node)
+    for key in data:
+        if key not in ("submissions", "barometer"):
+            problems.append(f"{path}:{lines.get((key,), 1)} {key}: unknown key")
+    for i, item in enumerate(data.get("submissions") or []):
+        line = lines.get(("submissions", i), 1)
+        where = f"{path}:{line} submissions[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected committee, deliverable, at")
+            continue
+        extra = set(item) - {"committee", "deliverable", "at", "file"}
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        c, d, at = item.get("committee"), item.get("deliverable"), item.get("at")
+        if c not in wheel.committee:
+            problems.append(f"{where}.committee: {c!r} is not a committee of the wheel")
+        if d not in wheel.deliverable:
+            problems.append(f"{where}.deliverable: {d!r} is not a deliverable of the wheel")
+        when = None
+        try:
+            when = parse_instant(str(at), wheel.policy.tz)
+        except ValueError as exc:
+            problems.append(f"{where}.at: {exc}")
+        f = item.get("file")
+        file = (path.parent / f) if f else None
+        if file is not None and not file.is_file():
+            problems.append(f"{where}.file: {file} does not exist")
+        if when is not None and c in wheel.committee and d in wheel.deliverable:
+            sc.submissions.append(PlannedSubmission(str(c), str(d), when, file, line))
+    for i, item in enumerate(data.get("barometer") or []):
+        where = f"{path}:{lines.get(('barometer', i), 1)} barometer[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected goal, period, value")
+            continue
+        goal, period = item.get("goal"), item.get("period")
+        if goal not in wheel.goal:
+            problems.append(f"{where}.goal: {goal!r} is not a goal of the wheel")
+        try:
+            value = float(str(item.get("value")).replace(",", "."))
+        except ValueError:
+            problems.append(f"{where}.value: {item.get('value')!r} is not a number")
+            continue
+        if not period:
+            problems.append(f"{where}.period: missing")
+            continue
+        if goal in wheel.goal:
+            src = str(item.get("source") or "scenario")
+            sc.barometer.append(PlannedReading(str(goal), str(period), value, src))
+    if problems:
+        raise ScenarioError(problems)
+    return sc
+
+
+def _lines(node: Any) -> dict[tuple[Any, ...], int]:
+    """(key,) and (key, index) -> line number, for messages."""
+    out: dict[tuple[Any, ...], int] = {}
+    if node is None or not hasattr(node, "value") or not isinstance(node.value, list):
+        return out
+    for pair in node.value:
+        if not isinstance(pair, tuple):
+            continue
+        k, v = pair
+        out[(k.value,)] = k.start_mark.line + 1
+        if isinstance(v.value, list):
+            for i, item in enumerate(v.value):
+                if hasattr(item, "start_mark"):
+                    out[(k.value, i)] = item.start_mark.line + 1
+    return out
+
+
+# --- the timeline --------------------------------------------------------------------------
+
+SUBMIT, EVENT, CHASE = 0, 1, 2  # order at one instant
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    order: int
+    what: str  # event key, "chase", or "committee/deliverable"
+    submission: PlannedSubmission | None = None
+
+    @property
+    def sort_key(self) -> tuple[datetime, int]:
+        return (self.at.astimezone(UTC), self.order)
+
+
+def timeline(wheel: Wheel, year: int, scenario: Scenario) -> list[Step]:
+    """Every instant at which something happens in ``year``, in order."""
+    from models.plan import year_plan
+
+    plan = year_plan(wheel, year)
+    steps = [Step(pe.at, EVENT, pe.key) for pe in plan.events]
+    chase_at = {s.at.astimezone(UTC): s.at for r in plan.requests for s in r.slots}
+    steps += [Step(at, CHASE, "chase") for at in chase_at.values()]
+    for sub in scenario.submissions:
+        if sub.at.astimezone(wheel.policy.tz).year == year:
+            steps.append(Step(sub.at, SUBMIT, f"{sub.committee}/{sub.deliverable}", sub))
+    steps.sort(key=lambda s: s.sort_key)
+    return steps
+
+
+def end_of_year(st: Setup, year: int) -> datetime:
+    from datetime import time as clock
+
+    from models.plan import local_instant
+
+    return local_instant(st.tz, date(year, 12, 31), clock(23, 59, 59))
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    out: Path
+    summary: dict[str, Any]
+    refused: list[str]
+    flow_runs: int
+    seconds: float
+    prefect: str | None
+    notes: list[str]
+
+
+def _fresh(out: Path) -> None:
+    """Remove what an earlier simulation wrote into ``out`` (and nothing else)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "summary.json"):
+        (out / name).unlink(missing_ok=True)
+    for name in ("journal", "documents", "mailbox", "submissions", "generated-forms"):
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
+def make_setup(wheel: Wheel, out: Path, smtp: str | None) -> Setup:
+    from flows import engine as E
+    from flows.ports import DirectoryTransport, Journal, SmtpTransport
+    from models.db import make_engine, upgrade
+
+    db = make_engine(f"sqlite:///{(out / 'state.sqlite').resolve()}")
+    upgrade(db)
+    transport = SmtpTransport(smtp) if smtp else DirectoryTransport(out / "mailbox")
+    return E.Setup(
+        wheel,
+        db,
+        out,
+        transport=transport,
+        journal=Journal(out / "journal"),
+        documents=out / "documents",
+        actor="simulate",
+    )
+
+
+class _Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def _submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) -> Path:
+    if sub.file is not None:
+        return sub.file
+    from flows import ports
+
+    directory = out / "generated-forms"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{sub.deliverable}-{year}-{sub.committee}.docx"
+    if not path.exists():
+        ctx = ports.form_context(st.wheel, st.plan(year), sub.deliverable, sub.committee)
+        form = st.wheel.deliverable[sub.deliverable].form or "formular"
+        path.write_bytes(ports.render_docx(form, ctx))
+    return path
+
+
+def run_simulation(
+    wheel: Wheel,
+    year: int,
+    scenario: Scenario,
+    out: Path,
+    *,
+    smtp: str | None = None,
+    config: str = "aarshjul.yaml",
+    use_prefect: bool = True,
+    progress: Any = None,
+) -> Outcome:
+    """Run the year; returns what happened (``summary.json`` is written too)."""
+    from flows import engine as E
+    from models.state import BarometerReading
+
+    t0 = time.perf_counter()
+    _fresh(out)
+    st = make_setup(wheel, out, smtp)
+    steps = timeline(wheel, year, scenario)
+    clock = _Clock(steps[0].at if steps else end_of_year(st, year))
+    st.clock = clock
+    start = steps[0].at if steps else clock.at
+    from sqlmodel import Session
+
+    with Session(st.db) as s:
+        for r in scenario.barometer:
+            s.add(
+                BarometerReading(
+                    goal=r.goal, period=r.period, value=r.value, source=r.source, recorded_at=start
+                )
+            )
+        s.commit()
+    refused: list[str] = []
+    notes: list[str] = []
+    runs = 0
+    flows_mod: Any = None
+    if use_prefect:
+        from flows import workflows as flows_mod
+    ctx = flows_mod.bound(st) if flows_mod else _null()
+    with ctx:
+        for step in steps:
+            clock.at = step.at
+            iso = step.at.isoformat()
+            if progress is not None:
+                progress(step)
+            try:
+                if step.order == SUBMIT:
+                    assert step.submission is not None
+                    sub = step.submission
+                    file = _submission_file(st, out, year, sub)
+                    if flows_mod:
+                        flows_mod.receipt_flow(
+                            config=config,
+                            year=year,
+                            committee=sub.committee,
+                            deliverable=sub.deliverable,
+                            file=str(file),
+                            at=iso,
+                        )
+                    else:
+                        E.run_submit(st, year, sub.committee, sub.deliverable, file, step.at)
+                elif step.order == EVENT:
+                    if flows_mod:
+                        report = flows_mod.event_flow(
+                            config=config, year=year, event=step.what, as_of=iso
+                        )
+                    else:
+                        report = E.run_event(st, step.what, year, step.at)
+                    notes += report.notes
+                else:
+                    if flows_mod:
+                        flows_mod.chase_flow(config=config, as_of=iso)
+                    else:
+                        E.run_chase(st, step.at)
+            except E.Refused as exc:
+                refused.append(f"{step.what} {iso}: {exc}")
+            runs += 1
+    summary = build_summary(st, year, out, refused)
+    (out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return Outcome(
+        out, summary, refused, runs if flows_mod else 0, time.perf_counter() - t0, None, notes
+    )
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[str, Any]:
+    """summary.json (CONTRACT §5): requests, e-mails in send order, documents."""
+    from sqlmodel import Session, col, select
+
+    from flows import engine as E
+    from models.outbox import OutboxRow
+
+    rows = E.request_rows(st, year, end_of_year(st, year))
+    requests = [
+        {
+            "committee": r.committee,
+            "deliverable": r.deliverable,
+            "due": r.due.isoformat(),
+            "status": r.status if r.status in ("on_time", "late") else "missing",
+            "received_at": r.received_at.isoformat() if r.received_at else None,
+            "reminders_sent": r.reminders_sent,
+        }
+        for r in rows
+    ]
+    with Session(st.db) as s:
+        sent = s.exec(
+            select(OutboxRow)
+            .where(col(OutboxRow.status) == "sent")
+            .order_by(col(OutboxRow.sent_at), col(OutboxRow.id))
+        ).all()
+    emails = [email_entry(r.raw, st.tz) for r in sent]
+    documents = sorted(
+        p.relative_to(out).as_posix()
+        for base in ("documents", "submissions")
+        if (out / base).exists()
+        for p in (out / base).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+    journal = (
+        sorted(p.relative_to(out).as_posix() for p in (out / "journal").rglob("*.eml"))
+        if (out / "journal").exists()
+        else []
+    )
+    return {
+        "year": year,
+        "requests": requests,
+        "emails": emails,
+        "documents": documents,
+        "journal": journal,
+        "refused": refused,
+    }
+
+
+def email_entry(raw: bytes, tz: Any) -> dict[str, Any]:
+    m = BytesParser(policy=email_policy.default).parsebytes(raw)
+
+    def addrs(h: str) -> list[str]:
+        return [a for _, a in getaddresses([str(v) for v in m.get_all(h, [])])]
+
+    date_ = parsedate_to_datetime(str(m["Date"]))
+    return {
+        "message_id": str(m["Message-ID"]),
+        "kind": str(m["X-Aarshjul-Kind"]),
+        "committee": _opt(m["X-Aarshjul-Committee"]),
+        "event": _opt(m["X-Aarshjul-Event"]),
+        "deliverable": _opt(m["X-Aarshjul-Deliverable"]),
+        "slot": _opt(m["X-Aarshjul-Slot"]),
+        "to": addrs("To"),
+        "cc": addrs("Cc"),
+        "date": date_.isoformat(),
+        "subject": str(m["Subject"]),
+        "attachments": [str(p.get_filename()) for p in m.iter_attachments()],
+    }
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- the verb ------------------------------------------------------------------------------
+
+
+def simulate(
+    year: Annotated[int, typer.Option("--year", "-y", help="The cycle year.")],
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            help="Submissions and barometer readings (YAML). "
+            "Default: the bundled Copenhagen 2012 scenario.",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path(
+        "out"
+    ),
+    smtp: Annotated[
+        str | None,
+        typer.Option(
+            "--smtp",
+            help="Send through this SMTP server (smtp://host:port). Never AARSHJUL_SMTP_URL.",
+        ),
+    ] = None,
+    no_prefect: Annotated[
+        bool, typer.Option("--no-prefect", help="Run the engine without Prefect flow runs.")
+    ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Run a whole cycle year in virtual time on a fresh state in --out."""
+    loaded = load_or_exit(config)
+    year_or_exit(loaded, year)
+    wheel = loaded.wheel
+    sc_path = scenario if scenario is not None else BUNDLED
+    try:
+        sc = load_scenario(sc_path, wheel)
+    except ScenarioError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        fail(f"{sc_path}: refused; nothing was simulated.")
+    if smtp is not None:
+        from letters.smtp_url import parse_smtp_url
+
+        try:
+            parse_smtp_url(smtp)
+        except ValueError as exc:
+            print(f"--smtp: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True, highlight=False)
+    with _prefect(not no_prefect) as api:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[what]}"),
+            console=console,
+            transient=False,
+        ) as bar:
+            task_id = bar.add_task(f"Simulerer {year}", total=None, what="")
+            first = True
+
+            def tick(step: Step) -> None:
+                nonlocal first
+                if first:
+                    first = False
+                else:
+                    bar.advance(task_id)
+                bar.update(task_id, what=f"{step.at.date().isoformat()} {step.what}")
+
+            bar.update(task_id, total=len(timeline(wheel, year, sc)))
+            outcome = run_simulation(
+                wheel,
+                year,
+                sc,
+                out,
+                smtp=smtp,
+                config=str(config),
+                use_prefect=not no_prefect,
+                progress=tick,
+            )
+            bar.advance(task_id)
+    outcome.prefect = api
+    print_outcome(outcome, console)
+
+
+class _prefect:
+    """The Prefect server for the simulation: the configured one, else a supervised child.
+
+    Flow-run heartbeats are off for the simulated runs (each costs ~1 s per flow run and
+    means nothing in virtual time), and Prefect's console log is held at WARNING so the
+    progress bar stays readable; the runs' logs still go to the server.
+    """
+
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted
+        self._stack: Any = None
+
+    def __enter__(self) -> str | None:
+        if not self.wanted:
+            return None
+        import contextlib
+
+        from flows.prefect_server import DEFAULT_HOST, DEFAULT_PORT, ensure_server, port_in_use
+
+        self._stack = contextlib.ExitStack()
+        port = None if port_in_use(DEFAULT_HOST, DEFAULT_PORT) else DEFAULT_PORT
+        url = self._stack.enter_context(ensure_server(port=port))
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        self._stack.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+        quiet_prefect_console()
+        return str(url)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._stack is not None:
+            self._stack.__exit__(*exc)
+
+
+def quiet_prefect_console() -> None:
+    """Raise Prefect's console handlers to WARNING (API log handlers are left alone)."""
+    import logging
+
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for h in logging.getLogger(name).handlers:
+            if isinstance(h, logging.StreamHandler) and not type(h).__name__.startswith("API"):
+                h.setLevel(logging.WARNING)
+
+
+def print_outcome(o: Outcome, console: Any) -> None:
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    s = o.summary
+    by = Counter(r["status"] for r in s["requests"])
+    kinds = Counter(e["kind"] for e in s["emails"])
+    t = Table(title=f"Simuleret {s['year']}: afleveringer", header_style="bold")
+    for c in ("Udvalg", "Aflevering", "Frist", "Status", "Modtaget", "Påmindelser"):
+        t.add_column(c)
+    da = {"on_time": "rettidig", "late": "for sen", "missing": "mangler"}
+    for r in s["requests"]:
+        t.add_row(
+            r["committee"],
+            r["deliverable"],
+            r["due"],
+            da[r["status"]],
+            (r["received_at"] or "–")[:16],
+            str(r["reminders_sent"]),
+        )
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(t)
+    out.print(
+        f"Afleveringer: {by['on_time']} rettidige, {by['late']} for sene, "
+        f"{by['missing']} mangler. E-mails: {len(s['emails'])} ("
+        + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        + ")."
+    )
+    for n in dict.fromkeys(o.notes):
+        out.print(f"[yellow]Bemærk:[/yellow] {n}")
+    for r in o.refused:
+        out.print(f"[red]Afvist:[/red] {r}")
+    where = o.out
+    out.print(f"\nLook in {where}/:")
+    out.print("  summary.json      what happened (requests, every e-mail in send order)")
+    out.print(f"  journal/          the .eml journal copies ({len(s['journal'])}) + index")
+    out.print("  documents/        the letters and forms that were sent")
+    if (where / "mailbox").exists():
+        out.print("  mailbox/          the messages as delivered (no --smtp given)")
+    out.print("  submissions/      the submitted files, content-addressed")
+    if o.prefect:
+        out.print(
+            f"Flow runs and artifacts: {o.prefect.removesuffix('/api')} ({o.flow_runs} flow runs)"
+        )
+    out.print(f"Done in {o.seconds:.1f} s.")

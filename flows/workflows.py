@@ -112,19 +112,22 @@ def receipt_run_name() -> str:
 
 
 def _tag_run(*tags: str) -> None:
-    """Add tags to the current flow run (flows themselves take no tags in Prefect 3)."""
+    """Add tags to the current flow run (flows themselves take no tags in Prefect 3).
+
+    Keeps the tags the run was created with (a ``prefect.tags`` block): one API call.
+    """
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
+    from prefect.context import TagsContext
     from prefect.runtime import flow_run
 
     found = flow_run.get_id()
     if found is None:
         return
-    run_id = UUID(str(found))
+    current = TagsContext.get().current_tags
     with get_client(sync_client=True) as client:
-        current = client.read_flow_run(run_id).tags or []
-        client.update_flow_run(run_id, tags=sorted({*current, "aarshjul", *tags}))
+        client.update_flow_run(UUID(str(found)), tags=sorted({*current, "aarshjul", *tags}))
 
 
 # --- tasks ---------------------------------------------------------------------------------
