@@ -441,20 +441,30 @@ def _cross_checks(src: Source) -> list[Problem]:
 
 
 def _late_openings(wheel: Wheel, source: Source) -> list[Problem]:
-    """Warn of an event that opens a deliverable after its due date in some year."""
-    from models.plan import calendar_for, due_date, event_day
+    """Warn of an event that opens a deliverable after its due date in some year.
 
-    cal = calendar_for(wheel)
+    Business days (and so the ``holidays`` package, ~0.15 s) are only consulted when the
+    two dates lie close together: a day moves by a few days at most (Easter, Christmas),
+    plus one day for each closed day.
+    """
     index = {e.key: i for i, e in enumerate(wheel.events)}
+    margin = 14 + len(wheel.policy.closed_days)
+    years = wheel.policy.year_range
+    cal = None
     out: list[Problem] = []
     for e in wheel.events:
         for d_key in e.opens:
             d = wheel.deliverable[d_key]
-            late = [
-                y
-                for y in wheel.policy.year_range
-                if event_day(cal, e, y) > due_date(wheel, cal, d, y)
-            ]
+            gap = (date(2000, *d.due_month_day) - date(2000, *e.month_day)).days
+            if gap > margin:
+                continue  # well before the deadline
+            if gap < -margin:
+                late = list(years)
+            else:
+                from models.plan import calendar_for, due_date, event_day
+
+                cal = cal or calendar_for(wheel)
+                late = [y for y in years if event_day(cal, e, y) > due_date(wheel, cal, d, y)]
             if late:
                 out.append(
                     source.problem(

@@ -231,3 +231,11 @@ def test_nesting_100000_deep_is_refused_without_a_crash() -> None:
         loads("version: " + "[" * 100_000 + "]" * 100_000 + "\n")
     [p] = info.value.problems
     assert (p.line, p.path) == (1, "(syntax)") and "nested too deeply" in p.message
+
+
+def test_the_country_check_agrees_with_the_holidays_package() -> None:
+    import holidays
+
+    from models.wheel import _supported_countries
+
+    assert _supported_countries() == set(holidays.list_supported_countries())
