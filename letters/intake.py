@@ -357,9 +357,15 @@ class _XmlCheck:
     A DOCTYPE anywhere before the root element is refused (XXE, billion laughs). XML parts
     are checked up to their root element; the main document part (``full``) to its end,
     so a damaged document.xml is refused here rather than read half.
+
+    Pictures (``word/media/*.svg``) are not parts Word or we parse as the document, and SVG
+    from drawing programs often carries a harmless ``<!DOCTYPE svg PUBLIC ...>``: there a
+    DOCTYPE is refused only when its prolog declares an entity, and a syntax error is not a
+    refusal.
     """
 
     XML_SUFFIXES = (".xml", ".rels", ".vml")
+    MAX_MEDIA_PROLOG = 1_000_000
 
     def __init__(self, name: str, member: str, *, full: bool) -> None:
         self.name = name
@@ -369,6 +375,8 @@ class _XmlCheck:
         self.target = _Prolog()
         self.decided = False  # whether this member is XML is decided on its first bytes
         self.done = False
+        self.media = member.lower().startswith("word/media/") and not full
+        self.prolog = bytearray()  # a picture's bytes up to its root element
 
     def feed(self, chunk: bytes) -> None:
         if self.done or not chunk:
@@ -391,9 +399,17 @@ class _XmlCheck:
             )
         from lxml import etree
 
+        if self.media:
+            self.prolog += chunk
+            if len(self.prolog) > self.MAX_MEDIA_PROLOG:
+                raise Refused(f"{self.name}: {self.member} has an XML prolog over 1 MB")
         try:
             self.parser.feed(chunk)  # type: ignore[union-attr]
         except etree.XMLSyntaxError as exc:
+            if self.media:
+                self._refuse_doctype(final=True)
+                self.done = True
+                return
             self._refuse_doctype()
             raise Refused(
                 f"{self.name}: the file is damaged ({self.member} is not well-formed XML: "
@@ -403,15 +419,30 @@ class _XmlCheck:
         if self.target.root and not self.full:
             self.done = True
 
-    def _refuse_doctype(self) -> None:
+    def _refuse_doctype(self, final: bool = False) -> None:
+        if self.media and self.target.doctype_seen:
+            if not (final or self.target.root):
+                return  # decide once the prolog is complete
+            if not self._declares_entity():
+                return
         if self.target.doctype_seen:
             raise Refused(
                 f"{self.name}: {self.member} declares a DOCTYPE (entities could read files or "
                 "expand without end); Word never writes one, so the file is refused"
             )
 
+    def _declares_entity(self) -> bool:
+        raw = bytes(self.prolog)
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = raw.decode("utf-16", errors="replace")
+        else:
+            text = raw.decode("utf-8", errors="replace")
+        return "<!ENTITY" in text
+
     def close(self) -> None:
-        if self.parser is None or self.done:
+        if self.parser is None or self.done or self.media:
+            if self.media and self.parser is not None and not self.done:
+                self._refuse_doctype(final=True)
             if self.full and not self.decided:
                 raise Refused(f"{self.name}: the file is damaged ({self.member} is empty)")
             return

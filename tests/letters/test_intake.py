@@ -179,6 +179,41 @@ def test_a_minimal_hand_made_word_zip_is_accepted() -> None:
     assert a.main_part == "word/document.xml"
 
 
+SVG_DOCTYPE = (b'<?xml version="1.0" encoding="utf-8"?>\n<!-- Generator: Adobe Illustrator -->\n'
+               b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+               b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+               b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>')
+
+
+@pytest.mark.parametrize("svg", [
+    SVG_DOCTYPE,
+    SVG_DOCTYPE.replace(b"</svg>", b""),  # a broken picture is not our concern
+    b"<svg xmlns='http://www.w3.org/2000/svg'>" + b"<g/>" * 40_000 + b"</svg>",  # many chunks
+])
+def test_a_picture_with_a_public_svg_doctype_is_accepted(svg: bytes) -> None:
+    data = hostile.word_zip(extra=[hostile.Member("word/media/image1.svg", svg)])
+    assert check_docx(data, "f.docx").size == len(data)
+
+
+@pytest.mark.parametrize("svg", [
+    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>',
+    b'<!DOCTYPE svg [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><svg>&b;</svg>',
+    b'<!DOCTYPE svg [' + b"<!-- padding -->" * 10_000 + b'<!ENTITY a "aa">]><svg>&a;</svg>',
+    '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE svg [<!ENTITY a "b">]><svg>&a;</svg>'
+    .encode("utf-16"),
+])
+def test_a_picture_declaring_entities_is_refused(svg: bytes) -> None:
+    data = hostile.word_zip(extra=[hostile.Member("word/media/image1.svg", svg)])
+    with pytest.raises(Refused, match=r"word/media/image1\.svg declares a DOCTYPE"):
+        check_docx(data, "f.docx")
+
+
+def test_a_doctype_outside_pictures_is_refused_even_without_entities() -> None:
+    data = hostile.word_zip(extra=[hostile.Member("word/theme/theme1.xml", SVG_DOCTYPE)])
+    with pytest.raises(Refused, match=r"word/theme/theme1\.xml declares a DOCTYPE"):
+        check_docx(data, "f.docx")
+
+
 def test_store_is_content_addressed_idempotent_and_leaves_no_temporary(tmp_path: Path) -> None:
     a = check_docx(typical_form(), "a.docx")
     first = store(a, tmp_path)
