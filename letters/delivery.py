@@ -28,7 +28,7 @@ What the server says:
   the SQLite database;
   the kernel and the server release both when a process dies, even by kill -9.
 
-Alerts (``outbox_alert`` rows, one per row and kind: failed, uncertain, refused) are what a
+Alerts (``outbox_alert`` rows, one per row and kind: failed, uncertain, refused, journal) are what a
 coordinator looks at; with an :class:`AlertPolicy` each alert is also an e-mail of kind
 ``alert`` to the coordinator, queued in the same outbox.
 
@@ -396,6 +396,7 @@ _ALERT_TEXT = {
     "uncertain": ("Usikker afsendelse", "kan være modtaget to gange (samme Message-ID). "
                   "Forbindelsen blev afbrudt efter at beskeden var sendt"),
     "refused": ("Modtager afvist", "blev afsendt, men ikke til alle modtagere"),
+    "journal": ("Journalkopi mangler", "blev afsendt, men journalkopien kunne ikke gemmes"),
 }
 
 
@@ -796,8 +797,12 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
         with session(wengine) as s:
             r = s.get(OutboxRow, row_id)
             assert r is not None
+            journal_error = None
             if journal is not None:
-                journal.record(r, raw, sent_at=now)
+                try:
+                    journal.record(r, raw, sent_at=now)
+                except OSError as exc:  # the message is out: never resend for the journal
+                    journal_error = f"{type(exc).__name__}: {exc}"
             r.attempts += 1
             r.status = "sent"
             r.sent_at = now
@@ -815,6 +820,8 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
                 detail = "; ".join(f"{a}: {c} {why}" for a, (c, why) in accepted.refused.items())
                 r.last_reply = f"{accepted.reply} (refused: {detail})"
                 _alert(s, r, "refused", None, detail, now, alert)
+            if journal_error:
+                _alert(s, r, "journal", None, journal_error, now, alert)
             s.add(r)
             s.commit()
             report.deliveries.append(Delivery(r.key, r.message_id, r.kind, status,

@@ -8,7 +8,7 @@ pending → claimed → sending → sent, or to ``failed`` (a 5xx, or 4xx retrie
 reached the server (a duplicate with the same Message-ID is possible and was reported).
 
 ``outbox_alert``: what the coordinator must see (failed for good, uncertain, refused
-recipients), one row per outbox row and kind.
+recipients, journal copy not written), one row per outbox row and kind.
 
 ``outbox_control``: the single row holding ``pause``/``resume``.
 
@@ -27,7 +27,7 @@ from models.db import UTCDateTime
 
 Status = Literal["pending", "claimed", "sending", "sent", "failed", "uncertain"]
 STATUSES: tuple[str, ...] = ("pending", "claimed", "sending", "sent", "failed", "uncertain")
-AlertKind = Literal["failed", "uncertain", "refused"]
+AlertKind = Literal["failed", "uncertain", "refused", "journal"]
 
 
 class OutboxRow(SQLModel, table=True):

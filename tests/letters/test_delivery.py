@@ -164,6 +164,19 @@ def test_one_refused_recipient(tmp_path: Path, smtpd) -> None:  # noqa: F811
     assert alerts(engine) == [(letter().key, "refused")]
 
 
+def test_a_failing_journal_never_causes_a_resend(tmp_path: Path, smtpd) -> None:  # noqa: F811
+    engine = migrated(tmp_path)
+    fill(engine, [letter()])
+    (tmp_path / "not-a-dir").write_text("a file where the journal should be")
+    report = send_pending(engine, SmtpTransport(smtpd.url), Journal(tmp_path / "not-a-dir"),
+                          now=NOW)
+    assert report.sent == [letter().key]
+    assert rows(engine)[letter().key].status == "sent"
+    assert alerts(engine) == [(letter().key, "journal")]
+    send_pending(engine, SmtpTransport(smtpd.url), None, now=NOW + timedelta(days=1))
+    assert len(smtpd.handler.received) == 1
+
+
 def test_drop_after_data_resends_once_with_the_same_bytes(tmp_path: Path, smtpd) -> None:  # noqa: F811
     engine = migrated(tmp_path)
     fill(engine, [letter("BUU"), letter("KFU")])
