@@ -33,6 +33,7 @@ from typing import Any
 from letters.amounts import parse_dkk
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W_STRICT = b"http://purl.oclc.org/ooxml/wordprocessingml/main"  # "Strict Open XML" saves
 W = "{" + W_NS + "}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 CT_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -371,6 +372,11 @@ def _main_part(z: zipfile.ZipFile) -> str:
     return "word/document.xml"
 
 
+def _transitional(xml: bytes) -> bytes:
+    """Word's "Strict Open XML" namespace read as the usual (transitional) one."""
+    return xml.replace(W_STRICT, W_NS.encode()) if W_STRICT in xml else xml
+
+
 def _not_read(expected: Sequence[str], why: str) -> FormReading:
     return FormReading({}, (), (why,), tuple(expected), False)
 
@@ -397,9 +403,9 @@ def read_form(
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         main = _main_part(z)
-        root = etree.fromstring(z.read(main), safe_parser())
+        root = etree.fromstring(_transitional(z.read(main)), safe_parser())
         try:
-            styles = z.read("word/styles.xml")
+            styles: bytes | None = _transitional(z.read("word/styles.xml"))
         except KeyError:
             styles = None
     except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, ValueError, OSError) as exc:

@@ -423,3 +423,23 @@ def test_every_committees_form_round_trips(committee: str) -> None:
         (t, g, (n + 1) * 100_000) for n, (t, g, _a, _f) in enumerate(rows)
     ]
     assert r.warnings == () and r.is_form
+
+
+def test_a_form_saved_as_strict_open_xml_reads_the_same() -> None:
+    import zipfile
+
+    data = edited()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename in ("word/document.xml", "word/styles.xml"):
+                body = body.replace(b"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+                                    b"http://purl.oclc.org/ooxml/wordprocessingml/main")
+            out.writestr(info, body)
+    strict = buf.getvalue()
+    assert b"purl.oclc.org" in zipfile.ZipFile(io.BytesIO(strict)).read("word/document.xml")
+    check_docx(strict, "strict.docx")
+    r = read(strict)
+    assert r.goals == TEXTS and r.initiatives == EXPECTED_ROWS and r.warnings == ()
