@@ -16,7 +16,7 @@ from docx.enum.text import WD_BREAK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letters.intake import check_docx
+from letters.intake import Refused, check_docx
 from letters.readback import FormReading, Initiative, read_form
 from tests.letters import hostile
 
@@ -443,3 +443,32 @@ def test_a_form_saved_as_strict_open_xml_reads_the_same() -> None:
     check_docx(strict, "strict.docx")
     r = read(strict)
     assert r.goals == TEXTS and r.initiatives == EXPECTED_ROWS and r.warnings == ()
+
+
+@pytest.mark.office
+def test_a_form_saved_again_by_libreoffice_reads_the_same(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    if not soffice:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "udfyldt.docx").write_bytes(edited())
+    for fmt in ("odt", "docx:MS Word 2007 XML"):
+        src = tmp_path / ("in" if fmt == "odt" else "odt") / (
+            "udfyldt.docx" if fmt == "odt" else "udfyldt.odt")
+        subprocess.run(
+            [soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+             "--convert-to", fmt, "--outdir", str(tmp_path / fmt.split(":")[0]), str(src)],
+            check=True, capture_output=True, timeout=240,
+        )
+    # an .odt is refused with its own message; the .docx LibreOffice wrote reads the same
+    with pytest.raises(Refused, match="OpenDocument"):
+        check_docx((tmp_path / "odt" / "udfyldt.odt").read_bytes(), "udfyldt.odt")
+    data = (tmp_path / "docx" / "udfyldt.docx").read_bytes()
+    check_docx(data, "udfyldt.docx")
+    r = read(data)
+    assert r.goals == TEXTS
+    assert r.initiatives == EXPECTED_ROWS
+    assert r.warnings == ()
