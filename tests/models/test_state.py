@@ -1,0 +1,105 @@
+"""The state tables: migrations and models agree, instants round-trip as UTC, constraints hold."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+import models.outbox  # noqa: F401 - the outbox tables are part of the metadata
+from models.db import make_engine, upgrade
+from models.state import STATE_TABLES, CycleYear, Request, SlotState
+
+BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def eng(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        e = make_engine(f"sqlite:///{tmp_path / 's.sqlite'}")
+        upgrade(e)
+        yield e
+        e.dispose()
+        return
+    url = os.environ.get("AARSHJUL_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("AARSHJUL_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    e = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(e)
+        yield e
+    finally:
+        e.dispose()
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_migrations_and_models_agree(eng):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with eng.connect() as c:
+        diff = compare_metadata(
+            MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert diff == []
+    names = set(inspect(eng).get_table_names())
+    assert {m.__tablename__ for m in STATE_TABLES} <= names  # type: ignore[attr-defined]
+    with eng.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002_state"
+
+
+def test_instants_round_trip_as_aware_utc(eng):
+    plus2 = timezone(timedelta(hours=2))
+    opened = datetime(2012, 4, 30, 9, 0, tzinfo=plus2)
+    with Session(eng) as s:
+        s.add(
+            Request(
+                year=2012,
+                deliverable="handleplan",
+                committee="BUU",
+                opened_by="x",
+                opened_at=opened,
+            )
+        )
+        s.commit()
+    with Session(eng) as s:
+        r = s.exec(select(Request)).one()
+    assert r.opened_at == opened and r.opened_at.tzinfo == UTC
+    with Session(eng) as s, pytest.raises(Exception, match="naive"):
+        s.add(CycleYear(year=2013, started_at=datetime(2013, 1, 1)))
+        s.commit()
+
+
+def test_one_request_per_year_deliverable_committee_and_one_state_per_slot(eng):
+    now = datetime(2012, 1, 20, 8, 0, tzinfo=UTC)
+    with Session(eng) as s:
+        r = Request(
+            year=2012, deliverable="handleplan", committee="BUU", opened_by="x", opened_at=now
+        )
+        s.add(r)
+        s.commit()
+        rid = r.id or 0
+        s.add(SlotState(request_id=rid, slot="before-1", state="sent", at=now))
+        s.commit()
+    with Session(eng) as s, pytest.raises(IntegrityError):
+        s.add(
+            Request(
+                year=2012, deliverable="handleplan", committee="BUU", opened_by="y", opened_at=now
+            )
+        )
+        s.commit()
+    with Session(eng) as s, pytest.raises(IntegrityError):
+        s.add(SlotState(request_id=rid, slot="before-1", state="skipped", at=now))
+        s.commit()
