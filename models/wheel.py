@@ -95,12 +95,23 @@ def _email(value: str) -> str:
     header_safe(value)
     from email_validator import EmailNotValidError, validate_email
 
+    if not value.isascii():
+        # A non-ASCII address needs SMTPUTF8 from every server on the way; a domain can be
+        # written in its ASCII (xn--) form instead.
+        hint = ""
+        try:
+            ascii_form = validate_email(value, check_deliverability=False).ascii_email
+            hint = f"; write it as {ascii_form}" if ascii_form else ""
+        except EmailNotValidError:
+            pass
+        raise ValueError(f"{value!r} is not an ASCII address{hint}")
     try:
-        result = validate_email(value, check_deliverability=False)
+        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(f"{value!r} is not a valid e-mail address: {exc}") from None
-    if result.normalized != value and result.normalized.lower() != value.lower():
-        raise ValueError(f"{value!r} is not a plain address (write it as {result.normalized})")
+    written = result.ascii_email or result.normalized
+    if written.lower() != value.lower():
+        raise ValueError(f"{value!r} is not a plain address (write it as {written})")
     return value
 
 

@@ -239,3 +239,30 @@ def test_the_country_check_agrees_with_the_holidays_package() -> None:
     from models.wheel import _supported_countries
 
     assert _supported_countries() == set(holidays.list_supported_countries())
+
+
+@pytest.mark.parametrize(
+    ("address", "needle"),
+    [
+        ("børn@buf.kk.example", "is not an ASCII address"),
+        ("buu@bøf.kk.example", "is not an ASCII address; write it as buu@xn--bf-lka.kk.example"),
+        ("buu..x@buf.kk.example", "cannot have two periods in a row"),
+        ('"b u"@buf.kk.example', "Quoting the part before the @-sign is not allowed"),
+        ("buu@[127.0.0.1]", "A bracketed IP address"),
+        ("buu@localhost", "It should have a period"),
+        ("buu@buf.kk.example,x@y.example", "is not a valid e-mail address"),
+    ],
+)
+def test_addresses_are_plain_ascii(address: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(variant("    to: [buu-sekretariat@buf.kk.example]\n", f"    to: ['{address}']\n"))
+    [p] = info.value.problems
+    assert (p.line, p.path) == (25, "committees[1].to[0]") and needle in p.message
+
+
+@pytest.mark.parametrize(
+    "address", ["buu@xn--bf-lka.kk.example", "BUU.Sekretariat@BUF.kk.example", "b+u@buf.kk.example"]
+)
+def test_addresses_that_pass(address: str) -> None:
+    text = variant("    to: [buu-sekretariat@buf.kk.example]\n", f"    to: ['{address}']\n")
+    assert loads(text).wheel.committees[1].to == (address,)
