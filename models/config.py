@@ -166,9 +166,9 @@ def _schema_problem(err: Any, source: Source) -> Problem | None:
     if typ == "extra_forbidden":
         key = str(loc[-1])
         known = _known_keys(source.data, loc)
-        near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        near = _nearest(key, known, 0.6)
         if near:
-            msg = f"unknown key {key!r}; did you mean {near[0]!r}?"
+            msg = f"unknown key {key!r}; did you mean {' or '.join(map(repr, near))}?"
         else:
             msg = f"unknown key {key!r} (allowed here: {', '.join(known)})"
     elif typ == "missing":
@@ -251,10 +251,19 @@ def _str_list(value: Any) -> list[tuple[int, str]]:
     return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
 
 
+def _nearest(name: str, known: list[str], cutoff: float) -> list[str]:
+    """The closest of ``known`` to ``name``: all of them when several are equally close."""
+    scored = [
+        (difflib.SequenceMatcher(None, name, k).ratio(), k) for k in dict.fromkeys(known)
+    ]
+    best = max((r for r, _ in scored), default=0.0)
+    return [k for r, k in scored if r == best and r >= cutoff]
+
+
 def _unknown(what: str, name: str, known: list[str]) -> str:
-    near = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    near = _nearest(name, known, 0.5)
     if near:
-        return f"unknown {what} {name!r}; did you mean {near[0]!r}?"
+        return f"unknown {what} {name!r}; did you mean {' or '.join(map(repr, near))}?"
     listed = ", ".join(known) if known else "none are defined"
     return f"unknown {what} {name!r} (known: {listed})"
 

@@ -266,3 +266,10 @@ def test_addresses_are_plain_ascii(address: str, needle: str) -> None:
 def test_addresses_that_pass(address: str) -> None:
     text = variant("    to: [buu-sekretariat@buf.kk.example]\n", f"    to: ['{address}']\n")
     assert loads(text).wheel.committees[1].to == (address,)
+
+
+def test_equally_close_suggestions_are_all_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(variant("    from: [OEU, BUU, BIU]\n", "    from: [OEU, BUU, BUI]\n"))
+    [p] = info.value.problems
+    assert p.message == "unknown committee 'BUI'; did you mean 'BUU' or 'BIU'?"
