@@ -195,6 +195,8 @@ _SYNTAX: list[tuple[str, str, bool]] = [
      "separated by commas", True),
     ("found character '\\t' that cannot start any token", "a tab character; indent with "
      "spaces only", False),
+    ("that cannot start any token", "a value cannot begin with this character (%, @ and ` "
+     "are reserved in YAML); put the value in quotes", False),
     ("mapping values are not allowed here", "a ': ' where none may be: put text that "
      "contains ': ' in quotes, or check the indentation", False),
     ("could not find expected ':'", "a line with no ':' after its key (or an unclosed "

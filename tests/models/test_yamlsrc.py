@@ -98,6 +98,8 @@ def test_aliases_expand_within_bounds() -> None:
         ("a: *nowhere\n", 1, "an alias (*name) refers to no anchor"),
         ("a: 1\n---\nb: 2\n", 2, "more than one document"),
         ('a: "x\\q"\n', 1, "unknown escape"),
+        ("a: 1\nunit: %\n", 2, "a value cannot begin with this character"),
+        ("a: 1\nb: @x\n", 2, "put the value in quotes"),
     ],
 )
 def test_syntax_errors_in_plain_words(text: str, line: int, needle: str) -> None:
