@@ -56,7 +56,7 @@ def year_or_exit(loaded: Loaded, year: int) -> int:
     first, last = loaded.wheel.policy.years
     if not first <= year <= last:
         fail(
-            f"{year} is not a cycle year of the policy ({first}-{last}); "
-            f"give --year {first}{f' to {last}' if last != first else ''}."
+            f"{year} is not a cycle year of the policy ({first}-{last}). "
+            f"Give --year {first}{f' to {last}' if last != first else ''}."
         )
     return year

@@ -3,7 +3,13 @@
 The schema (:mod:`models.wheel`) checks each field; this module adds the checks across
 the file, which run on the raw data so that they report even when other fields are wrong:
 references between keys, dates that must exist in every policy year, a send time that must
-exist on every day (no DST gap), and events that open deliverables.
+exist on every day (no DST gap), and events that open deliverables. pydantic's messages are
+rewritten in plain words (:func:`_schema_problem`); a missing key is reported at the line of
+the mapping that lacks it.
+
+Warnings (``Problem.severity == "warning"``, in ``Loaded.warnings``; the file is still used):
+a deliverable that no event opens, and an event that opens a deliverable after its due date
+in some year.
 """
 
 from __future__ import annotations
@@ -86,9 +92,6 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
 
 
 # --- schema errors in plain words ---------------------------------------------------------
-
-_FIELD_NAMES: dict[str, tuple[str, ...]] = {}
-
 
 def _known_keys(data: Any, loc: Path) -> list[str]:
     """The keys the model allows at ``loc`` (for 'did you mean')."""

@@ -129,7 +129,7 @@ def test_plan_outside_the_policy_years(wheel_file: Path, year: str) -> None:
     assert r.exit_code == 1
     assert r.stdout == ""
     assert r.stderr == (
-        f"{year} is not a cycle year of the policy (2011-2014); give --year 2011 to 2014.\n"
+        f"{year} is not a cycle year of the policy (2011-2014). Give --year 2011 to 2014.\n"
     )
 
 

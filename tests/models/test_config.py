@@ -273,3 +273,39 @@ def test_equally_close_suggestions_are_all_named() -> None:
         loads(variant("    from: [OEU, BUU, BIU]\n", "    from: [OEU, BUU, BUI]\n"))
     [p] = info.value.problems
     assert p.message == "unknown committee 'BUI'; did you mean 'BUU' or 'BIU'?"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "path", "message"),
+    [
+        # X | None fields: pydantic's union branches must not leak into path or message
+        ("target: {value: 5.8, year: 2014}", 'target: "5,8 %"', 41,
+         "focus_areas[0].goals[0].target", "must be a mapping of keys (key: value), got '5,8 %'"),
+        ("target: {value: 5.8, year: 2014}", "target:\n          value: 5.8\n          year: x",
+         43, "focus_areas[0].goals[0].target.year",
+         "must be a whole number, got 'x' (a number is written without quotes)"),
+        ("escalate_to: [direktion@buf.kk.example]", "escalate_to:\n      - 5", 28,
+         "committees[1].escalate_to[0]",
+         "must be text, got 5; put it in quotes if it is meant as text"),
+        ("escalate_to: [direktion@buf.kk.example]",
+         "escalate_to: [direktion@buf.kk.example, direktion@buf.kk.example]", 27,
+         "committees[1].escalate_to[1]", "'direktion@buf.kk.example' is named twice; name it once"),
+        ("    name: Økonomiudvalget\n", "    name: Økonomiudvalget\n    chair: [a, b]\n", 22,
+         "committees[0].chair", "must be text, got a list"),
+        ("from: [OEU, BUU, BIU]", "from: {OEU: yes}", 49, "deliverables[0].from",
+         "must be a list, got a mapping"),
+        ("      escalate_after: 14", "      escalate_after: true", 53,
+         "deliverables[0].reminders.escalate_after",
+         "must be a whole number, got true (a yes/no value)"),
+        ("    letter: opfordringsskrivelse", "    letter: 7", 60, "events[0].letter",
+         "must be text, got 7; put it in quotes if it is meant as text"),
+        ("  owner: BIU", "  owner: [BIU]", 6, "policy.owner", "must be text, got a list"),
+        ("version: 1", "version: 2", 2, "version", "must be 1, got 2"),
+        ("    do: status_report", "    do: rapport", 66, "events[1].do",
+         "must be letters, barometer, status_report, budget or meeting, got 'rapport'"),
+    ],
+)
+def test_schema_messages_and_lines(old: str, new: str, line: int, path: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(variant(old, new))
+    assert [(p.line, p.path, p.message) for p in info.value.problems] == [(line, path, message)]
