@@ -1,0 +1,208 @@
+"""The year in motion: simulate whole-process, the chase at 10,000 open requests, and a
+generated wheel of 1,000 and 2,000 committees.
+
+- ``aarshjul simulate --year 2012`` (Copenhagen, the bundled scenario) as a whole process,
+  against a running local Prefect server (budget 30 s) and when it must start one itself
+  (budget 60 s); ``--no-prefect`` as the engine's floor.
+- One chase over 10,000 open requests, sending excluded: planning (which slot of which
+  request is due) with every request due, budget 2 s; building and queueing messages is
+  reported per message.
+- A full year for generated wheels of 1,000 committees (budget 180 s) and 2,000 (at most
+  2.3x the 1,000 time), peak RSS of the client process at most 400 MB. Run through the
+  engine without Prefect flow runs: the flows add a constant handful of task runs per
+  event or chase whatever the number of committees (tests/flows/test_workflows.py), so
+  Prefect's share does not grow with them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench import PY, Result
+
+ROOT = Path(__file__).resolve().parents[2]
+AARSHJUL = str(Path(PY).with_name("aarshjul"))
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AARSHJUL_", "PREFECT_API"))}
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", **extra)
+    return env
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def generated_wheel(n: int) -> str:
+    """The Copenhagen wheel with ``n`` generated committees (all in letters and requests)."""
+    text = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
+    head, rest = text.split("\ncommittees:\n", 1)
+    _, tail = rest.split("\nfocus_areas:", 1)
+    committees = "".join(
+        f"  - key: U{i:04d}\n    name: Udvalg {i}\n    to: [u{i}@kk.example]\n" for i in range(n)
+    )
+    committees += (
+        "  - key: BIU\n    name: Beskæftigelses- og Integrationsudvalget\n"
+        "    to: [biu-sekretariat@bif.kk.example]\n"
+    )
+    tail = re.sub(r"\n    from: \[[^\]]*\]", "", tail)
+    tail = re.sub(r"\n    to: \[[^\]]*\]", "", tail)
+    tail = re.sub(r"committees: \[[^\]]*\]", "committees: [BIU]", tail)
+    return f"{head}\ncommittees:\n{committees}\nfocus_areas:{tail}"
+
+
+def bench_simulate(tmp: Path) -> list[Result]:
+    from flows.prefect_server import start_local_server
+
+    config = str(ROOT / "aarshjul.yaml")
+    base = [AARSHJUL, "simulate", "--year", "2012", "--config", config]
+    floor = _timed([*base, "--out", str(tmp / "o0"), "--no-prefect"], _env())
+    home = tmp / "prefect-home"
+    server = start_local_server(port=None, env=_env(PREFECT_HOME=str(home)))
+    try:
+        env = _env(PREFECT_HOME=str(home), PREFECT_API_URL=server.api_url)
+        _timed([*base, "--out", str(tmp / "warm")], env)  # warm the server's database
+        running = _timed([*base, "--out", str(tmp / "o1")], env)
+    finally:
+        server.stop()
+    cold = _timed([*base, "--out", str(tmp / "o2")], _env(PREFECT_HOME=str(tmp / "home2")))
+    return [
+        Result("simulate 2012, engine only (--no-prefect)", floor, "s"),
+        Result(
+            "simulate 2012, running local Prefect server",
+            running,
+            "s",
+            budget=30.0,
+            note=f"server started in {server.started_in_s:.1f} s beforehand",
+        ),
+        Result("simulate 2012, starts its own Prefect server", cold, "s", budget=60.0),
+    ]
+
+
+def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
+    """10,000 open requests (5,000 committees x 2 deliverables), all with a slot due."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import Session
+
+    from flows import engine as E
+    from flows.ports import DirectoryTransport
+    from models.config import loads
+    from models.db import make_engine, upgrade
+    from models.state import Request
+
+    cph = ZoneInfo("Europe/Copenhagen")
+    loaded = loads(generated_wheel(n_committees))
+    db = make_engine(f"sqlite:///{tmp / 'chase.sqlite'}")
+    upgrade(db)
+    opened = datetime(2012, 1, 20, 9, tzinfo=cph)
+    with Session(db) as s:
+        for d in ("handleplan", "redegoerelse"):
+            for c in loaded.wheel.committees:
+                s.add(
+                    Request(
+                        year=2012,
+                        deliverable=d,
+                        committee=c.key,
+                        opened_by="opfordring",
+                        opened_at=opened,
+                    )
+                )
+        s.commit()
+    st = E.Setup(loaded.wheel, db, tmp / "data", transport=DirectoryTransport(tmp / "box"))
+    as_of = datetime(2012, 5, 2, 9, tzinfo=cph)  # after-1 of handleplan, before-14 of the other
+    E.plan_chase(st, as_of)  # warm the caches of the plan
+    t0 = time.perf_counter()
+    actions = E.plan_chase(st, as_of)
+    planning = time.perf_counter() - t0
+    n = len(actions)
+    sample = actions[:500]
+    t0 = time.perf_counter()
+    E.enqueue_actions(st, sample, as_of)
+    per_message = (time.perf_counter() - t0) / len(sample)
+    db.dispose()
+    return [
+        Result(f"chase planning over {n:,} open requests (all due)", planning, "s", budget=2.0),
+        Result(
+            "chase build+enqueue per message (500 reminders)",
+            per_message * 1000,
+            "ms",
+            note="slot state + outbox row in one transaction",
+        ),
+    ]
+
+
+def _year(n: int, tmp: Path) -> tuple[float, float]:
+    """Whole-process time and peak RSS (MB) of a full simulated year for ``n`` committees."""
+    wheel = tmp / f"wheel-{n}.yaml"
+    wheel.write_text(generated_wheel(n), encoding="utf-8")
+    scenario = tmp / "empty.yaml"
+    scenario.write_text("submissions: []\n")
+    code = (
+        "import resource, sys, runpy; sys.argv = sys.argv[1:]; "
+        'exec(\'try:\\n runpy.run_path(sys.argv[0], run_name="__main__")\\n'
+        "except SystemExit as e:\\n assert not e.code, e.code'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    )
+    t0 = time.perf_counter()
+    p = subprocess.run(
+        [
+            PY,
+            "-c",
+            code,
+            AARSHJUL,
+            "simulate",
+            "--year",
+            "2012",
+            "--config",
+            str(wheel),
+            "--scenario",
+            str(scenario),
+            "--out",
+            str(tmp / f"year-{n}"),
+            "--no-prefect",
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - t0
+    rss_kb = int(p.stderr.strip().splitlines()[-1])
+    return seconds, rss_kb / 1024
+
+
+def bench_year(tmp: Path) -> list[Result]:
+    t1, rss1 = _year(1000, tmp)
+    t2, rss2 = _year(2000, tmp)
+    return [
+        Result("full year, 1,000 generated committees", t1, "s", budget=180.0),
+        Result(
+            "full year, 2,000 generated committees / 1,000",
+            t2 / t1,
+            "x",
+            budget=2.3,
+            note=f"{t2:.1f} s",
+        ),
+        Result("peak RSS, 2,000 committees", max(rss1, rss2), "MB", budget=400.0),
+    ]
+
+
+def run() -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="aarshjul-bench-flows-") as d:
+        tmp = Path(d)
+        results = bench_chase(tmp)
+        results += bench_simulate(tmp)
+        if os.environ.get("AARSHJUL_BENCH_QUICK") != "1":
+            results += bench_year(tmp)
+        return results
