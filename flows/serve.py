@@ -1,0 +1,464 @@
+"""``aarshjul serve``: the embedded scheduler for one machine (APScheduler 3.x).
+
+What it does:
+
+- At start: it takes a lock so that one scheduler uses the job store (a second ``serve`` on
+  the same database is refused), makes sure a Prefect server is there (``PREFECT_API_URL``,
+  else a supervised local ``prefect server start --host 127.0.0.1``, UI at
+  http://127.0.0.1:4200), drops persisted wake-ups whose instant has passed, runs the events
+  of the last ``catch_up`` days (default 7) that were missed, and then one catch-up chase as
+  of now. Missed runs are not replayed one by one: the chase computes what is due as of now,
+  so a serve that was down for days sends one reminder per request, not a burst.
+- Then it wakes at ``send_time`` on every business day (a chase) and on event days (the
+  event's letters first, then the chase of the same instant, in one job). Each wake-up is an
+  explicit ``DateTrigger`` instant taken from the year plan, never a cron expression, so a
+  wall-clock time that occurs twice on the autumn DST day fires once. After each wake-up
+  the wheel is read again and the schedule for the next ``horizon`` days (default 35) is
+  reconciled with it: a deadline moved in ``aarshjul.yaml`` takes effect without a restart.
+- The job store is APScheduler's ``SQLAlchemyJobStore`` in the application database
+  (table ``aarshjul_scheduler_jobs``), with ``coalesce=True``, ``misfire_grace_time`` of
+  3 days and ``max_instances=1``; one worker thread, so wake-ups never overlap.
+- On SIGTERM or SIGINT it stops taking new work, lets a running wake-up finish, shuts the
+  scheduler down, stops the Prefect server it started and exits 0.
+
+The pure core (:func:`wakes`, :func:`schedule_window`, :func:`startup_plan`) takes the wheel
+and an aware instant and reads no clock; tests drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from models.calendar import BusinessCalendar
+from models.plan import calendar_for, local_instant, require_aware, year_plan
+from models.wheel import Wheel
+
+log = logging.getLogger("aarshjul.serve")
+
+JOB_PREFIX = "aarshjul-wake-"
+JOBS_TABLE = "aarshjul_scheduler_jobs"
+MISFIRE_GRACE_S = 3 * 86400
+DEFAULT_HORIZON = timedelta(days=35)
+DEFAULT_CATCH_UP = timedelta(days=7)  # an Easter or Christmas outage included
+
+
+# --------------------------------------------------------------------------- pure core
+
+
+@dataclass(frozen=True)
+class Wake:
+    """One wake-up: the events of that instant in plan order, then a chase."""
+
+    at: datetime  # aware, in policy.timezone
+    events: tuple[tuple[int, str], ...] = ()  # (year, event key)
+    chase: bool = True
+
+    @property
+    def job_id(self) -> str:
+        return f"{JOB_PREFIX}{self.at.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+    @property
+    def name(self) -> str:
+        what = ", ".join(f"{key} {year}" for year, key in self.events)
+        return f"{what} + rykkerkørsel" if what else "rykkerkørsel"
+
+    def job_args(self, config: str) -> list[Any]:
+        return [config, self.at.isoformat(), [list(e) for e in self.events], self.chase]
+
+
+def chase_period(wheel: Wheel) -> tuple[date, date]:
+    """First and last day on which serve chases: the policy's years, plus the slots of the
+    last year that fall after its 31 December (a December deadline's rykker in January)."""
+    first, last = wheel.policy.years
+    end = date(last, 12, 31)
+    plan = year_plan(wheel, last)
+    for r in plan.requests:
+        for s in r.slots:
+            end = max(end, s.day)
+    return date(first, 1, 1), end
+
+
+def wakes(
+    wheel: Wheel,
+    after: datetime,
+    until: datetime | None = None,
+    *,
+    cal: BusinessCalendar | None = None,
+) -> list[Wake]:
+    """Every wake-up with ``after < at <= until`` (``until`` default: the end of the policy).
+
+    A chase at ``send_time`` on each business day of the chase period, and each event at its
+    planned instant (events are always on business days) merged into that day's wake-up,
+    letters before the chase.
+    """
+    require_aware(after, "after")
+    if until is not None:
+        require_aware(until, "until")
+    cal = cal or calendar_for(wheel)
+    tz, clock = wheel.policy.tz, wheel.policy.send_clock
+    start, end = chase_period(wheel)
+    start = max(start, after.astimezone(tz).date())
+    if until is not None:
+        end = min(end, until.astimezone(tz).date())
+    events: dict[datetime, list[tuple[int, str]]] = {}
+    for year in wheel.policy.year_range:
+        if year < start.year - 1 or year > end.year:
+            continue
+        for pe in year_plan(wheel, year, cal).events:
+            events.setdefault(pe.at, []).append((year, pe.key))
+    out: list[Wake] = []
+    instants = {local_instant(tz, d, clock) for d in cal.business_days(start, end)}
+    instants |= set(events)
+    for at in sorted(instants):
+        if at <= after or (until is not None and at > until):
+            continue
+        out.append(Wake(at=at, events=tuple(events.get(at, ())), chase=True))
+    return out
+
+
+def schedule_window(
+    wheel: Wheel, now: datetime, horizon: timedelta = DEFAULT_HORIZON
+) -> list[Wake]:
+    """The wake-ups to keep in the job store at ``now``: those within ``horizon``, and at
+    least the next one (so a quiet stretch longer than the horizon still wakes up)."""
+    window = wakes(wheel, now, now + horizon)
+    if not window:
+        window = wakes(wheel, now)[:1]
+    return window
+
+
+@dataclass(frozen=True)
+class Startup:
+    """What serve runs at start, as of ``now``."""
+
+    now: datetime
+    events: tuple[tuple[int, str, datetime], ...]  # missed events within catch_up, plan order
+    chase: bool  # a catch-up chase as of now (inside the chase period)
+    finished: bool  # the policy's chase period is over: nothing will ever be scheduled
+
+
+def startup_plan(
+    wheel: Wheel, now: datetime, catch_up: timedelta = DEFAULT_CATCH_UP
+) -> Startup:
+    """Events planned within ``(now - catch_up, now]`` (the engine sends each letter once, so
+    an event that did run is not sent again), then one chase as of ``now``."""
+    require_aware(now, "now")
+    missed = tuple(
+        (year, key, w.at)
+        for w in wakes(wheel, now - catch_up, now)
+        for year, key in w.events
+    )
+    start, end = chase_period(wheel)
+    local = now.astimezone(wheel.policy.tz).date()
+    return Startup(
+        now=now,
+        events=missed,
+        chase=start <= local <= end + timedelta(days=1),
+        finished=local > end,
+    )
+
+
+# --------------------------------------------------------------------------- running
+
+
+class Runner(Protocol):
+    """What a wake-up runs. The default runs the Prefect flows of :mod:`flows.workflows`."""
+
+    def event(self, config: str, year: int, event: str, as_of: datetime) -> None: ...
+
+    def chase(self, config: str, as_of: datetime) -> None: ...
+
+
+class FlowRunner:
+    """Runs the engine's Prefect flows in this process (they report to PREFECT_API_URL)."""
+
+    def event(self, config: str, year: int, event: str, as_of: datetime) -> None:
+        from flows.workflows import event_flow
+
+        event_flow(config=config, year=year, event=event, as_of=as_of.isoformat())
+
+    def chase(self, config: str, as_of: datetime) -> None:
+        from flows.workflows import chase_flow
+
+        chase_flow(config=config, as_of=as_of.isoformat())
+
+
+def _now(tz: Any) -> datetime:
+    return datetime.now(tz)
+
+
+@dataclass
+class Serve:
+    """One serve process: the scheduler, its job store and what a wake-up does."""
+
+    config: Path
+    wheel: Wheel
+    database_url: str
+    runner: Runner = field(default_factory=FlowRunner)
+    clock: Callable[[Any], datetime] = _now
+    horizon: timedelta = DEFAULT_HORIZON
+    catch_up: timedelta = DEFAULT_CATCH_UP
+    scheduler: Any = None
+    # Held by a wake-up while it runs and reconciles; ``stopping`` is set under it, so that
+    # shutdown (which holds APScheduler's job-store lock while joining the worker) never
+    # waits on a job that waits for that lock.
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    stopping: bool = False
+
+    def now(self) -> datetime:
+        return self.clock(self.wheel.policy.tz)
+
+    # -- the scheduler
+    def make_scheduler(self) -> Any:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from models.db import make_engine
+
+        store = SQLAlchemyJobStore(engine=make_engine(self.database_url), tablename=JOBS_TABLE)
+        return BackgroundScheduler(
+            jobstores={"default": store},
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={
+                "coalesce": True,
+                "misfire_grace_time": MISFIRE_GRACE_S,
+                "max_instances": 1,
+            },
+            timezone=self.wheel.policy.tz,
+        )
+
+    def reconcile(self, now: datetime) -> list[Wake]:
+        """Make the job store hold exactly the wake-ups of the window from ``now``."""
+        from apscheduler.triggers.date import DateTrigger
+
+        desired = {w.job_id: w for w in schedule_window(self.wheel, now, self.horizon)}
+        config = str(self.config)
+        for job in self.scheduler.get_jobs():
+            if not job.id.startswith(JOB_PREFIX):
+                continue
+            w = desired.get(job.id)
+            if w is None or list(job.args) != w.job_args(config):
+                self.scheduler.remove_job(job.id)
+        have = {j.id for j in self.scheduler.get_jobs()}
+        for jid, w in desired.items():
+            if jid in have:
+                continue
+            self.scheduler.add_job(
+                "flows.serve:wake_job",
+                trigger=DateTrigger(run_date=w.at),
+                args=w.job_args(config),
+                id=jid,
+                name=w.name,
+                replace_existing=True,
+            )
+        return list(desired.values())
+
+    def drop_passed(self, now: datetime) -> list[str]:
+        """Remove persisted wake-ups at or before ``now``: the start-up catch-up covers them."""
+        dropped = []
+        for job in self.scheduler.get_jobs():
+            nxt = job.next_run_time
+            if job.id.startswith(JOB_PREFIX) and (nxt is None or nxt <= now):
+                self.scheduler.remove_job(job.id)
+                dropped.append(job.id)
+        return dropped
+
+    def reload(self) -> None:
+        """Read the wheel again (a broken file keeps the last good one, with a warning)."""
+        from models.config import load
+        from models.problems import ConfigError
+
+        try:
+            self.wheel = load(self.config).wheel
+        except ConfigError as exc:
+            log.warning(
+                "%s is invalid (%d problems); keeping the schedule of the last valid wheel",
+                self.config, len(exc.problems),
+            )
+
+    # -- what runs
+    def run_wake(self, at: datetime, events: list[tuple[int, str]], chase: bool) -> None:
+        as_of = max(self.now(), at)
+        config = str(self.config)
+        for year, key in events:
+            log.info("event %s %s as of %s", key, year, as_of.isoformat())
+            try:
+                self.runner.event(config, year, key, as_of)
+            except Exception:
+                log.exception("event %s %s failed; the next chase goes on", key, year)
+        if chase:
+            log.info("chase as of %s", as_of.isoformat())
+            try:
+                self.runner.chase(config, as_of)
+            except Exception:
+                log.exception("chase as of %s failed; the next wake-up catches up", as_of)
+
+    def run_startup(self) -> Startup:
+        plan = startup_plan(self.wheel, self.now(), self.catch_up)
+        config = str(self.config)
+        for year, key, at in plan.events:
+            log.info("catch-up: event %s %s (planned %s)", key, year, at.isoformat())
+            try:
+                self.runner.event(config, year, key, self.now())
+            except Exception:
+                log.exception("catch-up event %s %s failed", key, year)
+        if plan.chase:
+            as_of = self.now()
+            log.info("catch-up chase as of %s", as_of.isoformat())
+            try:
+                self.runner.chase(config, as_of)
+            except Exception:
+                log.exception("catch-up chase failed; the next wake-up catches up")
+        return plan
+
+
+_ACTIVE: Serve | None = None
+
+
+def wake_job(config: str, at_iso: str, events: list[list[Any]], chase: bool) -> None:
+    """The job function stored in the job store (by reference: ``flows.serve:wake_job``)."""
+    serve = _ACTIVE
+    if serve is None:  # pragma: no cover - only the scheduler of a running serve calls this
+        log.error("wake-up at %s without a running serve; ignored", at_iso)
+        return
+    with serve.busy:
+        if serve.stopping:
+            log.info("wake-up at %s not run: serve is stopping", at_iso)
+            return
+        at = datetime.fromisoformat(at_iso)
+        serve.run_wake(at, [(int(y), str(k)) for y, k in events], chase)
+        serve.reload()
+        serve.reconcile(serve.now())
+
+
+# --------------------------------------------------------------------------- one per store
+
+
+@contextlib.contextmanager
+def instance_lock(database_url: str) -> Iterator[None]:
+    """Hold the job store's single-scheduler lock, or raise ``RuntimeError``.
+
+    SQLite: an exclusive ``flock`` on ``<database>.serve.lock``; PostgreSQL: a session
+    advisory lock held on a dedicated connection. Both vanish with the process, also on
+    SIGKILL, so a restart after a crash is never refused.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from models.db import make_engine
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        lock_path = Path(db + ".serve.lock") if db and db != ":memory:" else None
+        if lock_path is None:
+            yield
+            return
+        with open(lock_path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError(
+                    f"another aarshjul serve already runs against {db} (lock {lock_path})"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    key = int.from_bytes(hashlib.sha256(b"aarshjul-serve").digest()[:8], "big", signed=True)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+            if not got:
+                raise RuntimeError("another aarshjul serve already runs against this database")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def serve_forever(
+    serve: Serve,
+    *,
+    server: Callable[[], contextlib.AbstractContextManager[str]] | None = None,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set); 0 on a clean stop.
+
+    ``server`` gives the Prefect API (default :func:`flows.prefect_server.ensure_server`).
+    """
+    global _ACTIVE
+    from flows.prefect_server import ensure_server
+    from models.db import make_engine, upgrade
+
+    stop = stop or threading.Event()
+    installed: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            installed[sig] = signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        engine = make_engine(serve.database_url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        with instance_lock(serve.database_url), (server or ensure_server)() as api_url:
+            log.info("reporting to the Prefect API at %s", api_url)
+            serve.scheduler = serve.make_scheduler()
+            serve.scheduler.start(paused=True)
+            _ACTIVE = serve
+            try:
+                now = serve.now()
+                dropped = serve.drop_passed(now)
+                if dropped:
+                    log.info("dropped %d passed wake-ups (the catch-up covers them)", len(dropped))
+                plan = serve.run_startup()
+                if plan.finished:
+                    log.warning(
+                        "the policy's years (%s-%s) are over: nothing left to schedule",
+                        *serve.wheel.policy.years,
+                    )
+                window = serve.reconcile(serve.now())
+                if window:
+                    log.info(
+                        "scheduled %d wake-ups; next %s (%s)",
+                        len(window), window[0].at.isoformat(), window[0].name,
+                    )
+                serve.scheduler.resume()
+                if ready is not None:
+                    ready.set()
+                while not stop.wait(1.0):
+                    pass
+                log.info("stopping: letting a running wake-up finish")
+            finally:
+                serve.scheduler.pause()
+                with serve.busy:
+                    serve.stopping = True
+                serve.scheduler.shutdown(wait=True)
+                _ACTIVE = None
+    finally:
+        for sig, handler in installed.items():
+            signal.signal(sig, handler)
+    log.info("stopped")
+    return 0
