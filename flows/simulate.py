@@ -424,8 +424,12 @@ def email_entry(raw: bytes, tz: Any, row: Any = None) -> dict[str, Any]:
     registry); the outbox row, when given, supplies the fields it already holds.
     """
     import email
+    from email.parser import BytesHeaderParser
 
-    m = email.message_from_bytes(raw)
+    # headers only, unless the message has attachments (letters): then the whole message
+    m = BytesHeaderParser().parsebytes(raw)
+    if m.get_content_maintype() == "multipart" and m.get_content_subtype() == "mixed":
+        m = email.message_from_bytes(raw)
 
     def addrs(h: str) -> list[str]:
         return [a for _, a in getaddresses([str(v) for v in m.get_all(h, [])])]
