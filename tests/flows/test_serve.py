@@ -268,3 +268,127 @@ def test_serve_forever_catches_up_then_fires_event_before_chase(
     fired_at = rec.calls[1][2]
     assert fired_at >= datetime(2012, 1, 20, 9, tzinfo=CPH)
     assert rec.calls[2][2] == fired_at  # letters and chase of the same instant
+
+
+# --------------------------------------------------------------------------- a killed serve
+
+_TRAVEL = """\
+import sys
+from datetime import datetime
+
+import time_machine
+
+time_machine.travel(datetime.fromisoformat(sys.argv[1]), tick=True).start()
+from flows.cli import main
+
+sys.argv = ["aarshjul", *sys.argv[2:]]
+main()
+"""
+
+
+def _wait_for(predicate, timeout: float, what: str, proc=None) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"serve exited ({proc.returncode}) before {what}")
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
+    tmp_path: Path, wheel_file: Path
+) -> None:
+    """CONTRACT §2 through serve: letters on 20 Jan 2012; serve starts at 30 Apr 09:00:20
+    (a travelled clock) and its catch-up chase sends one before-1 reminder per open
+    committee; SIGKILL; a restart a minute later sends nothing more; SIGTERM stops it (0)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+    from sqlmodel import Session, select
+
+    from models.db import make_engine
+    from models.outbox import OutboxRow
+    from tests.smtpd import serve as smtp_serve
+
+    api = PREFECT_API_URL.value()
+    assert api, "the session harness gives an API URL"
+    db_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    script = tmp_path / "travel.py"
+    script.write_text(_TRAVEL, encoding="utf-8")
+
+    with smtp_serve() as smtp:
+        env = {
+            **os.environ,
+            "AARSHJUL_DATABASE_URL": db_url,
+            "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
+            "AARSHJUL_SMTP_URL": smtp.url,
+            "PREFECT_API_URL": api,
+        }
+        exe = Path(sys.executable).with_name("aarshjul")
+        letters = subprocess.run(
+            [str(exe), "run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00",
+             "--config", str(wheel_file)],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )
+        assert letters.returncode == 0, letters.stderr
+
+        def start(instant: str, log: Path) -> subprocess.Popen[bytes]:
+            with open(log, "wb") as out:
+                return subprocess.Popen(
+                    [sys.executable, str(script), instant, "serve", "--config", str(wheel_file)],
+                    env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                )
+
+        def started(log: Path) -> bool:
+            return "scheduled " in log.read_text(errors="replace")
+
+        engine = make_engine(db_url)
+
+        def reminders() -> list[OutboxRow]:
+            with Session(engine) as s:
+                return list(s.exec(select(OutboxRow).where(OutboxRow.kind == "reminder")).all())
+
+        log1 = tmp_path / "serve1.log"
+        first = start("2012-04-30T09:00:20+02:00", log1)
+        try:
+            _wait_for(lambda: started(log1), 240, "the first start-up", first)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(30)
+        sent_first = reminders()
+        assert len(sent_first) == 7, log1.read_text(errors="replace")
+        assert {r.slot for r in sent_first} == {"before-1"}
+        assert {r.deliverable for r in sent_first} == {"handleplan"}
+        assert all(r.status == "sent" for r in sent_first)
+
+        log2 = tmp_path / "serve2.log"
+        second = start("2012-04-30T09:01:30+02:00", log2)
+        try:
+            _wait_for(lambda: started(log2), 240, "the restart", second)
+            second.send_signal(signal.SIGTERM)
+            code = second.wait(120)
+        finally:
+            if second.poll() is None:
+                second.kill()
+                second.wait(30)
+        out2 = log2.read_text(errors="replace")
+        assert code == 0, out2
+        assert "catch-up chase as of 2012-04-30T09:01" in out2 and "stopped" in out2
+
+        after = reminders()
+        engine.dispose()
+        assert sorted(r.key for r in after) == sorted(r.key for r in sent_first)
+        at_server = [m for m in smtp.handler.received
+                     if m.message["X-Aarshjul-Kind"] == "reminder"]
+        assert len(at_server) == 7
+        assert len({m.message_id for m in at_server}) == 7
+        assert {m.message["X-Aarshjul-Slot"] for m in at_server} == {"before-1"}

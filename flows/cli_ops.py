@@ -1,0 +1,69 @@
+"""The live-operation verbs: ``serve`` (one machine) and ``deploy`` (workers on several).
+
+Both import Prefect, SQLAlchemy and APScheduler inside the verb, so the read-only verbs stay
+fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aarshjul").setLevel(getattr(logging, level.upper(), logging.INFO))
+
+
+def serve(
+    catch_up_days: Annotated[
+        int,
+        typer.Option(
+            "--catch-up-days",
+            min=0,
+            help="At start, run the events of this many past days that were missed.",
+        ),
+    ] = 7,
+    horizon_days: Annotated[
+        int,
+        typer.Option("--horizon-days", min=1, help="Days of wake-ups kept in the job store."),
+    ] = 35,
+    log_level: Annotated[str, typer.Option("--log-level", help="INFO, WARNING, DEBUG.")] = "INFO",
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Run the wheel on this machine until SIGTERM: letters on event days, chases on
+    business days at send_time, a catch-up chase at start. Reports to PREFECT_API_URL, or
+    starts a local Prefect server (UI at http://127.0.0.1:4200)."""
+    from flows.prefect_server import ServerError
+    from flows.serve import Serve, serve_forever
+    from models.db import database_url
+
+    loaded = load_or_exit(config)
+    _logging(log_level)
+    srv = Serve(
+        config=config.resolve(),
+        wheel=loaded.wheel,
+        database_url=database_url(),
+        horizon=timedelta(days=horizon_days),
+        catch_up=timedelta(days=catch_up_days),
+    )
+    try:
+        code = serve_forever(srv)
+    except (RuntimeError, ServerError) as exc:
+        fail(f"refused: {exc}")
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
