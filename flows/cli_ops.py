@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,44 @@ def serve(
     raise typer.Exit(code)
 
 
+def deploy(
+    pool: Annotated[
+        str, typer.Option("--pool", help="Work pool (type process; created when missing).")
+    ] = "aarshjul",
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="Project directory the workers run from. [this one]"),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register the chase and the events as Prefect deployments on the server at
+    PREFECT_API_URL, for `prefect worker start --pool POOL` on one or more machines."""
+    from datetime import UTC, datetime
+
+    from flows.deploy import PROJECT, deploy_all
+    from flows.prefect_server import configured_api_url, healthy
+
+    loaded = load_or_exit(config)
+    url = configured_api_url()
+    if not url:
+        fail(
+            "refused: deploy needs a lasting Prefect server; set PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api) to it."
+        )
+    if not healthy(url):
+        fail(f"refused: the Prefect server at {url} does not answer.")
+    now = datetime.now(UTC).astimezone(loaded.wheel.policy.tz)
+    try:
+        ids = deploy_all(loaded.wheel, config, pool=pool, source=(source or PROJECT), now=now)
+    except RuntimeError as exc:
+        fail(f"refused: {exc}")
+    for name, dep_id in ids.items():
+        print(f"{name}  {dep_id}")
+    print(f"{len(ids)} deployments in work pool {pool!r} at {url}. "
+          f"Start workers with: prefect worker start --pool {pool}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("deploy")(deploy)
 

@@ -1,0 +1,180 @@
+"""``aarshjul deploy``: Prefect deployments from the year plan, run by workers of a pool.
+
+For when one machine is outgrown. It registers, on the Prefect server at
+``PREFECT_API_URL``:
+
+- ``aarshjul-chase/rykkerkoersel``: the chase, ``Cron("M H * * 1-5", timezone=policy.timezone)``
+  at ``send_time`` (a chase on a public holiday is harmless: it sends what is due as of then,
+  and slots are only ever due on business days);
+- ``aarshjul-event/<event key>``: one deployment per event of the wheel, with one schedule per
+  remaining cycle year at the event's planned instant (an ``RRule`` with its ``DTSTART`` in the
+  policy's zone and ``COUNT=1``, carrying ``{"year": Y}``), so a date moved to the next
+  business day is exact and no year repeats;
+
+all in a work pool of type ``process`` (created when missing), with the project directory as
+the source (no Docker image: ``build=False, push=False``). ``prefect worker start --pool
+NAME`` on each machine (same project path, same environment file) runs them; the outbox
+makes sure that two workers never send the same message twice.
+
+The same deployments are declared in ``deploy/prefect.yaml`` for ``prefect deploy --all``.
+:func:`deployment_specs` is pure (the wheel and ``now`` in, specs out) and tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from models.plan import require_aware, year_plan
+from models.wheel import Wheel
+
+DEFAULT_POOL = "aarshjul"
+PROJECT = Path(__file__).resolve().parent.parent
+CHASE_ENTRY = "flows/workflows.py:chase_flow"
+EVENT_ENTRY = "flows/workflows.py:event_flow"
+TAGS = ("aarshjul",)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    kind: str  # cron | rrule
+    expression: str
+    timezone: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    entrypoint: str
+    parameters: dict[str, Any]
+    schedules: tuple[ScheduleSpec, ...]
+    description: str
+    tags: tuple[str, ...] = TAGS
+
+
+def chase_cron(wheel: Wheel) -> str:
+    clock = wheel.policy.send_clock
+    return f"{clock.minute} {clock.hour} * * 1-5"
+
+
+def _rrule_once(at: datetime) -> str:
+    return f"DTSTART:{at:%Y%m%dT%H%M%S}\nRRULE:FREQ=YEARLY;COUNT=1"
+
+
+def config_parameter(config: Path, source: Path) -> str:
+    """The ``config`` parameter: relative to the source directory when inside it (workers
+    run with the project directory as working directory), else absolute."""
+    config = config.resolve()
+    try:
+        return str(config.relative_to(source.resolve()))
+    except ValueError:
+        return str(config)
+
+
+def deployment_specs(
+    wheel: Wheel, config: str, now: datetime | None = None
+) -> list[DeploymentSpec]:
+    """The chase deployment and one deployment per event; event schedules for the cycle
+    years whose planned instant is after ``now`` (all, when ``now`` is None)."""
+    tz = wheel.policy.timezone
+    if now is not None:
+        require_aware(now, "now")
+    specs = [
+        DeploymentSpec(
+            name="rykkerkoersel",
+            entrypoint=CHASE_ENTRY,
+            parameters={"config": config},
+            schedules=(ScheduleSpec("cron", chase_cron(wheel), tz, slug="rykkerkoersel"),),
+            description=(
+                "Rykkerkørsel: påmindelser, rykkere og eskaleringer, hverdage kl. "
+                f"{wheel.policy.send_time} ({tz})."
+            ),
+            tags=(*TAGS, "chase"),
+        )
+    ]
+    plans = [year_plan(wheel, y) for y in wheel.policy.year_range]
+    for e in wheel.events:
+        schedules = []
+        for plan in plans:
+            pe = plan.event(e.key)
+            if now is not None and pe.at <= now:
+                continue
+            schedules.append(
+                ScheduleSpec(
+                    "rrule", _rrule_once(pe.at), tz,
+                    parameters={"year": plan.year}, slug=f"{e.key}-{plan.year}",
+                )
+            )
+        specs.append(
+            DeploymentSpec(
+                name=e.key,
+                entrypoint=EVENT_ENTRY,
+                parameters={"config": config, "event": e.key},
+                schedules=tuple(schedules),
+                description=f"{e.title} ({e.do}), {e.date} hvert år kl. {wheel.policy.send_time}.",
+                tags=(*TAGS, e.key, e.do),
+            )
+        )
+    return specs
+
+
+def _schedule(spec: ScheduleSpec) -> Any:
+    from prefect.schedules import Cron, RRule
+
+    if spec.kind == "cron":
+        return Cron(spec.expression, timezone=spec.timezone, parameters=spec.parameters,
+                    slug=spec.slug)
+    return RRule(spec.expression, timezone=spec.timezone, parameters=spec.parameters,
+                 slug=spec.slug)
+
+
+def ensure_pool(name: str) -> bool:
+    """Create the process work pool ``name`` when missing; True when it was created."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            pool = client.read_work_pool(name)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+            return True
+        if pool.type != "process":
+            raise RuntimeError(f"work pool {name!r} is of type {pool.type!r}, not 'process'")
+        return False
+
+
+def deploy_all(
+    wheel: Wheel,
+    config: Path,
+    *,
+    pool: str = DEFAULT_POOL,
+    source: Path = PROJECT,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Register every deployment on the configured server; ``{"flow/name": id}``."""
+    from prefect import Flow
+
+    ensure_pool(pool)
+    out: dict[str, str] = {}
+    for spec in deployment_specs(wheel, config_parameter(config, source), now):
+        fl: Any = Flow.from_source(source=str(source), entrypoint=spec.entrypoint)
+        dep_id = fl.deploy(
+            name=spec.name,
+            work_pool_name=pool,
+            build=False,
+            push=False,
+            schedules=[_schedule(s) for s in spec.schedules],
+            parameters=spec.parameters,
+            description=spec.description,
+            tags=list(spec.tags),
+            print_next_steps=False,
+            ignore_warnings=True,
+        )
+        out[f"{fl.name}/{spec.name}"] = str(dep_id)
+    return out

@@ -1,0 +1,176 @@
+"""deploy: deployment specs from the plan; a real server, a real pool and a real worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from flows.deploy import (
+    CHASE_ENTRY,
+    EVENT_ENTRY,
+    chase_cron,
+    config_parameter,
+    deployment_specs,
+)
+from models.config import load
+
+CPH = ZoneInfo("Europe/Copenhagen")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _long_wheel(tmp: Path) -> Path:
+    """The Copenhagen wheel with its years extended to 2028 (so some events are ahead)."""
+    text = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
+    assert "years: [2011, 2014]" in text
+    out = tmp / "aarshjul.yaml"
+    out.write_text(text.replace("years: [2011, 2014]", "years: [2011, 2028]"), encoding="utf-8")
+    return out
+
+
+def test_specs_from_the_plan(wheel_file: Path) -> None:
+    wheel = load(wheel_file).wheel
+    specs = {s.name: s for s in deployment_specs(wheel, "aarshjul.yaml")}
+    chase = specs.pop("rykkerkoersel")
+    assert chase.entrypoint == CHASE_ENTRY and chase_cron(wheel) == "0 9 * * 1-5"
+    (sched,) = chase.schedules
+    assert (sched.kind, sched.expression) == ("cron", "0 9 * * 1-5")
+    assert sched.timezone == "Europe/Copenhagen"
+    assert set(specs) == {e.key for e in wheel.events}
+    opf = specs["opfordring"]
+    assert opf.entrypoint == EVENT_ENTRY
+    assert opf.parameters == {"config": "aarshjul.yaml", "event": "opfordring"}
+    assert [s.parameters for s in opf.schedules] == [{"year": y} for y in range(2011, 2015)]
+    # 20 Jan 2013 was a Sunday: the event moves to Monday 21 Jan
+    s2013 = next(s for s in opf.schedules if s.parameters == {"year": 2013})
+    assert s2013.expression == "DTSTART:20130121T090000\nRRULE:FREQ=YEARLY;COUNT=1"
+    later = deployment_specs(wheel, "x", now=datetime(2013, 6, 1, tzinfo=CPH))
+    opf_later = next(s for s in later if s.name == "opfordring")
+    assert [s.parameters["year"] for s in opf_later.schedules] == [2014]
+
+
+def test_config_parameter_is_relative_inside_the_project(tmp_path: Path) -> None:
+    assert config_parameter(ROOT / "aarshjul.yaml", ROOT) == "aarshjul.yaml"
+    assert config_parameter(tmp_path / "w.yaml", ROOT) == str((tmp_path / "w.yaml").resolve())
+
+
+def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
+    doc = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text(encoding="utf-8"))
+    deps = {d["name"]: d for d in doc["deployments"]}
+    wheel = load(wheel_file).wheel
+    chase = deps["rykkerkoersel"]
+    assert chase["entrypoint"] == CHASE_ENTRY
+    assert chase["schedules"][0]["cron"] == chase_cron(wheel)
+    assert chase["schedules"][0]["timezone"] == wheel.policy.timezone
+    assert chase["work_pool"]["name"] == "aarshjul"
+    assert {e.key for e in wheel.events} <= set(deps)
+
+
+def test_compose_and_units_are_well_formed() -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    assert {"postgres", "prefect-server", "worker", "serve"} <= set(compose["services"])
+    for unit in ("server", "worker", "serve"):
+        text = (ROOT / "deploy" / f"aarshjul-{unit}.service").read_text(encoding="utf-8")
+        for key in ("User=", "WorkingDirectory=", "EnvironmentFile=", "Restart=on-failure",
+                    "KillSignal=SIGTERM", "TimeoutStopSec=", "ExecStart="):
+            assert key in text, (unit, key)
+    env = (ROOT / "deploy" / "aarshjul.env.example").read_text(encoding="utf-8")
+    for key in ("AARSHJUL_DATABASE_URL=", "AARSHJUL_SMTP_URL=", "PREFECT_API_URL=",
+                "PREFECT_HOME="):
+        assert key in env
+
+
+# --------------------------------------------------------------------------- a real server
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from flows.prefect_server import start_local_server
+
+    home = tmp_path / "prefect-home"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    srv = start_local_server(port=None, env=env, log=tmp_path / "server.log", timeout=240)
+    try:
+        yield srv, env
+    finally:
+        srv.stop()
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 400) -> str:
+    proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+    from sqlmodel import Session, select
+
+    from flows.prefect_server import use_api
+    from models.db import make_engine
+    from models.outbox import OutboxRow
+    from tests.smtpd import serve as smtp_serve
+
+    srv, base_env = server
+    cfg = _long_wheel(tmp_path)
+    db_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    bin_dir = Path(sys.executable).parent
+    with smtp_serve() as smtp:
+        env = {
+            **base_env,
+            "PREFECT_API_URL": srv.api_url,
+            "AARSHJUL_DATABASE_URL": db_url,
+            "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
+            "AARSHJUL_SMTP_URL": smtp.url,
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        }
+        out = _run([str(bin_dir / "aarshjul"), "deploy", "--pool", "p-test", "--config", str(cfg)],
+                   env, tmp_path)
+        assert "aarshjul-chase/rykkerkoersel" in out
+
+        with use_api(srv.api_url), get_client(sync_client=True) as client:
+            pool = client.read_work_pool("p-test")
+            assert pool.type == "process"
+            chase = client.read_deployment_by_name("aarshjul-chase/rykkerkoersel")
+            assert chase.work_pool_name == "p-test"
+            (sched,) = chase.schedules
+            assert sched.schedule.cron == "0 9 * * 1-5"
+            assert sched.schedule.timezone == "Europe/Copenhagen"
+            assert chase.parameters["config"] == str(cfg.resolve())
+            opf = client.read_deployment_by_name("aarshjul-event/opfordring")
+            years = sorted(s.parameters["year"] for s in opf.schedules)
+            assert years[0] == 2027 and years[-1] == 2028  # 2026's instant has passed
+            s27 = next(s for s in opf.schedules if s.parameters["year"] == 2027)
+            assert s27.schedule.timezone == "Europe/Copenhagen"
+            assert "DTSTART:20270120T090000" in s27.schedule.rrule
+
+            # letters, then the chase, each created with run_deployment and run by a worker
+            for name, params in (
+                ("aarshjul-event/opfordring", {"year": 2012, "as_of": "2012-01-20T09:00"}),
+                ("aarshjul-chase/rykkerkoersel", {"as_of": "2012-04-30T09:00"}),
+            ):
+                fr = run_deployment(name=name, parameters=params, timeout=0)
+                _run([str(bin_dir / "prefect"), "worker", "start", "--pool", "p-test",
+                      "--run-once", "--type", "process"], env, ROOT)
+                done = client.read_flow_run(fr.id)
+                assert done.state is not None and done.state.is_completed(), (name, done.state)
+
+    engine = make_engine(db_url)
+    with Session(engine) as s:
+        rows = list(s.exec(select(OutboxRow)).all())
+    engine.dispose()
+    letters = [r for r in rows if r.kind == "letter"]
+    reminders = [r for r in rows if r.kind == "reminder"]
+    assert len(letters) == 7 and len(reminders) == 7
+    assert {r.slot for r in reminders} == {"before-1"}
+    assert all(r.status == "sent" for r in rows)
+    got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "reminder"]
+    assert len(got) == 7
