@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+import models.budget_state
 import models.outbox  # noqa: F401 - the outbox tables are part of the metadata
 from models.db import make_engine, upgrade
 from models.state import STATE_TABLES, CycleYear, Request, SlotState
@@ -57,7 +58,7 @@ def test_migrations_and_models_agree(eng):
     names = set(inspect(eng).get_table_names())
     assert {m.__tablename__ for m in STATE_TABLES} <= names  # type: ignore[attr-defined]
     with eng.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002_state"
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003_budget"
 
 
 def test_instants_round_trip_as_aware_utc(eng):
