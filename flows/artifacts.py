@@ -25,7 +25,7 @@ from collections import Counter
 from datetime import datetime
 
 from flows.report import MessageRow, RequestRow, RunReport
-from models.dates import dansk_dato, dansk_tid
+from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 
 STATUS_DA = {
     "open": "afventer",
@@ -83,7 +83,9 @@ def table_rows(requests: list[RequestRow]) -> list[dict[str, str | int]]:
         {
             "Udvalg": r.committee,
             "Aflevering": r.deliverable,
-            "Frist": dansk_dato(r.due),
+            # The UI renders each cell as markdown: "15. maj 2012" would become an ordered
+            # list item (shown as "1."); "tirsdag den 15. maj 2012" stays text.
+            "Frist": dansk_ugedag_dato(r.due),
             "Status": status_da(r),
             "Påmindelser sendt": r.reminders_sent,
             "Seneste handling": r.last_action or "–",

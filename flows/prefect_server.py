@@ -150,8 +150,14 @@ def start_local_server(
             f"port {port} on {host} is already taken; set PREFECT_API_URL to the server "
             "that runs there, or stop it"
         )
+    api_url = f"http://{host}:{port}/api"
     child_env = dict(os.environ if env is None else env)
     child_env.pop("PREFECT_API_URL", None)
+    # The UI asks its browser to call PREFECT_UI_API_URL, which defaults to port 4200
+    # whatever --port says: name the real one.
+    child_env["PREFECT_UI_API_URL"] = api_url
+    child_env["PREFECT_SERVER_API_HOST"] = host
+    child_env["PREFECT_SERVER_API_PORT"] = str(port)
     child_env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     home = Path(child_env.get("PREFECT_HOME") or prefect_home())
     home.mkdir(parents=True, exist_ok=True)
@@ -171,7 +177,6 @@ def start_local_server(
             start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop it in order
             preexec_fn=_die_with_parent,
         )
-    api_url = f"http://{host}:{port}/api"
     try:
         wait_healthy(api_url, timeout, proc)
     except BaseException as exc:

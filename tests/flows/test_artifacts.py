@@ -81,7 +81,7 @@ def test_table_rows_are_danish() -> None:
         "Udvalg", "Aflevering", "Frist", "Status", "Påmindelser sendt", "Seneste handling",
     ]
     assert [r["Status"] for r in rows] == ["rettidig", "for sen", "mangler", "afventer"]
-    assert rows[0]["Frist"] == "1. maj 2012"
+    assert rows[0]["Frist"] == "tirsdag den 1. maj 2012"  # not a markdown list item
     assert rows[2]["Påmindelser sendt"] == 3
 
 
@@ -145,7 +145,7 @@ def test_published_artifacts_read_back_through_the_api() -> None:
         rows = json.loads(table.data)
         assert [r["Udvalg"] for r in rows] == ["BUU", "KFU", "SUU", "TMU"]
         assert [r["Status"] for r in rows] == ["rettidig", "for sen", "mangler", "afventer"]
-        assert rows[2]["Påmindelser sendt"] == 3 and rows[0]["Frist"] == "1. maj 2012"
+        assert rows[2]["Påmindelser sendt"] == 3 and rows[0]["Frist"] == "tirsdag den 1. maj 2012"
         prog = by_key["aarshjul-2012-fremdrift"]
         assert prog.type == "progress" and prog.data == 50.0
         assert "2 af 4" in (prog.description or "")
