@@ -39,13 +39,24 @@ def serve(
         int,
         typer.Option("--horizon-days", min=1, help="Days of wake-ups kept in the job store."),
     ] = 35,
+    prefect_port: Annotated[
+        int,
+        typer.Option(
+            "--prefect-port",
+            min=0,
+            help="Port of the local Prefect server started when PREFECT_API_URL is unset "
+            "(0: any free port).",
+        ),
+    ] = 4200,
     log_level: Annotated[str, typer.Option("--log-level", help="INFO, WARNING, DEBUG.")] = "INFO",
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Run the wheel on this machine until SIGTERM: letters on event days, chases on
     business days at send_time, a catch-up chase at start. Reports to PREFECT_API_URL, or
     starts a local Prefect server (UI at http://127.0.0.1:4200)."""
-    from flows.prefect_server import ServerError
+    from functools import partial
+
+    from flows.prefect_server import ServerError, ensure_server
     from flows.serve import Serve, serve_forever
     from models.db import database_url
 
@@ -59,7 +70,7 @@ def serve(
         catch_up=timedelta(days=catch_up_days),
     )
     try:
-        code = serve_forever(srv)
+        code = serve_forever(srv, server=partial(ensure_server, port=prefect_port or None))
     except (RuntimeError, ServerError) as exc:
         fail(f"refused: {exc}")
     raise typer.Exit(code)

@@ -392,3 +392,55 @@ def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
         assert len(at_server) == 7
         assert len({m.message_id for m in at_server}) == 7
         assert {m.message["X-Aarshjul-Slot"] for m in at_server} == {"before-1"}
+
+
+@pytest.mark.slow
+def test_serve_without_api_url_supervises_its_own_server_and_stops_on_sigterm(
+    tmp_path: Path, wheel_file: Path
+) -> None:
+    """No PREFECT_API_URL: serve starts `prefect server start --host 127.0.0.1` as a child,
+    reports to it, and on SIGTERM shuts the scheduler down, stops the child and exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from flows.prefect_server import free_port, healthy
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    script = tmp_path / "travel.py"
+    script.write_text(_TRAVEL, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "AARSHJUL_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
+    })
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "2012-05-02T10:00:00+02:00", "serve",
+             "--prefect-port", str(port), "--config", str(wheel_file)],
+            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: "scheduled " in log.read_text(errors="replace"), 300,
+                  "the start-up", proc)
+        assert healthy(api)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children, "the Prefect server runs as serve's child"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    text = log.read_text(errors="replace")
+    assert code == 0, text
+    assert f"UI at http://127.0.0.1:{port}" in text
+    assert "Prefect server stopped cleanly" in text and "stopped" in text
+    assert not healthy(api)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+            f"/proc/{pid}/status").read_text()
