@@ -297,13 +297,16 @@ def status(
     problems = E.send_problems(st, year)
     pending = E.pending_count(st, year)
     held = E.paused(st)
+    from flows.intake_wiring import submission_readings
+
+    read = submission_readings(st, year)
     if as_json:
         doc = {
             "year": year,
             "as_of": st.local(at).isoformat(),
             "paused": held,
             "pending": pending,
-            "requests": [_row_json(r) for r in rows],
+            "requests": [_row_json(r, read.get((r.committee, r.deliverable))) for r in rows],
             "problems": problems,
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
@@ -328,8 +331,10 @@ def status(
         "Modtaget",
         "Påmindelser",
         "Seneste handling",
+        "Læst",
     ):
-        t.add_column(col)
+        # short columns never wrap; the long ones (handling, Læst) fold on a narrow screen
+        t.add_column(col, no_wrap=col in ("Udvalg", "Aflevering", "Status", "Påmindelser"))
     for r in rows:
         st_da = status_da(r)
         style = {"rettidig": "green", "for sen": "yellow", "mangler": "red"}.get(st_da, "")
@@ -341,6 +346,7 @@ def status(
             dansk_tid(r.received_at) if r.received_at else "–",
             str(r.reminders_sent),
             r.last_action,
+            _read_label(read.get((r.committee, r.deliverable)), r.received_at is not None),
         )
     console.print(t)
     console.print(f"Modtaget: {received} af {len(rows)}.")
@@ -360,10 +366,19 @@ def status(
         console.print("Ingen fejlede eller usikre afsendelser.")
 
 
-def _row_json(r: Any) -> dict[str, Any]:
+def _read_label(summary: Any, received: bool) -> str:
+    """The "Læst" cell: what the submitted file read as (flows.intake_wiring.ReadSummary)."""
+    if summary is None or not received:
+        return "–"
+    label = str(summary.label)
+    return f"[yellow]{label}[/]" if summary.warnings or not summary.is_form else label
+
+
+def _row_json(r: Any, summary: Any = None) -> dict[str, Any]:
     d = asdict(r)
     d["due"] = r.due.isoformat()
     d["received_at"] = r.received_at.isoformat() if r.received_at else None
+    d["reading"] = summary.to_json() if summary is not None and r.received_at else None
     return d
 
 

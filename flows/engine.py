@@ -613,6 +613,7 @@ class Registered:
     document: str  # path relative to the data directory
     action: Action
     outgoing: Any  # the receipt as queued
+    reading: Any = None  # letters.readback.FormReading of the file (flows.intake_wiring)
 
 
 MAX_SUBMISSION_BYTES = 20_000_000
@@ -627,11 +628,14 @@ def check_submission(file: Path) -> Any:
     except OSError as exc:
         raise Refused(f"refused: cannot read {file}: {exc.strerror}") from None
     if size > MAX_SUBMISSION_BYTES:
-        raise Refused(f"refused: {file.name} is {size:,} bytes; at most 20 MB is taken in")
+        raise Refused(
+            f"refused: {file.name}: the file is {size / 1_000_000:,.1f} MB, over the limit of "
+            f"{MAX_SUBMISSION_BYTES / 1_000_000:,.1f} MB"
+        )
     try:
         return intake.check_docx(file.read_bytes(), file.name)
     except intake.Refused as exc:
-        raise Refused(f"refused: {file.name}: {exc.message}") from None
+        raise Refused(f"refused: {file.name}: {exc.reason}") from None
 
 
 def store_document(data: Path, accepted: Any) -> tuple[str, str]:
@@ -661,6 +665,9 @@ def register_submission(
         raise Refused(f"refused: {deliverable!r} is not a deliverable of the wheel")
     accepted = check_submission(file)
     content = accepted.data
+    from flows.intake_wiring import read_submission
+
+    reading = read_submission(w, committee, content)
     due = due_date(w, st.cal, w.deliverable[deliverable], year)
     outcome = ON_TIME if st.local(at).date() <= due else LATE
     with Session(immediate(st.db), expire_on_commit=False) as s:
@@ -747,7 +754,7 @@ def register_submission(
                 outcome="queued",
             )
         s.commit()
-        return Registered(sub.id, req.id, sub.revision, outcome, req.status, rel, a, o)
+        return Registered(sub.id, req.id, sub.revision, outcome, req.status, rel, a, o, reading)
 
 
 # --- sending and reporting ---------------------------------------------------------------
@@ -1124,6 +1131,9 @@ def run_submit(
         year=year,
         as_of=local,
     )
+    from flows.intake_wiring import registered_notes
+
+    report.notes += registered_notes(st.wheel, reg, file.name)
     finish(st, report, [reg.outgoing], at, send)
     report.requests = request_rows(st, year, at)
     return reg, report

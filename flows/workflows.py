@@ -278,6 +278,9 @@ def receipt_flow(
         year=year,
         as_of=st.local(when),
     )
+    from flows.intake_wiring import registered_notes
+
+    report.notes += registered_notes(st.wheel, reg, Path(file).name)
     send_task(st)
     report.messages = E.message_rows(st, [reg.outgoing.key], outgoing=[reg.outgoing])
     if E.paused(st):

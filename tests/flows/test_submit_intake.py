@@ -1,0 +1,214 @@
+"""A committee's file through `aarshjul submit`: hostile files are refused and leave no trace;
+the real form is stored, read back, and what was read shows in the receipt run and `status`;
+a .docx that is not our form is accepted with a warning. Real files, a real SQLite store."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import docx
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.flows.helpers import ROOT
+from tests.letters import hostile
+from tests.letters.test_readback import ROWS, TEXTS, fill, sent_form
+
+CONFIG = str(ROOT / "aarshjul.yaml")
+SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "260")  # the status table on one line per request
+    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
+    assert r.exit_code == 0, r.output
+    return tmp_path
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+
+
+def count(tmp: Path, table: str) -> int:
+    with sqlite3.connect(tmp / "state.sqlite") as c:
+        return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def stored_files(tmp: Path) -> list[Path]:
+    base = tmp / "data" / "submissions"
+    return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
+
+
+def receipts(tmp: Path) -> list[Path]:
+    return [
+        p
+        for p in sorted((tmp / "data" / "outgoing").glob("*.eml"))
+        if b"X-Aarshjul-Kind: receipt" in p.read_bytes()
+    ]
+
+
+def status_json(as_of: str = "2012-06-01T09:00") -> dict:
+    r = cli("status", "--year", "2012", "--json", "--as-of", as_of)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def filled_form() -> bytes:
+    d = fill(docx.Document(io.BytesIO(sent_form())))
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(hostile.HOSTILE))
+def test_hostile_files_are_refused_through_submit_and_nothing_is_stored(
+    env: Path, case: str
+) -> None:
+    make, name, fragment = hostile.HOSTILE[case]
+    f = env / name
+    f.write_bytes(make())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 1, r.output
+    [err] = [" ".join(x.split()) for x in r.stderr.split("\n") if x.startswith("refused")]
+    assert err.startswith(f"refused: {name}: "), err
+    assert fragment in err
+    assert f"{name}: {name}" not in err  # the name once, then the reason
+    assert "Traceback" not in r.output
+    assert stored_files(env) == []
+    assert count(env, "documents") == 0 and count(env, "submissions") == 0
+    assert receipts(env) == []
+    row = next(
+        q
+        for q in status_json()["requests"]
+        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
+    )
+    assert row["status"] == "open" and row["reading"] is None
+
+
+def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: Path) -> None:
+    data = filled_form()
+    f = env / "BUU handleplan 2012.docx"
+    f.write_bytes(data)
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    # stored whole, content-addressed, and journaled
+    [stored] = stored_files(env)
+    assert stored.read_bytes() == data
+    import hashlib
+
+    assert stored.name == hashlib.sha256(data).hexdigest() + ".docx"
+    assert count(env, "documents") == 1 and count(env, "submissions") == 1
+    assert len(receipts(env)) == 1
+    # the receipt run's notes say what was read
+    assert "Læst fra formularen: tekst under 3 af 3 mål (HM1, HM3, HM5)." in out
+    total = 1_500_000 + 1_500_000 + 250_000 + 500_000 + 2_000_000_000 + 75_000
+    amount = f"{total:,}".replace(",", ".")
+    assert f"Initiativtabel: {len(ROWS)} initiativer, i alt {amount} kr." in out
+    assert "Mangler" not in out
+    # status: the Læst column and the JSON reading
+    doc = status_json()
+    row = next(
+        q for q in doc["requests"] if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
+    )
+    reading = row["reading"]
+    assert reading["is_form"] is True
+    assert reading["goals_read"] == sorted(TEXTS) and reading["goals_missing"] == []
+    assert reading["initiatives"] == len(ROWS) and reading["amount_dkk"] == total
+    other = next(
+        q for q in doc["requests"] if (q["committee"], q["deliverable"]) == ("KFU", "handleplan")
+    )
+    assert other["reading"] is None
+    r = cli("status", "--year", "2012", "--as-of", "2012-06-01T09:00")
+    assert r.exit_code == 0
+    assert "Læst" in r.stdout and "3/3 mål, 6 initiativer" in " ".join(r.stdout.split())
+
+
+def test_a_form_with_a_missing_heading_and_no_table_says_what_is_missing(env: Path) -> None:
+    d = fill(docx.Document(io.BytesIO(sent_form())))
+    head = next(p for p in d.paragraphs if p.text.startswith("HM3 "))
+    head.text = "Medarbejdere"  # the key is gone, the title too: HM3 cannot be found
+    d.tables[0]._tbl.getparent().remove(d.tables[0]._tbl)
+    buf = io.BytesIO()
+    d.save(buf)
+    f = env / "handleplan.docx"
+    f.write_bytes(buf.getvalue())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-05-02T10:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "Mangler: ingen overskrift for HM3" in out
+    assert "Mangler: ingen initiativtabel fundet" in out
+    assert "advarsler ved indlæsningen" in out
+    reading = next(
+        q["reading"]
+        for q in status_json()["requests"]
+        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
+    )
+    assert reading["goals_missing"] == ["HM3"] and reading["table_found"] is False
+    assert reading["warnings"]
+
+
+def test_a_docx_that_is_not_the_form_is_accepted_with_a_warning(env: Path) -> None:
+    d = docx.Document()
+    d.add_paragraph("Kære sekretariat, hermed vores bemærkninger i fritekst.")
+    buf = io.BytesIO()
+    d.save(buf)
+    f = env / "brev.docx"
+    f.write_bytes(buf.getvalue())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "BUU handleplan 2012: rettidig" in out
+    assert "Advarsel: filen ligner ikke årshjulets formular" in out
+    assert len(stored_files(env)) == 1 and len(receipts(env)) == 1
+    reading = next(
+        q["reading"]
+        for q in status_json()["requests"]
+        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
+    )
+    assert reading["is_form"] is False and reading["label"] == "ikke formularen"
+    r = cli("status", "--year", "2012", "--as-of", "2012-06-01T09:00")
+    assert "ikke formularen" in r.stdout
+
+
+def test_the_receipt_flow_publishes_what_was_read(prefect_harness, tmp_path: Path) -> None:
+    """Under Prefect, the receipt run's summary artifact lists the notes (Bemærkninger)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows import workflows as W
+    from tests.flows.helpers import database, make_setup
+
+    f = tmp_path / "handleplan.docx"
+    f.write_bytes(filled_form())
+    with database("sqlite", tmp_path) as eng:
+        st = make_setup(eng, tmp_path)
+        with W.bound(st):
+            W.event_flow(config=CONFIG, year=2012, event="opfordring", as_of="2012-01-20T09:00")
+            state = W.receipt_flow(
+                config=CONFIG,
+                year=2012,
+                committee="BUU",
+                deliverable="handleplan",
+                file=str(f),
+                at="2012-04-20T10:00",
+                return_state=True,
+            )
+    assert state.is_completed(), state
+    report = state.result()
+    assert any(n.startswith("Læst fra formularen: tekst under 3 af 3 mål") for n in report.notes)
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as c:
+        arts = c.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    md = next(str(a.data) for a in arts if a.type == "markdown")
+    assert "## Bemærkninger" in md and "Læst fra formularen: tekst under 3 af 3 mål" in md
