@@ -14,7 +14,6 @@ import docx
 import pytest
 from docx.text.paragraph import Paragraph
 
-import flows.event_reports  # noqa: F401 - registers the handlers
 from flows import engine as E
 from flows.cli_data import store_decisions, store_readings
 from flows.ports import SmtpTransport
@@ -104,7 +103,22 @@ class Year:
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def handlers() -> Any:
+    """Import flows.event_reports (which registers its handlers) for this module only: the
+    engine's handler table is put back afterwards, so other tests see the engine as it is."""
+    import importlib
+
+    saved = dict(E.EVENT_HANDLERS)
+    mod = importlib.import_module("flows.event_reports")
+    E.register_event_handler("status_report", mod.status_report_handler)
+    E.register_event_handler("budget", mod.budget_handler)
+    yield
+    E.EVENT_HANDLERS.clear()
+    E.EVENT_HANDLERS.update(saved)
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory, handlers: None) -> Any:
     from models.db import make_engine, upgrade
 
     tmp = tmp_path_factory.mktemp("reports")
