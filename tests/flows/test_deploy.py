@@ -174,3 +174,14 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
     assert all(r.status == "sent" for r in rows)
     got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "reminder"]
     assert len(got) == 7
+
+
+def test_deploy_without_a_server_is_refused(tmp_path: Path, wheel_file: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("aarshjul")), "deploy", "--config", str(wheel_file)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "refused: deploy needs a lasting Prefect server" in proc.stderr
