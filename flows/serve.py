@@ -18,6 +18,8 @@ What it does:
 - The job store is APScheduler's ``SQLAlchemyJobStore`` in the application database
   (table ``aarshjul_scheduler_jobs``), with ``coalesce=True``, ``misfire_grace_time`` of
   3 days and ``max_instances=1``; one worker thread, so wake-ups never overlap.
+- Every 30 s it checks the Prefect server; after three failed checks in a row it stops with
+  status 1 (systemd's ``Restart=on-failure`` then starts serve, and its server, afresh).
 - On SIGTERM or SIGINT it stops taking new work, lets a running wake-up finish, shuts the
   scheduler down, stops the Prefect server it started and exits 0.
 
@@ -214,6 +216,7 @@ class Serve:
     # waits on a job that waits for that lock.
     busy: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
+    health_every: float = 30.0  # seconds between checks of the Prefect server
 
     def now(self) -> datetime:
         return self.clock(self.wheel.policy.tz)
@@ -448,8 +451,7 @@ def serve_forever(
                 serve.scheduler.resume()
                 if ready is not None:
                     ready.set()
-                while not stop.wait(1.0):
-                    pass
+                code = _watch(stop, api_url, serve.health_every)
                 log.info("stopping: letting a running wake-up finish")
             finally:
                 serve.scheduler.pause()
@@ -461,4 +463,31 @@ def serve_forever(
         for sig, handler in installed.items():
             signal.signal(sig, handler)
     log.info("stopped")
+    return code
+
+
+HEALTH_FAILURES = 3
+
+
+def _watch(stop: threading.Event, api_url: str, every: float) -> int:
+    """Wait for a stop signal while checking the Prefect server; 0 on a signal, 1 when the
+    server stopped answering (so systemd's Restart=on-failure starts serve and it afresh)."""
+    import time
+
+    from flows.prefect_server import healthy
+
+    failures, last = 0, time.monotonic()
+    while not stop.wait(1.0):
+        if time.monotonic() - last < every:
+            continue
+        last = time.monotonic()
+        if healthy(api_url, timeout=10):
+            failures = 0
+            continue
+        failures += 1
+        log.warning("the Prefect server at %s does not answer (%d/%d)",
+                    api_url, failures, HEALTH_FAILURES)
+        if failures >= HEALTH_FAILURES:
+            log.error("giving up on the Prefect server at %s: stopping with status 1", api_url)
+            return 1
     return 0

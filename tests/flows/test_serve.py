@@ -444,3 +444,24 @@ def test_serve_without_api_url_supervises_its_own_server_and_stops_on_sigterm(
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
             f"/proc/{pid}/status").read_text()
+
+
+def test_serve_stops_with_status_1_when_the_prefect_server_is_gone(
+    tmp_path: Path, wheel_file: Path
+) -> None:
+    import contextlib
+
+    import time_machine
+
+    from flows.prefect_server import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there
+
+    @contextlib.contextmanager
+    def gone():  # type: ignore[no-untyped-def]
+        yield dead
+
+    with time_machine.travel(datetime(2012, 5, 2, 10, tzinfo=CPH), tick=True):
+        s = _serve(tmp_path, wheel_file, lambda tz: datetime.now(tz))
+        s.health_every = 0.2
+        assert serve_forever(s, server=gone) == 1
