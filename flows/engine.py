@@ -379,6 +379,44 @@ def _ensure_year(s: Session, year: int, as_of: datetime) -> None:
         s.flush()
 
 
+CHUNK = 200  # messages per transaction: bounded memory for the January batch at scale
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What the report keeps of a queued message (the attachments' bytes are let go)."""
+
+    key: str
+    kind: str
+    year: int
+    committee: str | None
+    event: str | None
+    deliverable: str | None
+    slot: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: datetime
+    attachments: tuple[str, ...]
+
+    @classmethod
+    def of(cls, o: Any) -> Queued:
+        return cls(
+            o.key,
+            o.kind,
+            o.year,
+            o.committee,
+            o.event,
+            o.deliverable,
+            o.slot,
+            tuple(o.to),
+            tuple(o.cc),
+            o.subject,
+            o.date,
+            tuple(a.filename for a in o.attachments),
+        )
+
+
 def enqueue_actions(
     st: Setup,
     actions: list[Action],
@@ -386,101 +424,114 @@ def enqueue_actions(
     *,
     replan: Callable[[], list[Action]] | None = None,
 ) -> list[Any]:
-    """Build and queue ``actions`` in ONE transaction with their slot states and requests.
+    """Build and queue ``actions``: each message in the same transaction as its slot states
+    (and, for a letter, the requests it opens), in transactions of :data:`CHUNK` messages.
 
-    Returns the Outgoing messages that were queued (already-queued ones are left out). On a
-    unique-constraint race with another worker, rolls back and retries once with ``replan()``.
+    Returns what was queued (:class:`Queued`; already-queued ones are left out). On a
+    unique-constraint race with another worker the transaction rolls back and the rest is
+    planned again with ``replan()`` (committed chunks are then no longer due).
     """
+    readings = _readings(st) if any(a.kind == "letter" for a in actions) else None
+    queued: list[Queued] = []
+    attempts = 0
+    i = 0
+    while i < len(actions):
+        chunk = actions[i : i + CHUNK]
+        try:
+            queued += _enqueue_chunk(st, chunk, as_of, readings)
+        except IntegrityError:
+            attempts += 1
+            if replan is None or attempts > 2:
+                raise
+            log.warning("another worker got there first; planning again")
+            actions, i = replan(), 0
+            continue
+        i += CHUNK
+    return queued
+
+
+def _enqueue_chunk(
+    st: Setup, actions: list[Action], as_of: datetime, readings: dict[str, list[Any]] | None
+) -> list[Queued]:
     from models.db import immediate
 
-    for attempt in range(3):
-        readings = _readings(st) if any(a.kind == "letter" for a in actions) else None
-        built = [(a, build_outgoing(st, a, as_of, readings) if a.send else None) for a in actions]
-        queued: list[Any] = []
-        try:
-            with Session(immediate(st.db), expire_on_commit=False) as s:
-                years = {a.year for a in actions}
-                for y in sorted(years):
-                    _ensure_year(s, y, as_of)
-                for a, o in built:
-                    if a.request_id is not None:
-                        for name, due_at in a.skip:
-                            s.add(
-                                SlotState(
-                                    request_id=a.request_id,
-                                    slot=name,
-                                    state=SKIPPED,
-                                    due_at=due_at,
-                                    at=as_of,
-                                )
-                            )
-                            _audit(
-                                s,
-                                st,
-                                as_of,
-                                "slot",
-                                a.year,
-                                a.committee,
-                                deliverable=a.deliverable,
-                                slot=name,
-                                outcome=SKIPPED,
-                            )
-                        if a.send and a.slot:
-                            s.add(
-                                SlotState(
-                                    request_id=a.request_id,
-                                    slot=a.slot,
-                                    state=SENT,
-                                    due_at=a.slot_at,
-                                    at=as_of,
-                                    outbox_key=a.key,
-                                )
-                            )
-                    if o is None:
-                        continue
-                    row = ports.enqueue(s, o, st.domain, st.tz)
-                    if row is None:
-                        _audit(
-                            s,
-                            st,
-                            as_of,
-                            a.kind,
-                            a.year,
-                            a.committee,
-                            deliverable=a.deliverable,
-                            event=a.event,
-                            slot=a.slot,
-                            ref=a.key,
-                            outcome="already-queued",
+    built = [(a, build_outgoing(st, a, as_of, readings) if a.send else None) for a in actions]
+    queued: list[Any] = []
+    with Session(immediate(st.db), expire_on_commit=False) as s:
+        for y in sorted({a.year for a in actions}):
+            _ensure_year(s, y, as_of)
+        for a, o in built:
+            if a.request_id is not None:
+                for name, due_at in a.skip:
+                    s.add(
+                        SlotState(
+                            request_id=a.request_id,
+                            slot=name,
+                            state=SKIPPED,
+                            due_at=due_at,
+                            at=as_of,
                         )
-                        continue
-                    queued.append(o)
+                    )
                     _audit(
                         s,
                         st,
                         as_of,
-                        a.kind,
+                        "slot",
                         a.year,
                         a.committee,
                         deliverable=a.deliverable,
-                        event=a.event,
-                        slot=a.slot,
-                        ref=a.key,
-                        outcome="queued",
+                        slot=name,
+                        outcome=SKIPPED,
                     )
-                    if a.kind == "letter":
-                        _open_requests_for(s, st, a, as_of)
-                s.commit()
-        except IntegrityError:
-            if replan is None or attempt == 2:
-                raise
-            log.warning("another worker got there first; planning again")
-            actions = replan()
-            continue
-        if st.documents is not None:
-            write_documents(st.documents, queued)
-        return queued
-    return []  # pragma: no cover
+                if a.send and a.slot:
+                    s.add(
+                        SlotState(
+                            request_id=a.request_id,
+                            slot=a.slot,
+                            state=SENT,
+                            due_at=a.slot_at,
+                            at=as_of,
+                            outbox_key=a.key,
+                        )
+                    )
+            if o is None:
+                continue
+            row = ports.enqueue(s, o, st.domain, st.tz)
+            if row is None:
+                _audit(
+                    s,
+                    st,
+                    as_of,
+                    a.kind,
+                    a.year,
+                    a.committee,
+                    deliverable=a.deliverable,
+                    event=a.event,
+                    slot=a.slot,
+                    ref=a.key,
+                    outcome="already-queued",
+                )
+                continue
+            queued.append(o)
+            _audit(
+                s,
+                st,
+                as_of,
+                a.kind,
+                a.year,
+                a.committee,
+                deliverable=a.deliverable,
+                event=a.event,
+                slot=a.slot,
+                ref=a.key,
+                outcome="queued",
+            )
+            if a.kind == "letter":
+                _open_requests_for(s, st, a, as_of)
+        s.commit()
+    if st.documents is not None:
+        write_documents(st.documents, queued)
+    return [Queued.of(o) for o in queued]
 
 
 def write_documents(directory: Path, outgoing: Iterable[Any]) -> list[Path]:
@@ -822,7 +873,7 @@ def message_rows(
                     cc=tuple(o.cc),
                     date=o.date,
                     subject=o.subject,
-                    attachments=tuple(a.filename for a in o.attachments),
+                    attachments=tuple(getattr(a, "filename", a) for a in o.attachments),
                     state=state,
                 )
             )
@@ -1064,7 +1115,7 @@ PAUSED_NOTE = "Afsendelse er sat på pause: beskederne venter i udbakken indtil 
 def document_paths(queued: Iterable[Any]) -> list[str]:
     """Where :func:`write_documents` put the attachments, relative to ``Setup.documents``."""
     return [
-        (Path(str(o.year)) / (o.event or o.kind) / a.filename).as_posix()
+        (Path(str(o.year)) / (o.event or o.kind) / getattr(a, "filename", a)).as_posix()
         for o in queued
         for a in o.attachments
     ]
