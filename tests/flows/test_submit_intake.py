@@ -212,3 +212,56 @@ def test_the_receipt_flow_publishes_what_was_read(prefect_harness, tmp_path: Pat
         arts = c.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
     md = next(str(a.data) for a in arts if a.type == "markdown")
     assert "## Bemærkninger" in md and "Læst fra formularen: tekst under 3 af 3 mål" in md
+
+
+# The whole `aarshjul submit` (CLI, engine, SQLite) in a child whose address space is capped
+# at 256 MB before anything is imported; every hostile file, then the real form.
+CAPPED = r"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+from typer.testing import CliRunner
+from flows.cli import app
+config, files = sys.argv[1], sys.argv[2:]
+out = []
+for f in files:
+    r = CliRunner().invoke(app, ["submit", f, "--year", "2012", "--committee", "BUU",
+                                 "--deliverable", "handleplan", "--at", "2012-04-20T10:00",
+                                 "--config", config])
+    out.append({"file": f, "exit": r.exit_code, "stderr": r.stderr,
+                "error": repr(r.exception) if r.exit_code not in (0, 1) else None})
+print(json.dumps({"results": out,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def test_the_whole_submit_verb_refuses_the_corpus_under_256mb(env: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    files = []
+    for i, case in enumerate(sorted(hostile.HOSTILE)):
+        make, name, fragment = hostile.HOSTILE[case]
+        d = env / f"case{i}"
+        d.mkdir()
+        (d / name).write_bytes(make())
+        files.append((d / name, fragment))
+    good = env / "BUU handleplan.docx"
+    good.write_bytes(filled_form())
+    proc = subprocess.run(
+        [sys.executable, "-c", CAPPED, CONFIG, *[str(f) for f, _ in files], str(good)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])["results"]
+    for (f, fragment), r in zip(files, results[:-1], strict=True):
+        assert r["exit"] == 1, r
+        assert f"refused: {f.name}: " in r["stderr"] and fragment in " ".join(r["stderr"].split())
+    assert results[-1]["exit"] == 0, results[-1]
+    [stored] = stored_files(env)
+    assert stored.read_bytes() == good.read_bytes()
+    assert count(env, "documents") == 1 and count(env, "submissions") == 1
