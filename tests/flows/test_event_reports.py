@@ -318,3 +318,38 @@ def test_dry_run_builds_the_report_and_sends_nothing(year, tmp_path):
 
     with Session(year.st.db) as s:
         assert s.exec(select(OutboxRow).where(OutboxRow.year == 2013)).first() is None
+
+
+# --- under Prefect ----------------------------------------------------------------------
+
+
+def test_the_event_flow_publishes_the_figures_as_a_markdown_artifact(
+    prefect_harness, handlers, tmp_path
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows import workflows as W
+    from tests.flows.helpers import ROOT, database, mailbox, make_setup
+
+    with database("sqlite", tmp_path) as eng:
+        st = make_setup(eng, tmp_path)
+        E.run_event(st, "opfordring", YEAR, at("2012-01-20T09:00"))
+        with W.bound(st):
+            state = W.event_flow(config=str(ROOT / "aarshjul.yaml"), year=YEAR,
+                                 event="statusrapport", as_of="2012-08-15T09:00",
+                                 return_state=True)
+        assert state.is_completed(), state
+        report = state.result()
+        run_id = state.state_details.flow_run_id
+        assert run_id is not None
+        assert [(m.kind, m.state) for m in report.messages] == [("report", "sent")]
+        kinds = [m["X-Aarshjul-Kind"] for m in mailbox(tmp_path)]
+        assert kinds.count("report") == 1
+    with get_client(sync_client=True) as c:
+        arts = c.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    md = next(a for a in arts if a.key == "aarshjul-2012-statusrapport")
+    assert md.type == "markdown"
+    assert "| Revideret handleplan | 0 | 0 | 7 | 0 |" in str(md.data)
+    assert "**Mangler:**" in str(md.data)
