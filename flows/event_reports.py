@@ -320,7 +320,7 @@ def status_summary(data: StatusData) -> str:
     f = t.financing
     return (f"Statusrapport {data.year}: {t.committees} udvalg. " + "; ".join(parts)
             + f". Initiativer finansieret {format_dkk(f.financed)}, ikke finansieret "
-            f"{format_dkk(f.not_financed)}.")
+            f"{format_dkk(f.not_financed)}")
 
 
 def budget_summary(data: StatusData) -> str:

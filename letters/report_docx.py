@@ -598,7 +598,7 @@ def budget_overview_docx(data: StatusData) -> bytes:
     doc.add_heading("Sammenfatning", level=1)
     t = totals.total
     doc.add_paragraph(
-        f"Udvalgene ønskede i maj initiativer for i alt {format_dkk(t.asked)}. Ved "
+        f"Udvalgene ønskede i maj initiativer for i alt {format_dkk(t.asked)} Ved "
         f"budgetvedtagelsen er der bevilget {format_dkk(t.granted)}: {t.counts['yes']} "
         f"initiativer er finansieret, {t.counts['partly']} delvist, {t.counts['no']} ikke, "
         f"og for {t.counts['none']} er der ingen registreret beslutning."
@@ -670,7 +670,7 @@ def budget_markdown(data: StatusData) -> str:
     t = budget_totals(data)
     lines = [f"# {data.event_title}", "",
              f"Samlet overblik {data.year}: ønsket {format_dkk(t.total.asked)}, bevilget "
-             f"{format_dkk(t.total.granted)}.", "",
+             f"{format_dkk(t.total.granted)}", "",
              "| Udvalg | Ønsket | Bevilget | Finansieret | Delvist | Ikke | Ingen beslutning |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for k, s in t.by_committee.items():
