@@ -253,9 +253,11 @@ def _set_language(doc: Any) -> None:
 
 
 def _table(doc: Any, header: Sequence[str], rows: Iterable[Sequence[str]],
-           caption: str | None = None) -> Any:
-    """A table with the template's ``Tabel`` style and a repeating header row."""
+           caption: str | None = None, widths: Sequence[float] | None = None) -> Any:
+    """A table with the template's ``Tabel`` style and a repeating header row (``widths``:
+    column widths in cm, else Word's automatic layout)."""
     from docx.oxml import OxmlElement
+    from docx.shared import Cm
 
     if caption:
         doc.add_paragraph(caption)
@@ -264,13 +266,22 @@ def _table(doc: Any, header: Sequence[str], rows: Iterable[Sequence[str]],
         t.style = doc.styles["Tabel"]
     except KeyError:  # a coordinator's cover template without the style
         pass
-    for cell, text in zip(t.rows[0].cells, header, strict=True):
+    size = [Cm(x) for x in widths] if widths else None
+    if size:
+        t.autofit = False
+        for col, w in zip(t.columns, size, strict=True):
+            col.width = w  # the grid: what LibreOffice lays out by
+    for i, (cell, text) in enumerate(zip(t.rows[0].cells, header, strict=True)):
         cell.text = text
+        if size:
+            cell.width = size[i]
     trpr = t.rows[0]._tr.get_or_add_trPr()
     trpr.append(OxmlElement("w:tblHeader"))
     for row in rows:
-        for cell, text in zip(t.add_row().cells, row, strict=True):
+        for i, (cell, text) in enumerate(zip(t.add_row().cells, row, strict=True)):
             cell.text = text
+            if size:
+                cell.width = size[i]
     return t
 
 
@@ -425,7 +436,8 @@ def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None)
         rows.append((title, _dato(due), *(str(cnt[s]) for s in STATUS_ORDER),
                      str(sum(cnt.values()))))
     _table(doc, ("Aflevering", "Frist", "Rettidig", "For sen", "Mangler", "Afventer", "I alt"),
-           rows, caption="Afleveringer pr. aflevering:")
+           rows, caption="Afleveringer pr. aflevering:",
+           widths=(4.4, 3.0, 1.8, 1.8, 1.8, 1.8, 1.4))
     missing_n = len(totals.missing)
     doc.add_paragraph(
         "Der mangler ingen afleveringer." if not missing_n
@@ -486,12 +498,13 @@ def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None)
                  + ("" if h.asked else " (ikke anmodet)"), _when(h.received_at)
                  + (f" ({h.revisions} revision{'er' if h.revisions != 1 else ''})"
                     if h.revisions else ""))
-                for h in c.handins])
+                for h in c.handins], widths=(5.2, 3.4, 3.4, 4.0))
         inits = c.initiatives()
         if inits:
             _table(doc, ("Initiativ", "Hovedmål", "Beløb (kr.)", "Finansieret", "Fra"),
                    [(i.title, i.goal or "–", _amount(i), _financed_da(i), src)
-                    for i, src in inits], caption="Initiativer:")
+                    for i, src in inits], caption="Initiativer:",
+                   widths=(5.0, 2.4, 3.0, 2.4, 3.2))
             _table(doc, ("Finansiering", "Beløb"), _financing_rows(financing(
                 i for i, _ in inits)))
         else:
@@ -583,6 +596,7 @@ def _sum_row(label: str, s: BudgetSum) -> tuple[str, ...]:
             str(s.counts["partly"]), str(s.counts["no"]), str(s.counts["none"]))
 
 
+SUM_WIDTHS = (4.4, 2.6, 2.6, 1.9, 1.5, 1.5, 1.5)
 SUM_HEADER = ("", "Ønsket i maj", "Bevilget", "Finansieret", "Delvist", "Ikke finansieret",
               "Ingen beslutning")
 
@@ -603,18 +617,18 @@ def budget_overview_docx(data: StatusData) -> bytes:
         f"initiativer er finansieret, {t.counts['partly']} delvist, {t.counts['no']} ikke, "
         f"og for {t.counts['none']} er der ingen registreret beslutning."
     )
-    _table(doc, ("I alt", *SUM_HEADER[1:]), [_sum_row("Hele kommunen", t)])
+    _table(doc, ("I alt", *SUM_HEADER[1:]), [_sum_row("Hele kommunen", t)], widths=SUM_WIDTHS)
     png, alt = budget_chart(data, totals)
     doc.add_heading("Pr. udvalg", level=1)
     _chart(doc, png, alt, "Graf: ønsket og bevilget pr. udvalg")
     _table(doc, ("Udvalg", *SUM_HEADER[1:]),
            [_sum_row(k, totals.by_committee[k]) for k in totals.by_committee],
-           caption="Grafens tal:")
+           caption="Grafens tal:", widths=SUM_WIDTHS)
 
     doc.add_heading("Pr. hovedmål", level=1)
     _table(doc, ("Hovedmål", *SUM_HEADER[1:]),
            [_sum_row(_goal_label(w.goal[k]) if k in w.goal else "Uden hovedmål", s)
-            for k, s in totals.by_goal.items()])
+            for k, s in totals.by_goal.items()], widths=SUM_WIDTHS)
 
     doc.add_heading("Initiativerne", level=1)
     by_c: dict[str, list[BudgetLine]] = defaultdict(list)
@@ -629,7 +643,8 @@ def budget_overview_docx(data: StatusData) -> bytes:
         _table(doc, ("Initiativ", "Hovedmål", "Ønsket i maj", "Beslutning", "Bevilget"),
                [(ln.title, ln.goal or "–",
                  format_dkk(ln.asked) if ln.asked is not None else "ikke ønsket i maj",
-                 OUTCOME_DA[ln.outcome], format_dkk(ln.granted)) for ln in lines])
+                 OUTCOME_DA[ln.outcome], format_dkk(ln.granted)) for ln in lines],
+               widths=(5.2, 2.4, 3.0, 2.4, 3.0))
     if totals.unmatched:
         doc.add_heading("Beslutninger uden initiativ i formularerne", level=1)
         doc.add_paragraph("Disse budgetbeslutninger svarer ikke til et initiativ i udvalgenes "
