@@ -388,13 +388,18 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
         }
         for r in rows
     ]
+    emails: list[dict[str, Any]] = []
     with Session(st.db) as s:
-        sent = s.exec(
-            select(OutboxRow)
+        ids = s.exec(
+            select(OutboxRow.id)
             .where(col(OutboxRow.status) == "sent")
             .order_by(col(OutboxRow.sent_at), col(OutboxRow.id))
         ).all()
-    emails = [email_entry(r.raw, st.tz, r) for r in sent]
+        for i in range(0, len(ids), 200):  # a few rows at a time: letters carry their .docx
+            chunk = list(ids[i : i + 200])
+            got = {r.id: r for r in s.exec(select(OutboxRow).where(col(OutboxRow.id).in_(chunk)))}
+            emails += [email_entry(got[k].raw, st.tz, got[k]) for k in chunk]
+            s.expunge_all()
     documents = sorted(
         p.relative_to(out).as_posix()
         for base in ("documents", "submissions")
