@@ -1042,7 +1042,9 @@ def run_event(
     preview_dir: Path | None = None,
     send: bool = True,
 ) -> RunReport:
-    """Carry out ``event`` of ``year`` as of ``as_of`` (letters now; other kinds dispatched)."""
+    """Carry out ``event`` of ``year`` as of ``as_of``, dispatched by its ``do:`` kind."""
+    from flows import event_barometer, event_meeting, event_reports  # noqa: F401  (register)
+
     require_aware(as_of, "as_of")
     plan = st.plan(year)
     try:
