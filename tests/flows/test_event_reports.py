@@ -104,17 +104,13 @@ class Year:
 
 @pytest.fixture(scope="module")
 def handlers() -> Any:
-    """Import flows.event_reports (which registers its handlers) for this module only: the
-    engine's handler table is put back afterwards, so other tests see the engine as it is."""
+    """flows.event_reports registers its handlers when imported (the engine imports it too)."""
     import importlib
 
-    saved = dict(E.EVENT_HANDLERS)
     mod = importlib.import_module("flows.event_reports")
     E.register_event_handler("status_report", mod.status_report_handler)
     E.register_event_handler("budget", mod.budget_handler)
-    yield
-    E.EVENT_HANDLERS.clear()
-    E.EVENT_HANDLERS.update(saved)
+    return mod
 
 
 @pytest.fixture(scope="module")
