@@ -27,24 +27,35 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 sync: $(VENV)/.synced
 
 demo: sync
-	@mkdir -p $(OUT)
 	$(BIN)/aarshjul check
-	$(BIN)/aarshjul plan --year $(YEAR)
+	$(BIN)/aarshjul simulate --year $(YEAR) --out $(OUT)
 	$(BIN)/aarshjul calendar --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).ics
 	$(BIN)/aarshjul wheel --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).png
-	$(BIN)/aarshjul wheel --year $(YEAR) -o $(OUT)/aarshjul-$(YEAR).svg
 	@echo
-	@echo "Look in $(OUT)/: aarshjul-$(YEAR).ics (import into Outlook or Google Calendar),"
-	@echo "aarshjul-$(YEAR).png and .svg (the wheel picture)."
+	@echo "Look in $(OUT)/: summary.json (every request and e-mail of the simulated year),"
+	@echo "journal/ (the .eml copies), documents/ (letters, forms, reports, charts),"
+	@echo "aarshjul-$(YEAR).ics (import into Outlook or Google) and aarshjul-$(YEAR).png (the wheel)."
+
+# Renders the latest report and letters to PDF and PNG for a visual check (LibreOffice).
+PREVIEW_PKGS := libreoffice-writer-nogui fonts-crosextra-carlito poppler-utils
+preview: sync
+	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PREVIEW_PKGS) >/dev/null; \
+	fi
+	@if [ -z "$$(find $(OUT)/documents -name '*.docx' -print -quit 2>/dev/null)" ]; then \
+	  $(BIN)/aarshjul simulate --year $(YEAR) --out $(OUT); \
+	fi
+	$(BIN)/python -m flows.preview --documents $(or $(DOCS),$(OUT)/documents) --out $(OUT)/preview
 
 # Under CI the PostgreSQL, browser (ui) and office tests must run: their Debian packages are
 # installed here, and a test of those kinds that skips fails the run (tests/conftest.py).
 ci-deps:
 ifdef CI
-	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null || ! fc-list | grep -qi carlito; then \
+	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	    chromium libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core >/dev/null; \
+	    chromium libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils >/dev/null; \
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 endif
