@@ -8,7 +8,8 @@ import tests.bench as bench
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    modules = pkgutil.iter_modules(bench.__path__)
+    names = sorted(m.name for m in modules if m.name.startswith("bench_"))
     wanted = [n for n in names if not argv or any(a in n for a in argv)]
     failed = 0
     print(f"{'benchmark':58} {'figure':>12} {'unit':8} {'budget':>10}  ok")

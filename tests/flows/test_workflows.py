@@ -93,8 +93,10 @@ def test_event_kind_not_built_yet_is_visible_in_the_artifact_and_log(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    from flows import engine
-    from flows import event_reports  # noqa: F401  (registers status_report and budget)
+    from flows import (
+        engine,
+        event_reports,  # noqa: F401  (registers status_report and budget)
+    )
 
     # every kind has a handler now; one without must still show in the artifact and the log
     monkeypatch.delitem(engine.EVENT_HANDLERS, "budget")

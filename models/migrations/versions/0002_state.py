@@ -8,8 +8,8 @@ Revises: 0001_outbox
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
 from models.db import UTCDateTime
 
@@ -19,8 +19,8 @@ branch_labels = None
 depends_on = None
 
 
-def _s(n: int) -> sqlmodel.sql.sqltypes.AutoString:
-    return sqlmodel.sql.sqltypes.AutoString(length=n)
+def _s(n: int) -> AutoString:
+    return AutoString(length=n)
 
 
 def upgrade() -> None:
