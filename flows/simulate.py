@@ -229,7 +229,7 @@ def _fresh(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "summary.json"):
         (out / name).unlink(missing_ok=True)
-    for name in ("journal", "documents", "mailbox", "submissions", "generated-forms"):
+    for name in ("journal", "documents", "mailbox", "submissions", "generated-forms", "reports"):
         shutil.rmtree(out / name, ignore_errors=True)
 
 
