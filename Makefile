@@ -61,8 +61,9 @@ ifdef CI
 endif
 
 lint: sync
-	$(BIN)/ruff check models letters flows tests
+	$(BIN)/ruff check models letters flows tests docs
 	$(BIN)/mypy
+	@$(BIN)/python docs/build_readme.py --check || { echo 'README.md is not built from docs/ (run: python docs/build_readme.py)'; exit 1; }
 
 test: sync ci-deps lint
 ifdef CI

@@ -18,7 +18,25 @@ def build() -> str:
         return p.read_text(encoding="utf-8").strip() if p.exists() else ""
 
     text = re.sub(r"<!-- part:([a-z0-9-]+) -->", fill, frame)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return text.replace("<!-- toc -->", _toc(text))
+
+
+def _slug(title: str) -> str:
+    """GitHub's anchor for a heading."""
+    s = re.sub(r"[^\w\- ]", "", title.strip().lower())
+    return s.replace(" ", "-")
+
+
+def _toc(text: str) -> str:
+    lines, in_code = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and line.startswith("## "):
+            title = line[3:].strip()
+            lines.append(f"- [{title.replace('`', '')}](#{_slug(title)})")
+    return "Contents:\n\n" + "\n".join(lines)
 
 
 if __name__ == "__main__":
