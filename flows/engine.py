@@ -497,22 +497,6 @@ def _enqueue_chunk(
             if o is None:
                 continue
             row = ports.enqueue(s, o, st.domain, st.tz)
-            if row is None:
-                _audit(
-                    s,
-                    st,
-                    as_of,
-                    a.kind,
-                    a.year,
-                    a.committee,
-                    deliverable=a.deliverable,
-                    event=a.event,
-                    slot=a.slot,
-                    ref=a.key,
-                    outcome="already-queued",
-                )
-                continue
-            queued.append(o)
             _audit(
                 s,
                 st,
@@ -524,8 +508,11 @@ def _enqueue_chunk(
                 event=a.event,
                 slot=a.slot,
                 ref=a.key,
-                outcome="queued",
+                outcome="already-queued" if row is None else "queued",
             )
+            if row is None:
+                continue
+            queued.append(o)
             if a.kind == "letter":
                 _open_requests_for(s, st, a, as_of)
         s.commit()
