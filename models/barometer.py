@@ -17,15 +17,14 @@ Every problem is reported at once, as ``file:line column: message`` (a
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from models.csvtable import Spec, Table
 from models.problems import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -104,68 +103,48 @@ def for_goal(readings: Iterable[Reading], goal: str) -> list[Reading]:
     return sorted((r for r in readings if r.goal == goal), key=lambda r: r.order)
 
 
-def _separator(header: str) -> str:
-    return ";" if header.count(";") > header.count(",") else ","
+def _width_message(
+    row: list[str], header_len: int, columns: dict[str, int], sep: str, too_many: bool
+) -> str:
+    n = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+    return (f"{n}, expected {header_len} ({sep.join(_ordered(columns))})"
+            + _separator_hint(row, sep, too_many))
+
+
+SPEC = Spec(
+    aliases=ALIASES,
+    required=("goal", "period", "value"),
+    columns_text="goal, period, value and source",
+    header_rule="the header row must be goal,period,value,source (source is optional)",
+    empty_text="the file is empty: expected a header row goal,period,value,source and one "
+    "reading per line",
+    width_message=_width_message,
+)
 
 
 def parse_csv(text: str, wheel: Wheel, file: str = "barometer.csv") -> list[Reading]:
     """The readings in ``text``, in file order; raises ConfigError with every problem."""
     problems: list[Problem] = []
-
-    def problem(line: int, path: str, message: str) -> None:
-        problems.append(Problem(file, line, path, message))
-
-    text = text.removeprefix("\ufeff")
-    lines = text.splitlines()
-    header_idx = next(
-        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None
-    )
-    if header_idx is None:
-        raise ConfigError([Problem(file, 1, "(header)",
-                                   "the file is empty: expected a header row goal,period,value"
-                                   ",source and one reading per line")])
-    sep = _separator(lines[header_idx])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    table = Table(text, file, SPEC, problems)
     goals = list(wheel.goal)
-    columns: dict[str, int] | None = None
-    header_len = 0
     readings: list[Reading] = []
     seen: dict[tuple[str, str], int] = {}
-    last_line = 0
-    try:
-        for row in reader:
-            line = last_line + 1
-            last_line = reader.line_num
-            if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
-                continue
-            if columns is None:
-                columns = _header(row, file, line, problems)
-                header_len = len(row)
-                if columns is None:
-                    break
-                continue
-            width = max(columns.values()) + 1
-            too_many = len(row) > header_len and any(c.strip() for c in row[header_len:])
-            if len(row) < width or too_many:
-                n = f"{len(row)} field{'s' if len(row) != 1 else ''}"
-                problem(line, "(row)", f"{n}, expected {header_len} "
-                                       f"({sep.join(_ordered(columns))})"
-                                       + _separator_hint(row, sep, too_many))
-                continue
-            reading = _reading(row, columns, goals, file, line, problems)
-            if reading is None:
-                continue
-            key = (reading.goal, reading.period)
-            if key in seen:
-                problem(line, "period", f"{reading.goal} {reading.period} is given twice "
-                                        f"(first on line {seen[key]})")
-                continue
-            seen[key] = line
-            readings.append(reading)
-    except csv.Error as exc:
-        problem(reader.line_num or last_line + 1, "(row)", f"not readable as CSV: {exc}")
-    if columns is not None and not readings and not problems:
-        problem(last_line or 1, "(file)", "no readings: the file has a header row only")
+    for line, row in table:
+        assert table.columns is not None
+        reading = _reading(row, table.columns, goals, file, line, problems)
+        if reading is None:
+            continue
+        key = (reading.goal, reading.period)
+        if key in seen:
+            problems.append(Problem(file, line, "period",
+                                    f"{reading.goal} {reading.period} is given twice "
+                                    f"(first on line {seen[key]})"))
+            continue
+        seen[key] = line
+        readings.append(reading)
+    if table.columns is not None and not readings and not problems:
+        problems.append(Problem(file, table.last_line or 1, "(file)",
+                                "no readings: the file has a header row only"))
     if problems:
         raise ConfigError(sorted(problems))
     return readings
@@ -182,38 +161,6 @@ def _separator_hint(row: Sequence[str], sep: str, too_many: bool) -> str:
     if too_many and sep == ",":
         return "; a decimal comma must be quoted (\"7,4\") or use ';' as the separator"
     return ""
-
-
-def _header(row: list[str], file: str, line: int, problems: list[Problem]) -> dict[str, int] | None:
-    columns: dict[str, int] = {}
-    ok = True
-    for i, raw in enumerate(row):
-        name = raw.strip().lower()
-        if not name:
-            continue
-        canon = ALIASES.get(name)
-        if canon is None:
-            close = difflib.get_close_matches(name, list(ALIASES), n=1)
-            hint = f" (did you mean {ALIASES[close[0]]}?)" if close else ""
-            problems.append(Problem(file, line, "(header)",
-                                    f"unknown column {raw.strip()!r}{hint}; the columns are "
-                                    "goal, period, value and source"))
-            ok = False
-            continue
-        if canon in columns:
-            problems.append(Problem(file, line, "(header)", f"column {canon} is named twice"))
-            ok = False
-            continue
-        columns[canon] = i
-    missing = [c for c in ("goal", "period", "value") if c not in columns]
-    if missing:
-        problems.append(Problem(
-            file, line, "(header)",
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: the "
-            "header row must be goal,period,value,source (source is optional)",
-        ))
-        ok = False
-    return columns if ok else None
 
 
 def _reading(row: list[str], columns: dict[str, int], goals: list[str], file: str, line: int,

@@ -24,14 +24,13 @@ reported at once as ``file:line column: message`` (a :class:`models.problems.Con
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from models.csvtable import Spec, Table
 from models.problems import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -89,8 +88,24 @@ def parse_funded(text: str) -> Funded | None:
     return None
 
 
-def _separator(header: str) -> str:
-    return ";" if header.count(";") > header.count(",") else ","
+def _width_message(
+    row: list[str], header_len: int, columns: dict[str, int], sep: str, too_many: bool
+) -> str:
+    hint = ("; an amount with a comma must be quoted (\"1,5 mio. kr.\") or use ';' "
+            "as the separator" if too_many and sep == "," else "")
+    return f"{len(row)} fields, expected {header_len}{hint}"
+
+
+SPEC = Spec(
+    aliases=ALIASES,
+    required=REQUIRED,
+    columns_text=", ".join(COLUMNS),
+    header_rule="the header row must be committee,initiative,goal,amount,funded "
+    "(goal and amount optional)",
+    empty_text="the file is empty: expected a header row committee,initiative,goal,amount,"
+    "funded and one initiative per line",
+    width_message=_width_message,
+)
 
 
 def parse_csv(text: str, wheel: Wheel, file: str = "budget.csv") -> list[Decision]:
@@ -102,128 +117,62 @@ def parse_csv(text: str, wheel: Wheel, file: str = "budget.csv") -> list[Decisio
     def problem(line: int, path: str, message: str) -> None:
         problems.append(Problem(file, line, path, message))
 
-    text = text.removeprefix("\ufeff")
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), None)
-    if first is None:
-        raise ConfigError([Problem(file, 1, "(header)",
-                                   "the file is empty: expected a header row "
-                                   "committee,initiative,goal,amount,funded and one "
-                                   "initiative per line")])
-    sep = _separator(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    table = Table(text, file, SPEC, problems)
     committees = list(wheel.committee)
     goals = list(wheel.goal)
-    columns: dict[str, int] | None = None
-    header_len = 0
     out: list[Decision] = []
     seen: dict[tuple[str, str], int] = {}
-    last_line = 0
-    try:
-        for row in reader:
-            line = last_line + 1
-            last_line = reader.line_num
-            if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
-                continue
-            if columns is None:
-                columns = _header(row, file, line, problems)
-                header_len = len(row)
-                if columns is None:
-                    break
-                continue
-            too_many = len(row) > header_len and any(c.strip() for c in row[header_len:])
-            if len(row) < max(columns.values()) + 1 or too_many:
-                hint = ("; an amount with a comma must be quoted (\"1,5 mio. kr.\") or use ';' "
-                        "as the separator" if too_many and sep == "," else "")
-                problem(line, "(row)", f"{len(row)} fields, expected {header_len}{hint}")
-                continue
-
-            def cell(name: str, row: list[str] = row, cols: dict[str, int] = columns) -> str:
-                i = cols.get(name)
-                return row[i].strip() if i is not None and i < len(row) else ""
-
-            before = len(problems)
-            committee = cell("committee")
-            if not committee:
-                problem(line, "committee", "the committee is missing")
-            elif committee not in committees:
-                close = [c for c in committees if c.lower() == committee.lower()] or \
-                    difflib.get_close_matches(committee, committees, n=1, cutoff=0.5)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                problem(line, "committee", f"unknown committee {committee!r}{hint}; the "
-                                           f"committees are {', '.join(committees)}")
-            title = " ".join(cell("initiative").split())
-            if not title:
-                problem(line, "initiative", "the initiative's title is missing")
-            goal: str | None = cell("goal") or None
-            if goal is not None and goal not in goals:
-                close = [g for g in goals if g.lower() == goal.lower()] or \
-                    difflib.get_close_matches(goal, goals, n=1, cutoff=0.5)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                problem(line, "goal", f"unknown goal {goal!r}{hint}; the goals are "
-                                      f"{', '.join(goals)}")
-            funded_text = cell("funded")
-            funded = parse_funded(funded_text)
-            if not funded_text:
-                problem(line, "funded", "funded is missing: write ja, nej or delvist")
-            elif funded is None:
-                problem(line, "funded", f"{funded_text!r} is not ja, nej or delvist")
-            amount_text = cell("amount")
-            amount = parse_dkk(amount_text) if amount_text else None
-            if amount_text and amount is None:
-                problem(line, "amount", f"{amount_text!r} is not an amount in kroner "
-                                        "(write 1.500.000 kr. or 1,5 mio. kr.)")
-            elif amount is not None and amount < 0:
-                problem(line, "amount", f"{amount_text!r} is negative")
-            elif not amount_text and funded == "partly":
-                problem(line, "amount", "a partly funded initiative needs the amount granted")
-            if len(problems) > before or funded is None:
-                continue
-            k = (committee, title_key(title))
-            if k in seen:
-                problem(line, "initiative", f"{committee} {title!r} is given twice "
-                                            f"(first on line {seen[k]})")
-                continue
-            seen[k] = line
-            if funded == "no" and amount is None:
-                amount = 0
-            out.append(Decision(committee, title, goal, amount, funded, line))
-    except csv.Error as exc:
-        problem(reader.line_num or last_line + 1, "(row)", f"not readable as CSV: {exc}")
-    if columns is not None and not out and not problems:
-        problem(last_line or 1, "(file)", "no decisions: the file has a header row only")
+    for line, row in table:
+        before = len(problems)
+        committee = table.cell(row, "committee")
+        if not committee:
+            problem(line, "committee", "the committee is missing")
+        elif committee not in committees:
+            close = [c for c in committees if c.lower() == committee.lower()] or \
+                difflib.get_close_matches(committee, committees, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problem(line, "committee", f"unknown committee {committee!r}{hint}; the "
+                                       f"committees are {', '.join(committees)}")
+        title = " ".join(table.cell(row, "initiative").split())
+        if not title:
+            problem(line, "initiative", "the initiative's title is missing")
+        goal: str | None = table.cell(row, "goal") or None
+        if goal is not None and goal not in goals:
+            close = [g for g in goals if g.lower() == goal.lower()] or \
+                difflib.get_close_matches(goal, goals, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problem(line, "goal", f"unknown goal {goal!r}{hint}; the goals are "
+                                  f"{', '.join(goals)}")
+        funded_text = table.cell(row, "funded")
+        funded = parse_funded(funded_text)
+        if not funded_text:
+            problem(line, "funded", "funded is missing: write ja, nej or delvist")
+        elif funded is None:
+            problem(line, "funded", f"{funded_text!r} is not ja, nej or delvist")
+        amount_text = table.cell(row, "amount")
+        amount = parse_dkk(amount_text) if amount_text else None
+        if amount_text and amount is None:
+            problem(line, "amount", f"{amount_text!r} is not an amount in kroner "
+                                    "(write 1.500.000 kr. or 1,5 mio. kr.)")
+        elif amount is not None and amount < 0:
+            problem(line, "amount", f"{amount_text!r} is negative")
+        elif not amount_text and funded == "partly":
+            problem(line, "amount", "a partly funded initiative needs the amount granted")
+        if len(problems) > before or funded is None:
+            continue
+        k = (committee, title_key(title))
+        if k in seen:
+            problem(line, "initiative", f"{committee} {title!r} is given twice "
+                                        f"(first on line {seen[k]})")
+            continue
+        seen[k] = line
+        if funded == "no" and amount is None:
+            amount = 0
+        out.append(Decision(committee, title, goal, amount, funded, line))
+    if table.columns is not None and not out and not problems:
+        problem(table.last_line or 1, "(file)", "no decisions: the file has a header row only")
     if problems:
         raise ConfigError(sorted(problems))
     return out
 
 
-def _header(row: list[str], file: str, line: int, problems: list[Problem]) -> dict[str, int] | None:
-    columns: dict[str, int] = {}
-    ok = True
-    for i, raw in enumerate(row):
-        name = raw.strip().lower()
-        if not name:
-            continue
-        canon = ALIASES.get(name)
-        if canon is None:
-            close = difflib.get_close_matches(name, list(ALIASES), n=1)
-            hint = f" (did you mean {ALIASES[close[0]]}?)" if close else ""
-            problems.append(Problem(file, line, "(header)",
-                                    f"unknown column {raw.strip()!r}{hint}; the columns are "
-                                    + ", ".join(COLUMNS)))
-            ok = False
-            continue
-        if canon in columns:
-            problems.append(Problem(file, line, "(header)", f"column {canon} is named twice"))
-            ok = False
-            continue
-        columns[canon] = i
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        problems.append(Problem(
-            file, line, "(header)",
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: the header "
-            "row must be committee,initiative,goal,amount,funded (goal and amount optional)",
-        ))
-        ok = False
-    return columns if ok else None

@@ -1,0 +1,138 @@
+"""Reading a small CSV table as people write it (Excel with ``;``, a BOM, comments).
+
+Shared by the barometer and budget imports: the separator is taken from the header row,
+``#`` lines and blank lines are skipped, column names go through aliases, and every problem
+is collected with its line number (``models.problems.Problem``), never raised one by one.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from models.problems import ConfigError, Problem
+
+# (row, header_len, columns, separator, too_many) -> the message for a row of the wrong width
+WidthMessage = Callable[[list[str], int, dict[str, int], str, bool], str]
+
+
+@dataclass(frozen=True)
+class Spec:
+    aliases: Mapping[str, str]  # lower-case name as written -> canonical column
+    required: tuple[str, ...]
+    columns_text: str  # "goal, period, value and source"
+    header_rule: str  # "the header row must be goal,period,value,source (...)"
+    empty_text: str  # the message for a file without a header row
+    width_message: WidthMessage
+
+
+def separator(header: str) -> str:
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+class Table:
+    """Iterate ``(line, row)`` over the data rows; header and width problems are recorded.
+
+    After the loop, ``columns`` is the header's column map (None if the header was bad)
+    and ``last_line`` the last line read.
+    """
+
+    def __init__(self, text: str, file: str, spec: Spec, problems: list[Problem]) -> None:
+        self.text = text.removeprefix("\ufeff")
+        self.file = file
+        self.spec = spec
+        self.problems = problems
+        first = next(
+            (ln for ln in self.text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")),
+            None,
+        )
+        if first is None:
+            raise ConfigError([Problem(file, 1, "(header)", spec.empty_text)])
+        self.sep = separator(first)
+        self.columns: dict[str, int] | None = None
+        self.header_len = 0
+        self.last_line = 0
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.sep, strict=True)
+        try:
+            for row in reader:
+                line = self.last_line + 1
+                self.last_line = reader.line_num
+                if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
+                    continue
+                if self.columns is None:
+                    self.columns = self._header(row, line)
+                    self.header_len = len(row)
+                    if self.columns is None:
+                        return
+                    continue
+                width = max(self.columns.values()) + 1
+                too_many = len(row) > self.header_len and any(
+                    c.strip() for c in row[self.header_len :]
+                )
+                if len(row) < width or too_many:
+                    message = self.spec.width_message(
+                        row, self.header_len, self.columns, self.sep, too_many
+                    )
+                    self.problems.append(Problem(self.file, line, "(row)", message))
+                    continue
+                yield line, row
+        except csv.Error as exc:
+            self.problems.append(
+                Problem(
+                    self.file,
+                    reader.line_num or self.last_line + 1,
+                    "(row)",
+                    f"not readable as CSV: {exc}",
+                )
+            )
+
+    def _header(self, row: list[str], line: int) -> dict[str, int] | None:
+        spec, columns, ok = self.spec, {}, True
+        for i, raw in enumerate(row):
+            name = raw.strip().lower()
+            if not name:
+                continue
+            canon = spec.aliases.get(name)
+            if canon is None:
+                close = difflib.get_close_matches(name, list(spec.aliases), n=1)
+                hint = f" (did you mean {spec.aliases[close[0]]}?)" if close else ""
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        line,
+                        "(header)",
+                        f"unknown column {raw.strip()!r}{hint}; the columns are "
+                        + spec.columns_text,
+                    )
+                )
+                ok = False
+                continue
+            if canon in columns:
+                self.problems.append(
+                    Problem(self.file, line, "(header)", f"column {canon} is named twice")
+                )
+                ok = False
+                continue
+            columns[canon] = i
+        missing = [c for c in spec.required if c not in columns]
+        if missing:
+            self.problems.append(
+                Problem(
+                    self.file,
+                    line,
+                    "(header)",
+                    f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+                    + spec.header_rule,
+                )
+            )
+            ok = False
+        return columns if ok else None
+
+    def cell(self, row: list[str], name: str) -> str:
+        i = (self.columns or {}).get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
