@@ -19,7 +19,26 @@ Scenario (YAML, read without type coercion)::
     barometer:
       - {goal: HM2, period: 2011-H2, value: 7.4, source: illustrativ}
 
-``file`` is optional (relative to the scenario); without it the committee's form is made.
+``file`` is optional (relative to the scenario); without it the committee's form is made
+and filled in (:func:`fill_form`): under each goal heading the submission's ``goals`` text
+(else an illustrative text, :func:`illustrative_goal_text`), and in the initiatives table
+its ``initiatives`` (else 2-4 illustrative ones, :func:`illustrative_initiatives`)::
+
+    submissions:
+      - committee: BIU
+        deliverable: handleplan
+        at: "2012-04-27T09:30"
+        goals: {HM2: "Jobcentret styrker virksomhedsrettede forløb ..."}
+        initiatives:
+          - {title: Virksomhedspraktik med mentor, goal: HM2, amount: "1.500.000 kr.",
+             financed: Nej}
+    budget:
+      - {committee: BIU, initiative: Virksomhedspraktik med mentor, goal: HM2,
+         amount: "1.000.000 kr.", funded: delvist}
+
+``budget`` is the decisions of October, checked and stored exactly as ``aarshjul budget
+import`` does (:func:`models.budget.parse_csv`, :func:`flows.cli_data.store_decisions`),
+just before the year's first ``budget`` event.
 ``source`` is ours (default ``scenario``): where a barometer reading came from.
 """
 
@@ -43,6 +62,7 @@ from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_
 
 if TYPE_CHECKING:
     from flows.engine import Setup
+    from models.budget import Decision
     from models.wheel import Wheel
 
 BUNDLED = Path(__file__).resolve().parent / "scenarios" / "copenhagen-2012.yaml"
@@ -52,12 +72,24 @@ BUNDLED = Path(__file__).resolve().parent / "scenarios" / "copenhagen-2012.yaml"
 
 
 @dataclass(frozen=True)
+class PlannedInitiative:
+    """One row of a form's initiatives table, as written in the form."""
+
+    title: str
+    goal: str
+    amount: str  # Danish, as written: "1.500.000 kr.", "0,8 mio. kr."
+    financed: str  # Ja | Nej | Delvist
+
+
+@dataclass(frozen=True)
 class PlannedSubmission:
     committee: str
     deliverable: str
     at: datetime
     file: Path | None
     line: int
+    goals: tuple[tuple[str, str], ...] | None = None  # (goal key, text); None: illustrative
+    initiatives: tuple[PlannedInitiative, ...] | None = None  # None: illustrative
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,7 @@ class Scenario:
     path: Path | None
     submissions: list[PlannedSubmission] = field(default_factory=list)
     barometer: list[PlannedReading] = field(default_factory=list)
+    budget: list[Decision] = field(default_factory=list)
 
 
 class ScenarioError(ValueError):
@@ -99,10 +132,12 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
     problems: list[str] = []
     sc = Scenario(path)
     if not isinstance(data, dict):
-        raise ScenarioError([f"{path}:1: a scenario is a mapping with submissions/barometer"])
+        raise ScenarioError(
+            [f"{path}:1: a scenario is a mapping with submissions/barometer/budget"]
+        )
     lines = _lines(node)
     for key in data:
-        if key not in ("submissions", "barometer"):
+        if key not in ("submissions", "barometer", "budget"):
             problems.append(f"{path}:{lines.get((key,), 1)} {key}: unknown key")
     for i, item in enumerate(data.get("submissions") or []):
         line = lines.get(("submissions", i), 1)
@@ -110,7 +145,7 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         if not isinstance(item, dict):
             problems.append(f"{where}: expected committee, deliverable, at")
             continue
-        extra = set(item) - {"committee", "deliverable", "at", "file"}
+        extra = set(item) - {"committee", "deliverable", "at", "file", "goals", "initiatives"}
         if extra:
             problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         c, d, at = item.get("committee"), item.get("deliverable"), item.get("at")
@@ -127,8 +162,19 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         file = (path.parent / f) if f else None
         if file is not None and not file.is_file():
             problems.append(f"{where}.file: {file} does not exist")
+        before = len(problems)
+        goals = initiatives = None
+        if file is not None and ("goals" in item or "initiatives" in item):
+            problems.append(f"{where}: goals/initiatives fill in a made form; not with file")
+        elif c in wheel.committee:
+            goals = _goals(item.get("goals"), wheel, str(c), where, problems)
+            initiatives = _initiatives(item.get("initiatives"), wheel, str(c), where, problems)
+        if len(problems) > before:
+            continue
         if when is not None and c in wheel.committee and d in wheel.deliverable:
-            sc.submissions.append(PlannedSubmission(str(c), str(d), when, file, line))
+            sc.submissions.append(
+                PlannedSubmission(str(c), str(d), when, file, line, goals, initiatives)
+            )
     for i, item in enumerate(data.get("barometer") or []):
         where = f"{path}:{lines.get(('barometer', i), 1)} barometer[{i}]"
         if not isinstance(item, dict):
@@ -148,9 +194,120 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         if goal in wheel.goal:
             src = str(item.get("source") or "scenario")
             sc.barometer.append(PlannedReading(str(goal), str(period), value, src))
+    if "budget" in data:
+        sc.budget = _budget(data["budget"], wheel, path, lines, problems)
     if problems:
         raise ScenarioError(problems)
     return sc
+
+
+def _goals(
+    raw: Any, wheel: Wheel, committee: str, where: str, problems: list[str]
+) -> tuple[tuple[str, str], ...] | None:
+    """A submission's ``goals:`` (goal key -> text), checked against the committee's goals."""
+    if raw is None:
+        return None
+    mine = [g.key for g in wheel.goals_for(committee)]
+    if not isinstance(raw, dict):
+        problems.append(f"{where}.goals: expected a mapping goal: text, e.g. {{HM2: ...}}")
+        return None
+    out = []
+    for key, text in raw.items():
+        if key not in mine:
+            problems.append(
+                f"{where}.goals.{key}: not a goal of {committee}'s form; its goals are "
+                + (", ".join(mine) or "none")
+            )
+        elif not isinstance(text, str) or not text.strip():
+            problems.append(f"{where}.goals.{key}: expected a text")
+        else:
+            out.append((str(key), " ".join(text.split())))
+    return tuple(out)
+
+
+INITIATIVE_KEYS = ("title", "goal", "amount", "financed")
+
+
+def _initiatives(
+    raw: Any, wheel: Wheel, committee: str, where: str, problems: list[str]
+) -> tuple[PlannedInitiative, ...] | None:
+    """A submission's ``initiatives:`` (title, goal, amount, financed), every problem at once."""
+    from letters.amounts import parse_dkk
+    from models.budget import parse_funded
+
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        problems.append(f"{where}.initiatives: expected a list of {{title, goal, amount, "
+                        "financed}")
+        return None
+    mine = [g.key for g in wheel.goals_for(committee)]
+    out = []
+    for j, it in enumerate(raw):
+        w = f"{where}.initiatives[{j}]"
+        if not isinstance(it, dict):
+            problems.append(f"{w}: expected title, goal, amount, financed")
+            continue
+        extra = set(it) - set(INITIATIVE_KEYS)
+        if extra:
+            problems.append(f"{w}: unknown key(s) {', '.join(sorted(extra))}")
+        title = " ".join(str(it.get("title") or "").split())
+        goal, amount, fin = it.get("goal"), str(it.get("amount") or ""), it.get("financed")
+        if not title:
+            problems.append(f"{w}.title: missing")
+        if goal not in mine:
+            problems.append(f"{w}.goal: {goal!r} is not a goal of {committee}; its goals are "
+                            + (", ".join(mine) or "none"))
+        value = parse_dkk(amount) if amount else None
+        if value is None or value < 0:
+            problems.append(f"{w}.amount: {amount!r} is not an amount in kroner "
+                            "(write 1.500.000 kr. or 1,5 mio. kr.)")
+        funded = parse_funded(str(fin or ""))
+        if funded is None:
+            problems.append(f"{w}.financed: {fin!r} is not Ja, Nej or Delvist")
+        if title and goal in mine and value is not None and value >= 0 and funded is not None:
+            da = {"yes": "Ja", "no": "Nej", "partly": "Delvist"}[funded]
+            out.append(PlannedInitiative(title, str(goal), amount.strip(), da))
+    return tuple(out)
+
+
+def _budget(
+    raw: Any, wheel: Wheel, path: Path, lines: dict[tuple[Any, ...], int], problems: list[str]
+) -> list[Decision]:
+    """``budget:`` checked as ``aarshjul budget import`` checks a CSV file (same parser)."""
+    import csv
+    import io
+
+    from models.budget import COLUMNS, parse_csv
+    from models.problems import ConfigError
+
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{path}:{lines.get(('budget',), 1)} budget: expected a list of "
+                        "{committee, initiative, goal, amount, funded}")
+        return []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    csv_line = {1: "budget"}  # CSV line -> where in the scenario
+    before = len(problems)
+    for i, item in enumerate(raw):
+        where = f"{path}:{lines.get(('budget', i), 1)} budget[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected committee, initiative, goal, amount, funded")
+            item = {}
+        extra = set(item) - set(COLUMNS)
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        writer.writerow([" ".join(str(item.get(k) or "").split()) for k in COLUMNS])
+        csv_line[i + 2] = where
+    try:
+        decisions = parse_csv(buf.getvalue(), wheel, str(path))
+    except ConfigError as exc:
+        for p in exc.problems:
+            where = csv_line.get(p.line, f"{path}:{lines.get(('budget',), 1)} budget")
+            problems.append(f"{where}.{p.path}: {p.message}")
+        return []
+    return decisions if len(problems) == before else []
 
 
 def _lines(node: Any) -> dict[tuple[Any, ...], int]:
@@ -267,12 +424,136 @@ def _submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) ->
 
     directory = out / "generated-forms"
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{sub.deliverable}-{year}-{sub.committee}.docx"
+    name = f"{sub.deliverable}-{year}-{sub.committee}"
+    if sub.goals is not None or sub.initiatives is not None:
+        # the scenario's own content: one file per submission (a revision may differ)
+        name += "-" + sub.at.astimezone(st.tz).strftime("%Y%m%dT%H%M")
+    path = directory / f"{name}.docx"
     if not path.exists():
         ctx = ports.form_context(st.wheel, st.plan(year), sub.deliverable, sub.committee)
         form = st.wheel.deliverable[sub.deliverable].form or "formular"
-        path.write_bytes(ports.render_docx(form, ctx))
+        goals = dict(sub.goals) if sub.goals is not None else {
+            g.key: illustrative_goal_text(st.wheel, sub.committee, sub.deliverable, g.key, year)
+            for g in st.wheel.goals_for(sub.committee)
+        }
+        rows = (sub.initiatives if sub.initiatives is not None
+                else illustrative_initiatives(st.wheel, sub.committee))
+        path.write_bytes(fill_form(ports.render_docx(form, ctx), goals, rows))
     return path
+
+
+# --- filled-in forms -------------------------------------------------------------------------
+
+ILLUSTRATIVE = "(Illustrativ tekst)"
+
+# What a committee might do for each of Copenhagen's goals (illustrative, not real plans).
+_EFFORTS: dict[str, tuple[str, ...]] = {
+    "HM1": ("lektiecaféer og læsevejledning på skoler med mange tosprogede elever",
+            "Mentorordning for tosprogede elever", "Sommerskole i dansk og matematik"),
+    "HM2": ("virksomhedsrettede forløb og samarbejde med jobcentret om praktikpladser",
+            "Virksomhedspraktik med mentor", "Brancheforløb for ledige med anden etnisk "
+            "baggrund"),
+    "HM3": ("rekruttering med fokus på mangfoldighed og talentforløb for medarbejdere",
+            "Mangfoldig rekruttering i forvaltningen", "Talentforløb for kommende ledere"),
+    "HM4": ("inddragelse af foreninger og borgermøder i lokalområderne",
+            "Foreningsguider i lokalområderne", "Bland dig i Byen – borgerdialog"),
+    "HM5": ("opsøgende arbejde, så flere familier i udsatte områder bruger tilbuddene",
+            "Brobyggere i boligområderne", "Sundhedsformidlere på flere sprog"),
+    "HM6": ("tryghedsvandringer og bedre belysning og byrum i udsatte boligområder",
+            "Tryghedsvandringer med beboerne", "Lys og tryghed i byrummet"),
+}
+_AMOUNTS = (250_000, 400_000, 600_000, 800_000, 1_200_000, 1_500_000, 2_000_000)
+_FINANCED = ("Ja", "Nej", "Delvist", "Nej")
+
+
+def _crc(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def illustrative_goal_text(
+    wheel: Wheel, committee: str, deliverable: str, goal: str, year: int
+) -> str:
+    """A short, deterministic, clearly illustrative Danish text for a made form."""
+    c, g = wheel.committee[committee], wheel.goal[goal]
+    effort = _EFFORTS.get(goal, (f"indsatser rettet mod «{g.title}»",))[0]
+    if deliverable == "handleplan":
+        return (f"{ILLUSTRATIVE} {c.name} vil i {year} bidrage til {goal} «{g.title}» "
+                f"gennem {effort}. Indsatsen følges op i integrationsbarometeret.")
+    if deliverable == "redegoerelse":
+        return (f"{ILLUSTRATIVE} {c.name} har i {year - 1} arbejdet med {effort}. "
+                f"Udviklingen for {goal} «{g.title}» vurderes samlet at gå i den rigtige "
+                "retning; indsatsen fortsætter.")
+    d = wheel.deliverable[deliverable]
+    return (f"{ILLUSTRATIVE} {c.name} beskriver i «{d.title}» {year} sit bidrag til {goal} "
+            f"«{g.title}» gennem {effort}.")
+
+
+def _dkk_text(amount: int, style: int) -> str:
+    if style % 2 and amount >= 100_000:
+        mio = f"{amount / 1_000_000:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+        return f"{mio} mio. kr."
+    return f"{amount:,} kr.".replace(",", ".")
+
+
+def illustrative_initiatives(wheel: Wheel, committee: str) -> tuple[PlannedInitiative, ...]:
+    """2-4 deterministic illustrative initiatives tied to the committee's goals.
+
+    The same for every deliverable of the committee (a form's table restates them), so the
+    reports count each once. Financed rotates Ja, Nej, Delvist, Nej: every committee has
+    both financed and not financed initiatives."""
+    goals = [g.key for g in wheel.goals_for(committee)]
+    if not goals:
+        return ()
+    n = 2 + _crc(committee) % 3
+    out = []
+    for i in range(n):
+        goal = goals[i % len(goals)]
+        titles = _EFFORTS.get(goal, ("", f"Indsats for {goal}", f"Opfølgning på {goal}"))[1:]
+        title = titles[(i // len(goals)) % len(titles)]
+        if i >= len(goals) * len(titles):  # more rows than titles: keep them apart
+            title += f" ({i + 1})"
+        amount = _AMOUNTS[_crc(f"{committee}/{title}") % len(_AMOUNTS)]
+        out.append(PlannedInitiative(title, goal, _dkk_text(amount, i),
+                                     _FINANCED[i % len(_FINANCED)]))
+    return tuple(out)
+
+
+def fill_form(
+    raw: bytes, goals: dict[str, str], initiatives: tuple[PlannedInitiative, ...]
+) -> bytes:
+    """The form ``raw`` filled in: ``goals`` under their headings (the paragraph after the
+    heading ``KEY …``), ``initiatives`` in the initiatives table. As a committee would."""
+    import io
+
+    import docx
+    from docx.text.paragraph import Paragraph
+
+    d = docx.Document(io.BytesIO(raw))
+    for key, text in goals.items():
+        head = next((p for p in d.paragraphs if p.text.startswith(key + " ")), None)
+        if head is None:
+            continue
+        nxt = head._p.getnext()
+        if nxt is not None and nxt.tag == head._p.tag:
+            Paragraph(nxt, head._parent).add_run(text)
+        else:
+            head.insert_paragraph_before("")  # keep order: heading, then text
+            new = head._p.getprevious()
+            head._p.addnext(new)
+            Paragraph(new, head._parent).add_run(text)
+    table = next((t for t in d.tables if t.rows and "Initiativ" in t.rows[0].cells[0].text),
+                 None)
+    if table is not None and initiatives:
+        for i, it in enumerate(initiatives):
+            cells = table.rows[i + 1].cells if i + 1 < len(table.rows) else table.add_row().cells
+            for cell, value in zip(cells, (it.title, it.goal, it.amount, it.financed),
+                                   strict=False):
+                cell.text = value
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
 
 
 def run_simulation(
@@ -310,6 +591,7 @@ def run_simulation(
     refused: list[str] = []
     notes: list[str] = []
     runs = 0
+    budget_pending = bool(scenario.budget)
     flows_mod: Any = None
     if use_prefect:
         from flows import workflows as flows_mod
@@ -337,6 +619,9 @@ def run_simulation(
                     else:
                         E.run_submit(st, year, sub.committee, sub.deliverable, file, step.at)
                 elif step.order == EVENT:
+                    if budget_pending and wheel.event[step.what].do == "budget":
+                        budget_pending = False
+                        _store_budget(st, year, scenario, step.at, notes)
                     if flows_mod:
                         report = flows_mod.event_flow(
                             config=config, year=year, event=step.what, as_of=iso
@@ -359,6 +644,17 @@ def run_simulation(
     return Outcome(
         out, summary, refused, runs if flows_mod else 0, time.perf_counter() - t0, None, notes
     )
+
+
+def _store_budget(st: Setup, year: int, scenario: Scenario, at: datetime,
+                  notes: list[str]) -> None:
+    """The scenario's budget decisions, stored as ``aarshjul budget import`` stores them."""
+    from flows.cli_data import store_decisions
+
+    source = scenario.path.name if scenario.path is not None else "scenario"
+    stored = store_decisions(st.db, year, scenario.budget, source, at)
+    notes.append(f"Budget {year}: {stored.total} beslutninger fra {source} indlæst "
+                 f"({st.local(at).date().isoformat()}).")
 
 
 class _null:
