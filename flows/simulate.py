@@ -379,6 +379,7 @@ class Outcome:
     seconds: float
     prefect: str | None
     notes: list[str]
+    prefect_stopped: bool = False  # simulate started that server itself and has stopped it
 
 
 def _fresh(out: Path) -> None:
@@ -828,7 +829,8 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True, highlight=False)
-    with _prefect(not no_prefect) as api:
+    server = _prefect(not no_prefect)
+    with server as api:
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -861,6 +863,7 @@ def simulate(
             )
             bar.advance(task_id)
     outcome.prefect = api
+    outcome.prefect_stopped = server.started
     print_outcome(outcome, console)
 
 
@@ -875,14 +878,22 @@ class _prefect:
     def __init__(self, wanted: bool) -> None:
         self.wanted = wanted
         self._stack: Any = None
+        self.started = False  # True: a child server of ours (stopped on exit)
 
     def __enter__(self) -> str | None:
         if not self.wanted:
             return None
         import contextlib
 
-        from flows.prefect_server import DEFAULT_HOST, DEFAULT_PORT, ensure_server, port_in_use
+        from flows.prefect_server import (
+            DEFAULT_HOST,
+            DEFAULT_PORT,
+            configured_api_url,
+            ensure_server,
+            port_in_use,
+        )
 
+        self.started = not configured_api_url()
         self._stack = contextlib.ExitStack()
         port = None if port_in_use(DEFAULT_HOST, DEFAULT_PORT) else DEFAULT_PORT
         url = self._stack.enter_context(ensure_server(port=port))
@@ -949,7 +960,21 @@ def print_outcome(o: Outcome, console: Any) -> None:
     if (where / "mailbox").exists():
         out.print("  mailbox/          the messages as delivered (no --smtp given)")
     out.print("  submissions/      the submitted files, content-addressed")
-    if o.prefect:
+    if o.prefect and o.prefect_stopped:
+        import os
+
+        from flows.prefect_server import prefect_home
+
+        db = next((f"at {k}" for k in ("PREFECT_API_DATABASE_CONNECTION_URL",
+                                         "PREFECT_SERVER_DATABASE_CONNECTION_URL")
+                   if os.environ.get(k)), f"under PREFECT_HOME ({prefect_home()})")
+        out.print(
+            f"Flow runs and artifacts: {o.flow_runs} flow runs, kept in the Prefect database "
+            f"{db}. The Prefect server simulate started has "
+            "been stopped; to browse the history: prefect server start --host 127.0.0.1 "
+            "(then http://127.0.0.1:4200)."
+        )
+    elif o.prefect:
         out.print(
             f"Flow runs and artifacts: {o.prefect.removesuffix('/api')} ({o.flow_runs} flow runs)"
         )
