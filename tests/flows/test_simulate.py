@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -34,7 +35,7 @@ EXPECTED = {
 }
 
 
-def _invoke(args: list[str], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
     result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
     return result
 
@@ -240,3 +241,144 @@ def test_a_bad_scenario_is_refused_with_lines(tmp_path: Path) -> None:
     assert f"{scenario}:3 submissions[1].at:" in err and "does not exist" in err
     assert f"{scenario}:5 barometer[0].value" in err
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+# --- realistic content: filled-in forms, budget decisions ------------------------------------
+
+
+def _simulate(out: Path, scenario: Path | None = None) -> Any:
+    args = ["simulate", "--year", "2012", "--out", str(out), "--no-prefect", "--config", CONFIG]
+    if scenario is not None:
+        args += ["--scenario", str(scenario)]
+    return CliRunner().invoke(app, args)
+
+
+def _report(out: Path, folder: str) -> Any:
+    """The report .docx of the event ``folder``, found through summary.json's documents."""
+    import docx
+
+    summary = json.loads((out / "summary.json").read_text())
+    found = [d for d in summary["documents"]
+             if d.startswith(f"documents/2012/{folder}/") and d.endswith(".docx")]
+    assert len(found) == 1, summary["documents"]
+    return docx.Document(str(out / found[0]))
+
+
+def _text(doc: Any) -> str:
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def _rows(doc: Any, first_header: str) -> list[list[str]]:
+    """Body rows of every table whose header row starts with ``first_header``."""
+    return [[c.text for c in r.cells] for t in doc.tables
+            if t.rows and t.rows[0].cells[0].text == first_header for r in t.rows[1:]]
+
+
+def test_bundled_year_reports_have_goal_texts_initiatives_and_budget(tmp_path: Path) -> None:
+    from flows.simulate import BUNDLED, illustrative_goal_text, load_scenario
+    from letters.amounts import parse_dkk
+    from models.config import load
+
+    wheel = load(CONFIG).wheel
+    sc = load_scenario(BUNDLED, wheel)
+    assert sc.budget and {d.funded for d in sc.budget} == {"yes", "no", "partly"}
+    out = tmp_path / "out"
+    r = _simulate(out)
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    got = {(q["committee"], q["deliverable"]): q["status"] for q in summary["requests"]}
+    assert got == EXPECTED
+
+    status = _report(out, "statusrapport")
+    text = _text(status)
+    submitting = {s.committee for s in sc.submissions}
+    assert submitting == {"OEU", "BUU", "KFU", "SUU", "TMU", "BIU"}
+    for c in submitting:
+        for g in wheel.goals_for(c):
+            for d in ("handleplan", "redegoerelse"):
+                goal_text = illustrative_goal_text(wheel, c, d, g.key, 2012)
+                assert goal_text.startswith("(Illustrativ tekst) ")
+                assert goal_text in text, (c, d, g.key)
+    for s in sc.submissions:  # every initiative of the scenario is in the report
+        for i in s.initiatives or ():
+            assert i.title in text
+    totals = dict((row[0], parse_dkk(row[1])) for row in _rows(status, "Finansiering af "
+                                                                        "initiativerne"))
+    assert (totals["Finansieret"] or 0) > 0, totals
+    assert (totals["Ikke finansieret"] or 0) > 0, totals
+
+    overview = _report(out, "budget")
+    whole = [row for row in _rows(overview, "I alt") if row[0] == "Hele kommunen"]
+    assert len(whole) == 1
+    asked, granted = parse_dkk(whole[0][1]), parse_dkk(whole[0][2])
+    assert granted is not None and asked is not None and 0 < granted < asked, whole
+    # some funded, some partly, some not: the counts of the whole municipality
+    assert [int(x) for x in whole[0][3:6]] == [3, 3, 3], whole
+    assert "bevilget " + whole[0][2] in _text(overview)
+    # the reports are one e-mail each, as before
+    assert [e["kind"] for e in summary["emails"]].count("report") == 2
+
+
+def test_explicit_goals_and_initiatives_are_exactly_what_the_report_shows(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "submissions:\n"
+        "  - committee: OEU\n"
+        "    deliverable: handleplan\n"
+        '    at: "2012-04-26T14:30"\n'
+        "    goals: {HM2: 'Økonomiforvaltningen samler jobindsatsen i én enhed.'}\n"
+        "    initiatives:\n"
+        "      - {title: Én indgang for virksomheder, goal: HM2, amount: '0,8 mio. kr.',"
+        " financed: Nej}\n"
+        "      - {title: Lederudvikling med mangfoldighed, goal: HM3,"
+        " amount: '1.500.000 kr.', financed: ja}\n"
+        "budget:\n"
+        "  - {committee: OEU, initiative: én indgang for virksomheder, goal: HM2,"
+        " amount: '300.000 kr.', funded: delvist}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    r = _simulate(out, scenario)
+    assert r.exit_code == 0, r.output
+    status = _report(out, "statusrapport")
+    text = _text(status)
+    assert "Økonomiforvaltningen samler jobindsatsen i én enhed." in text
+    assert "(Illustrativ tekst)" not in text  # nothing made up when the scenario says it
+    rows = [row[:4] for row in _rows(status, "Initiativ")]
+    assert rows == [
+        ["Én indgang for virksomheder", "HM2", "800.000 kr.", "nej"],
+        ["Lederudvikling med mangfoldighed", "HM3", "1.500.000 kr.", "ja"],
+    ]
+    overview = _text(_report(out, "budget"))
+    assert "bevilget 300.000 kr." in overview
+
+
+def test_a_bad_budget_entry_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad-budget.yaml"
+    scenario.write_text(
+        "submissions:\n"
+        '  - {committee: OEU, deliverable: handleplan, at: "2012-04-26T14:30",\n'
+        "     initiatives: [{title: X, goal: HM1, amount: mange, financed: kanske}]}\n"
+        "budget:\n"
+        "  - {committee: OEU, initiative: Én indgang, goal: HM2, funded: ja}\n"
+        "  - {committee: OEU, initiative: Én indgang 2, goal: HM2, funded: måske}\n"
+        "  - {committee: OEU, initiative: Delvis, goal: HM2, funded: delvist}\n"
+        "  - {committee: XYZ, titel: Noget, funded: ja}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    r = _simulate(out, scenario)
+    assert r.exit_code == 1
+    err = r.stderr
+    assert f"{scenario}:6 budget[1].funded: 'måske' is not ja, nej or delvist" in err
+    assert f"{scenario}:7 budget[2].amount: a partly funded initiative needs the amount" in err
+    assert f"{scenario}:8 budget[3]: unknown key(s) titel" in err
+    assert f"{scenario}:8 budget[3].committee: unknown committee 'XYZ'" in err
+    assert f"{scenario}:2 submissions[0].initiatives[0].goal: 'HM1' is not a goal of OEU" in err
+    assert f"{scenario}:2 submissions[0].initiatives[0].amount: 'mange'" in err
+    assert f"{scenario}:2 submissions[0].initiatives[0].financed: 'kanske'" in err
+    assert "refused; nothing was simulated" in err
+    assert not (out / "summary.json").exists() and not (out / "state.sqlite").exists()
