@@ -281,7 +281,9 @@ def _budget(
     from models.budget import COLUMNS, parse_csv
     from models.problems import ConfigError
 
-    if not isinstance(raw, list) or not raw:
+    if raw in ("", []):  # `budget:` with nothing under it: no decisions
+        return []
+    if not isinstance(raw, list):
         problems.append(f"{path}:{lines.get(('budget',), 1)} budget: expected a list of "
                         "{committee, initiative, goal, amount, funded}")
         return []
