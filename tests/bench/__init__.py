@@ -51,3 +51,16 @@ def process_median(cmd: Sequence[str], repeat: int = 7, **kw: object) -> float:
 
 
 PY = sys.executable
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB, from VmHWM.
+
+    Not ``ru_maxrss``: on Linux that survives fork+exec, so a child of a large benchmark
+    process would report its parent's peak as its own.
+    """
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")

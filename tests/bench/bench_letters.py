@@ -8,7 +8,7 @@ Figures (compare ratios within one run; the machine is shared):
 - a floor that only writes the zip with the same members (the rendered document.xml given,
   deflated, the rest copied), and the ratio fast/floor (budget <= 3x);
 - peak RSS of a process rendering 1,000 letters (budget <= 100 MB), measured in a
-  subprocess with ``resource.getrusage(RUSAGE_SELF).ru_maxrss``.
+  subprocess, from its VmHWM (``tests.bench.peak_rss_mb``).
 """
 
 from __future__ import annotations
@@ -74,8 +74,6 @@ def _contexts(wheel: Any, plan: Any) -> list[dict[str, Any]]:
 
 def _rss_child() -> None:
     """Run in a subprocess: render 1,000 letters, print peak RSS (MB) as JSON."""
-    import resource
-
     from letters.render import template
     from models.plan import year_plan
 
@@ -90,8 +88,9 @@ def _rss_child() -> None:
         if c.key == wheel.policy.owner:
             continue
         total += len(t.render(letter_context(wheel, plan, "opfordring", c.key, readings)))
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rss_mb": rss_kb / 1024, "bytes": total}))
+    from tests.bench import peak_rss_mb
+
+    print(json.dumps({"rss_mb": peak_rss_mb(), "bytes": total}))
 
 
 def run() -> list[Result]:
