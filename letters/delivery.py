@@ -147,7 +147,9 @@ def _text(resp: bytes | str) -> str:
 
 
 def _quote_periods(raw: bytes) -> bytes:
-    q = re.sub(rb"(?m)^\.", b"..", raw)
+    q = raw.replace(b"\n.", b"\n..")  # a "." at the start of any line doubled (RFC 5321)
+    if q.startswith(b"."):
+        q = b"." + q
     if not q.endswith(b"\r\n"):
         q += b"\r\n"
     return q + b".\r\n"
@@ -281,6 +283,21 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("._") or "message"
 
 
+_MID = re.compile(rb"^Message-ID:[ \t]*([^\r\n]*)\r?\n(?![ \t])", re.M | re.I)
+
+
+def _message_id_of(raw: bytes) -> str:
+    """The first Message-ID header's raw value (as ``BytesHeaderParser().get`` reads it)."""
+    head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    m = _MID.search(head)
+    first = re.search(rb"(?mi)^Message-ID:", head)
+    if m is not None and first is not None and m.start() == first.start() and m.group(1).isascii():
+        return m.group(1).decode("ascii")
+    from email.parser import BytesHeaderParser
+
+    return str(BytesHeaderParser().parsebytes(head).get("Message-ID", ""))
+
+
 class DirectoryTransport:
     """No SMTP configured: each message becomes ``<dir>/<Message-ID>.eml`` (atomic write)."""
 
@@ -292,10 +309,7 @@ class DirectoryTransport:
 
     def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str], *,
              before_data: Callable[[], None], faults: Faults | None = None) -> Accepted:
-        from email.parser import BytesHeaderParser
-
-        head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
-        mid = BytesHeaderParser().parsebytes(head).get("Message-ID", "")
+        mid = _message_id_of(raw)
         name = _safe_name(str(mid).strip("<>")) or hashlib.sha256(raw).hexdigest()[:32]
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{name}.eml"
