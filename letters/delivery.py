@@ -733,7 +733,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
 
     Returns False when the server could not be reached (the run should stop).
     """
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from models.db import immediate, session
     from models.outbox import OutboxRow
@@ -746,12 +746,15 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
             conn.execute(update(t).where(t.c.id == row_id).values(status="sending"))
 
     faults.hit("after_claim")
+    cols = (t.c.raw, t.c.envelope_from, t.c.recipients, t.c.claimed_by, t.c.status,
+            t.c.resend_pending, t.c.key, t.c.kind, t.c.year, t.c.committee, t.c.event,
+            t.c.deliverable, t.c.slot, t.c.message_id)
     for _ in range(2):  # the attempt, and at most one resend after an uncertain one
-        with session(engine) as s:
-            row = s.get(OutboxRow, row_id)
-            if row is None or row.claimed_by != worker or row.status != "claimed":
-                return True
-            raw, sender, rcpts = row.raw, row.envelope_from, list(row.recipients)
+        with engine.connect() as conn:  # Core, not the ORM: ~1 ms less a message
+            rec = conn.execute(select(*cols).where(t.c.id == row_id)).first()
+        if rec is None or rec.claimed_by != worker or rec.status != "claimed":
+            return True
+        raw, sender, rcpts = rec.raw, rec.envelope_from, list(rec.recipients)
         try:
             accepted = transport.send(raw, sender, rcpts, before_data=before_data, faults=faults)
         except TransientFailure as exc:
@@ -806,17 +809,30 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
             if not again:
                 return True
             continue
-        # 250: the server has it.
+        # 250: the server has it. The journal copy first (idempotent: a crash before the
+        # commit below leaves the row "sending", resent once and journalled once), then the
+        # commit.
         faults.hit("after_250_before_commit")
+        journal_error = None
+        if journal is not None:
+            try:
+                journal.record(rec, raw, sent_at=now)
+            except OSError as exc:  # the message is out: never resend for the journal
+                journal_error = f"{type(exc).__name__}: {exc}"
+        if not (rec.resend_pending or accepted.refused or journal_error):
+            # The common case, no alert to write: one UPDATE, as the ORM path would do.
+            with wengine.begin() as conn:
+                conn.execute(update(t).where(t.c.id == row_id).values(
+                    attempts=t.c.attempts + 1, status="sent", sent_at=now,
+                    last_code=accepted.code, last_reply=accepted.reply, claimed_by=None,
+                    claimed_at=None, next_attempt_at=None))
+            report.deliveries.append(Delivery(rec.key, rec.message_id, rec.kind, "sent",
+                                              accepted.code, accepted.reply))
+            faults.hit("after_commit")
+            return True
         with session(wengine) as s:
             r = s.get(OutboxRow, row_id)
             assert r is not None
-            journal_error = None
-            if journal is not None:
-                try:
-                    journal.record(r, raw, sent_at=now)
-                except OSError as exc:  # the message is out: never resend for the journal
-                    journal_error = f"{type(exc).__name__}: {exc}"
             r.attempts += 1
             r.status = "sent"
             r.sent_at = now
