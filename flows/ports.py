@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from letters.bodies import body_context, render_body
-from letters.context import Reading, form_context, letter_context
+from letters.context import form_context, letter_context
 from letters.delivery import (
     AlertPolicy,
     DirectoryTransport,
@@ -24,6 +24,7 @@ from letters.delivery import (
 )
 from letters.journal import Journal
 from letters.mail import Attachment, Outgoing, build, message_id
+from models.barometer import Reading
 
 
 def render_docx(name: str, ctx: dict[str, Any]) -> bytes:

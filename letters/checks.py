@@ -40,7 +40,7 @@ def _shown(path: Path) -> str:
 
 
 def _sample_readings(wheel: Any) -> dict[str, list[Any]]:
-    from letters.context import Reading
+    from models.barometer import Reading
 
     return {g.key: [Reading(g.key, "2011-H2", 1.5, "illustrativ")] for g in wheel.goals}
 

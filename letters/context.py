@@ -8,26 +8,16 @@ The names available to each template are listed in README ("Letters and template
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from models.barometer import Reading
 from models.plan import YearPlan
 from models.wheel import Committee, Goal, Wheel
 
 NO_READING = "ingen måling endnu"
 NO_TARGET = "mål ikke fastsat"
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One barometer figure for a goal in a period (e.g. ``2011-H2``)."""
-
-    goal: str
-    period: str
-    value: float
-    source: str | None = None
 
 
 @lru_cache(maxsize=4096)

@@ -12,7 +12,7 @@ from io import BytesIO
 import jinja2
 import pytest
 
-from letters.context import Reading, form_context, letter_context
+from letters.context import form_context, letter_context
 from letters.render import (
     DocxTemplate,
     RenderError,
@@ -21,6 +21,7 @@ from letters.render import (
     template_path,
     xml_value,
 )
+from models.barometer import Reading
 from models.config import load
 from models.plan import year_plan
 from tests.letters.fixtures.docs import HERE, ROOT, make_docx, part, reopen, rows, texts
