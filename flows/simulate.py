@@ -641,9 +641,10 @@ def run_simulation(
                 refused.append(f"{step.what} {iso}: {exc}")
             runs += 1
     summary = build_summary(st, year, out, refused)
-    (out / "summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    # streamed: json.dumps of a 2,000-committee year is a 50 MB string at the process's peak
+    with (out / "summary.json").open("w", encoding="utf-8") as f:
+        json.dump(summary, f, ensure_ascii=False, indent=2)
+        f.write("\n")
     return Outcome(
         out, summary, refused, runs if flows_mod else 0, time.perf_counter() - t0, None, notes
     )
