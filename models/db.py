@@ -33,6 +33,12 @@ DEFAULT_URL = "sqlite:///aarshjul.sqlite"
 ENV = "AARSHJUL_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# Tables in the app database that our migrations do not own: APScheduler's job store
+# (``aarshjul serve``, flows/serve.py) creates and alters its own.
+FOREIGN_TABLES = frozenset({"aarshjul_scheduler_jobs"})
+# Every module that defines tables; Alembic's env and the models-vs-migrations checks load
+# them all through all_metadata() (a test checks the list against models/*.py).
+TABLE_MODULES = ("models.outbox", "models.state", "models.budget_state")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -47,6 +53,27 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def all_metadata() -> Any:
+    """SQLModel's metadata with every table of the app registered (see TABLE_MODULES)."""
+    import importlib
+
+    from sqlmodel import SQLModel
+
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    return SQLModel.metadata
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                   compare_to: Any) -> bool:
+    """Alembic's filter: leave the tables in :data:`FOREIGN_TABLES` (and their indexes) out
+    of autogenerate, so ``alembic revision --autogenerate`` on a database that ``serve`` has
+    used does not propose to drop the job store."""
+    table = getattr(obj, "table", None) if type_ == "index" else obj
+    table_name = name if type_ == "table" else getattr(table, "name", None)
+    return table_name not in FOREIGN_TABLES
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:

@@ -6,19 +6,12 @@ the URL is ``sqlalchemy.url`` or ``$AARSHJUL_DATABASE_URL`` (``models.db.databas
 
 from __future__ import annotations
 
-import importlib.util
-
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
-import models.outbox
-from models.db import database_url, is_sqlite, make_engine
+from models.db import all_metadata, database_url, include_object, is_sqlite, make_engine
 
-if importlib.util.find_spec("models.state") is not None:
-    import models.state  # noqa: F401
-
-target_metadata = SQLModel.metadata
+target_metadata = all_metadata()
 config = context.config
 
 
@@ -28,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=is_sqlite(str(connection.engine.url)),
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -35,7 +29,8 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_offline() -> None:
     url = config.get_main_option("sqlalchemy.url") or database_url()
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -14,12 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlmodel import SQLModel
 
 import models.outbox
 from models.db import (
     DEFAULT_URL,
     alembic_config,
+    all_metadata,
     current_revision,
     database_url,
     make_engine,
@@ -64,10 +64,10 @@ def _check_upgrade(engine: Engine) -> None:
     upgrade(engine)  # again: nothing to do
     with engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(mc, SQLModel.metadata)
+        diff = compare_metadata(mc, all_metadata())
     assert diff == [], f"models and migrations disagree: {diff}"
     # every table the models declare exists (models.outbox and, when present, models.state)
-    assert set(SQLModel.metadata.tables) <= set(inspect(engine).get_table_names())
+    assert set(all_metadata().tables) <= set(inspect(engine).get_table_names())
 
 
 def test_first_revision_is_the_outbox() -> None:
@@ -105,7 +105,7 @@ def test_alembic_command_line_on_empty_sqlite(tmp_path: Path) -> None:
     assert current_revision(engine) in _heads()
     with engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(mc, SQLModel.metadata) == []
+        assert compare_metadata(mc, all_metadata()) == []
 
 
 @pytest.mark.postgres
@@ -145,3 +145,40 @@ def test_instants_are_stored_in_utc_and_come_back_aware(tmp_path: Path) -> None:
     with session(engine) as s, pytest.raises(Exception, match="naive"):
         s.add(OutboxControl(id=2, paused=False, changed_at=datetime(2012, 4, 24, 9)))
         s.commit()
+
+
+def test_autogenerate_leaves_the_scheduler_job_store_alone(tmp_path: Path) -> None:
+    """`serve` keeps APScheduler's job store in the app database; autogenerate must not
+    propose to drop it (the migrations do not own it)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from flows.serve import JOBS_TABLE
+    from models.db import FOREIGN_TABLES, include_object
+
+    assert JOBS_TABLE in FOREIGN_TABLES
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    upgrade(engine)
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    store.start(None, "default")  # creates the table, as serve's scheduler does
+    assert JOBS_TABLE in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        unfiltered = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), all_metadata()
+        )
+        # what the filter is for: without it, autogenerate would drop the job store
+        assert {d[0] for d in unfiltered} == {"remove_table", "remove_index"}
+        filtered = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
+        assert compare_metadata(filtered, all_metadata()) == []
+    engine.dispose()
+
+
+def test_table_modules_list_every_module_with_tables() -> None:
+    from models.db import TABLE_MODULES
+
+    models_dir = ROOT / "models"
+    defining = {
+        f"models.{p.stem}" for p in models_dir.glob("*.py") if "table=True" in p.read_text()
+    }
+    assert defining == set(TABLE_MODULES)

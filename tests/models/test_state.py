@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 import models.budget_state
 import models.outbox  # noqa: F401 - the outbox tables are part of the metadata
-from models.db import make_engine, upgrade
+from models.db import all_metadata, make_engine, upgrade
 from models.state import STATE_TABLES, CycleYear, Request, SlotState
 
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -52,7 +52,7 @@ def test_migrations_and_models_agree(eng):
 
     with eng.connect() as c:
         diff = compare_metadata(
-            MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata
+            MigrationContext.configure(c, opts={"compare_type": True}), all_metadata()
         )
     assert diff == []
     names = set(inspect(eng).get_table_names())
