@@ -71,9 +71,10 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
     """Alembic's filter: leave the tables in :data:`FOREIGN_TABLES` (and their indexes) out
     of autogenerate, so ``alembic revision --autogenerate`` on a database that ``serve`` has
     used does not propose to drop the job store."""
-    table = getattr(obj, "table", None) if type_ == "index" else obj
-    table_name = name if type_ == "table" else getattr(table, "name", None)
-    return table_name not in FOREIGN_TABLES
+    if type_ == "table":
+        return name not in FOREIGN_TABLES
+    table = getattr(obj, "table", None)  # indexes, columns and constraints carry their table
+    return getattr(table, "name", None) not in FOREIGN_TABLES
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
