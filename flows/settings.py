@@ -1,0 +1,131 @@
+"""The one typed settings object: every ``AARSHJUL_*`` variable, read once, at the edge.
+
+The CLI reads the environment when a verb starts (:meth:`Settings.from_env`), and so do the
+Prefect flow runs that a worker or serve's runner starts in a child process. Everything
+below the edge takes the values it needs as arguments; no other module reads
+``os.environ`` for our variables.
+
+A malformed value is refused with one line per variable (:class:`SettingsError`), never a
+traceback; secrets (the SMTP and IMAP passwords, the Prefect credential) never appear in a
+message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+PREFIX = "AARSHJUL_"
+DEFAULT_CONFIG = Path("aarshjul.yaml")
+DEFAULT_DATABASE_URL = "sqlite:///aarshjul.sqlite"
+DEFAULT_DATA_DIR = Path("aarshjul-data")
+
+# variable -> (field, what it is); README "Settings" lists the same.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "AARSHJUL_CONFIG": ("config", "the wheel file (default ./aarshjul.yaml)"),
+    "AARSHJUL_DATABASE_URL": ("database_url", "the state database (default SQLite in the cwd)"),
+    "AARSHJUL_DATA_DIR": ("data_dir", "journal, documents, submissions (default ./aarshjul-data)"),
+    "AARSHJUL_SMTP_URL": ("smtp_url", "where mail goes (unset: .eml files in the data dir)"),
+    "AARSHJUL_SMTP_RATE": ("smtp_rate", "messages per minute at most, across workers"),
+    "AARSHJUL_IMAP_URL": ("imap_url", "the mailbox the replies are read from"),
+    "AARSHJUL_TEMPLATES_DIR": ("templates_dir", "templates instead of the bundled ones"),
+    "AARSHJUL_PREFECT_AUTH_FILE": ("prefect_auth_file", "file holding the Prefect credential"),
+    "AARSHJUL_FAULT": ("fault", "crash tests only: phase:N kills the sender"),
+}
+
+
+class SettingsError(ValueError):
+    """One or more variables are malformed; ``problems`` has one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    config: Path = DEFAULT_CONFIG
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = DEFAULT_DATA_DIR
+    smtp_url: str | None = None
+    smtp_rate: float | None = None
+    imap_url: str | None = None
+    templates_dir: Path | None = None
+    prefect_auth_file: Path | None = None
+    fault: str | None = None
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.__dict__.items() if v is not None}
+        for secret in ("smtp_url", "imap_url"):
+            if secret in shown:
+                shown[secret] = redact_url(str(shown[secret]))
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """The settings from ``env`` (default: this process's environment), then
+        ``overrides`` (a CLI flag wins over its variable). Raises :class:`SettingsError`."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        problems: list[str] = []
+        for var, (name, _what) in VARIABLES.items():
+            raw = env.get(var, "").strip()
+            if raw:
+                values[name] = raw
+        if "smtp_url" in values:
+            from letters.smtp_url import parse_smtp_url
+
+            try:
+                parse_smtp_url(str(values["smtp_url"]))
+            except ValueError as exc:
+                problems.append(f"AARSHJUL_SMTP_URL: {exc}".replace(
+                    "AARSHJUL_SMTP_URL: AARSHJUL_SMTP_URL", "AARSHJUL_SMTP_URL"))
+        if "smtp_rate" in values:
+            try:
+                rate = float(str(values["smtp_rate"]))
+            except ValueError:
+                rate = -1.0
+            if not rate > 0:
+                problems.append(
+                    f"AARSHJUL_SMTP_RATE: {values['smtp_rate']!r} is not a positive number of "
+                    "messages per minute"
+                )
+            values["smtp_rate"] = rate
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if problems:
+            raise SettingsError(problems)
+        return cls.model_validate(values)
+
+    def child_env(self) -> dict[str, str]:
+        """These settings as environment variables, for a child process of ours (a Prefect
+        flow run started by serve's runner reads them back with :meth:`from_env`)."""
+        out: dict[str, str] = {}
+        for var, (name, _what) in VARIABLES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, Path):
+                value = value.resolve() if name in ("config", "data_dir") else value
+            out[var] = str(value)
+        return out
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:***@host...``: a URL with its password taken out (for messages)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
+    except ValueError:
+        return "(an unreadable URL)"

@@ -1,0 +1,103 @@
+"""The closed vocabularies of the engine, as StrEnums.
+
+Each member is its own stored and printed value (``MessageKind.LETTER == "letter"``), so the
+database, the e-mail headers and ``summary.json`` carry the same words as before. Code
+compares and branches on members, never on bare strings or on the prefix of a name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    """``X-Aarshjul-Kind``: what a message is (README "E-mail")."""
+
+    LETTER = "letter"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    RECEIPT = "receipt"
+    REPORT = "report"
+    NOTICE = "notice"
+    REFUSAL = "refusal"
+    DIGEST = "digest"
+    ALERT = "alert"
+
+
+class BodyKind(StrEnum):
+    """Which e-mail template writes the body. ``reminder`` (påmindelse, before the deadline)
+    and ``overdue`` (rykker, after it) are both sent as :attr:`MessageKind.REMINDER`."""
+
+    LETTER = "letter"
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+    RECEIPT = "receipt"
+    REPORT = "report"
+
+
+class OutboxStatus(StrEnum):
+    """An outbox row moves pending → claimed → sending → sent, or ends failed/uncertain."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+WAITING = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENDING)
+
+
+class AlertKind(StrEnum):
+    """What the coordinator is told about one outbox row."""
+
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    REFUSED = "refused"
+    JOURNAL = "journal"
+
+
+class RequestStatus(StrEnum):
+    """A request's status. ``open``, ``on_time`` and ``late`` are stored; ``missing`` is
+    derived (open past its due date, or open at the end of the year)."""
+
+    OPEN = "open"
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"
+
+
+CLOSED_RECEIVED = (RequestStatus.ON_TIME, RequestStatus.LATE)
+
+
+class SlotKind(StrEnum):
+    BEFORE = "before"  # påmindelse
+    AFTER = "after"  # rykker
+    ESCALATE = "escalate"  # eskalering
+
+
+class SlotOutcome(StrEnum):
+    """What happened to one derived slot of a request."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class EventKind(StrEnum):
+    """``do:`` of an event in the wheel."""
+
+    LETTERS = "letters"
+    BAROMETER = "barometer"
+    STATUS_REPORT = "status_report"
+    BUDGET = "budget"
+    MEETING = "meeting"
+
+
+class RunKind(StrEnum):
+    EVENT = "event"
+    CHASE = "chase"
+    RECEIPT = "receipt"
+    SIMULATE = "simulate"
