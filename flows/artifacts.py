@@ -70,6 +70,12 @@ def artifact_key(year: int | None, what: str) -> str:
     return key
 
 
+def event_artifact_key(year: int, event: str) -> str:
+    """The key of an event's own artifact (barometer snapshot, invitation, report figures):
+    ``aarshjul-<year>-<event key, lower case, '_' as '-'>``."""
+    return artifact_key(year, re.sub(r"[^a-z0-9-]+", "-", event.lower()).strip("-"))
+
+
 def status_da(row: RequestRow) -> str:
     """Danish status; an open request past its due date shows as ``mangler``."""
     if row.status == "open" and row.overdue:

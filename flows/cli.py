@@ -8,9 +8,6 @@ matplotlib when it draws). Heavy imports live inside the verbs that need them.
 
 from __future__ import annotations
 
-import sys
-from typing import NoReturn
-
 import typer
 
 from flows import cli_data, cli_ops, cli_outputs, cli_run, cli_wheel
@@ -29,12 +26,6 @@ cli_outputs.register(app)
 cli_run.register(app)
 cli_ops.register(app)
 cli_data.register(app)
-
-
-def fail(message: str) -> NoReturn:
-    """Refuse with a message (exit 1)."""
-    print(message, file=sys.stderr)
-    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, settings_or_exit
+from flows.deploy import PROJECT, deploy_all
+from flows.prefect_server import ServerError, configured_api_url, ensure_server, healthy
+from flows.serve import FlowRunner, Serve, ServeSetup, serve_forever
 
 
 def _logging(level: str) -> None:
@@ -54,21 +58,20 @@ def serve(
     """Run the wheel on this machine until SIGTERM: letters on event days, chases on
     business days at send_time, a catch-up chase at start. Reports to PREFECT_API_URL, or
     starts a local Prefect server (UI at http://127.0.0.1:4200)."""
-    from functools import partial
 
-    from flows.prefect_server import ServerError, ensure_server
-    from flows.serve import Serve, serve_forever
-    from models.db import database_url
 
+    settings = settings_or_exit(config)
     loaded = load_or_exit(config)
     _logging(log_level)
     srv = Serve(
         config=config.resolve(),
         wheel=loaded.wheel,
-        database_url=database_url(),
+        database_url=settings.database_url,
+        runner=FlowRunner(lambda: setup()),
         horizon=timedelta(days=horizon_days),
         catch_up=timedelta(days=catch_up_days),
     )
+    setup = ServeSetup(settings, srv)
     try:
         code = serve_forever(srv, server=partial(ensure_server, port=prefect_port or None))
     except (RuntimeError, ServerError) as exc:
@@ -88,10 +91,7 @@ def deploy(
 ) -> None:
     """Register the chase and the events as Prefect deployments on the server at
     PREFECT_API_URL, for `prefect worker start --pool POOL` on one or more machines."""
-    from datetime import UTC, datetime
 
-    from flows.deploy import PROJECT, deploy_all
-    from flows.prefect_server import configured_api_url, healthy
 
     loaded = load_or_exit(config)
     url = configured_api_url()
@@ -104,7 +104,7 @@ def deploy(
         fail(f"refused: the Prefect server at {url} does not answer.")
     now = datetime.now(UTC).astimezone(loaded.wheel.policy.tz)
     try:
-        ids = deploy_all(loaded.wheel, config, pool=pool, source=(source or PROJECT), now=now)
+        ids = deploy_all(loaded.wheel, pool=pool, source=(source or PROJECT), now=now)
     except RuntimeError as exc:
         fail(f"refused: {exc}")
     for name, dep_id in ids.items():

@@ -19,6 +19,9 @@ from typing import Annotated, Literal
 import typer
 
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from letters.ics import calendar_bytes
+from letters.wheel_picture import render_wheel
+from models.plan import year_plan
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 PICTURE_FORMATS: dict[str, Literal["png", "svg"]] = {".png": "png", ".svg": "svg"}
@@ -113,8 +116,6 @@ def calendar(
     ] = None,
 ) -> None:
     """Write the year's events, deadlines (with alarms) and reminder waves as an ICS file."""
-    from letters.ics import calendar_bytes
-    from models.plan import year_plan
 
     when = _instant(stamp) or datetime.now(UTC)
     loaded = load_or_exit(config)
@@ -141,8 +142,6 @@ def wheel(
     ] = None,
 ) -> None:
     """Draw the årshjul: months, events, deadlines and reminders, as PNG (A4, 300 dpi) or SVG."""
-    from letters.wheel_picture import render_wheel
-    from models.plan import year_plan
 
     day = _day(today)
     loaded = load_or_exit(config)

@@ -13,6 +13,7 @@ artifacts; without one they run the very same engine steps in this process and s
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from dataclasses import asdict
@@ -22,11 +23,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.artifacts import KIND_DA, STATE_DA, status_da
+from flows.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    load_or_exit,
+    settings_or_exit,
+    year_or_exit,
+)
+from flows.compose import Runner, setup_for
+from flows.prefect_server import configured_api_url, healthy
+from flows.services.setup import Refused
+from models.dates import dansk_dato, dansk_tid
+from models.kinds import CLOSED_RECEIVED
+from models.plan import parse_instant
 
 if TYPE_CHECKING:
-    from flows.engine import Setup
+    from flows.compose import Runner
     from flows.report import RunReport
+    from flows.services.setup import Setup
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 AsOfOption = Annotated[
@@ -48,19 +64,16 @@ DataDirOption = Annotated[
 
 
 def _setup(config: Path, data_dir: Path | None, actor: str) -> Setup:
-    from flows import engine as E
 
+    settings = settings_or_exit(config, data_dir)
     loaded = load_or_exit(config)
     try:
-        db = E.open_database()
+        return setup_for(settings, actor=actor, wheel=loaded.wheel)
     except Exception as exc:  # a database that cannot be opened is a refusal, not a crash
         fail(f"refused: the state database cannot be opened: {exc}")
-    return E.Setup(loaded.wheel, db, E.data_dir(data_dir), actor=actor)
 
 
 def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
-    from models.plan import parse_instant
-
     if text is None:
         return datetime.now(UTC).astimezone(st.tz)
     try:
@@ -70,31 +83,22 @@ def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
         raise typer.Exit(2) from None
 
 
-def prefect_api() -> str | None:
-    """The configured Prefect API, checked to answer; None when none is configured."""
-    from flows.prefect_server import configured_api_url, healthy
+def runner_for(st: Setup) -> Runner:
+    """The runner: as Prefect flow runs when a Prefect API is configured (and answers),
+    else the same runs in this process, with a note saying so."""
 
     url = configured_api_url()
+    if url is not None and not healthy(url):
+        fail(f"refused: the Prefect server at {url} does not answer. Start it "
+             "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL.")
     if url is None:
-        return None
-    if not healthy(url):
-        fail(
-            f"refused: the Prefect server at {url} does not answer. Start it "
-            "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL."
-        )
-    return url
-
-
-def _without_prefect_note() -> None:
-    print(
-        "Note: no Prefect server is configured (PREFECT_API_URL): ran the engine directly, "
-        "without a flow run or artifacts. `aarshjul serve` starts a local server.",
-        file=sys.stderr,
-    )
+        print("Note: no Prefect server is configured (PREFECT_API_URL): ran the engine "
+              "directly, without a flow run or artifacts. `aarshjul serve` starts a local "
+              "server.", file=sys.stderr)
+    return Runner(st, prefect=url is not None)
 
 
 def _actor() -> str:
-    import getpass
 
     try:
         return f"cli:{getpass.getuser()}"
@@ -109,7 +113,6 @@ def print_report(report: RunReport, *, preview: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from flows.artifacts import KIND_DA, STATE_DA
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]{report.title}[/bold]")
@@ -166,32 +169,14 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Carry out one event of the wheel (e.g. send the opfordringsskrivelse)."""
-    from flows import engine as E
 
     st = _setup(config, data_dir, _actor())
     year_or_exit(load_or_exit(config, show_warnings=False), year)
-    if event not in st.wheel.event:
-        known = ", ".join(e.key for e in st.wheel.events)
-        fail(f"refused: {event!r} is not an event of the wheel (events: {known})")
     at = _instant(st, as_of)
     preview = (preview_dir or st.data / "preview" / f"{event}-{year}") if dry_run else None
     try:
-        if prefect_api():
-            from flows import workflows as W
-
-            with W.bound(st):
-                report = W.event_flow(
-                    config=str(config),
-                    year=year,
-                    event=event,
-                    as_of=at.isoformat(),
-                    dry_run=dry_run,
-                    preview_dir=str(preview) if preview else None,
-                )
-        else:
-            _without_prefect_note()
-            report = E.run_event(st, event, year, at, dry_run=dry_run, preview_dir=preview)
-    except E.Refused as exc:
+        report = runner_for(st).event(event, year, at, dry_run=dry_run, preview_dir=preview)
+    except Refused as exc:
         fail(str(exc))
     print_report(report, preview=preview)
     _exit_for(report)
@@ -208,26 +193,11 @@ def chase(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Send the reminders, overdue reminders and escalations due as of now (or --as-of)."""
-    from flows import engine as E
-
     st = _setup(config, data_dir, _actor())
     at = _instant(st, as_of)
     stamp = st.local(at).strftime("%Y-%m-%dT%H%M")
     preview = (preview_dir or st.data / "preview" / f"chase-{stamp}") if dry_run else None
-    if prefect_api():
-        from flows import workflows as W
-
-        with W.bound(st):
-            report = W.chase_flow(
-                config=str(config),
-                as_of=at.isoformat(),
-                dry_run=dry_run,
-                preview_dir=str(preview) if preview else None,
-                year=year,
-            )
-    else:
-        _without_prefect_note()
-        report = E.run_chase(st, at, dry_run=dry_run, preview_dir=preview, year=year)
+    report = runner_for(st).chase(at, dry_run=dry_run, preview_dir=preview, year=year)
     print_report(report, preview=preview)
     _exit_for(report)
 
@@ -245,36 +215,19 @@ def submit(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Register a submission: closes the request, stops reminders, sends a receipt."""
-    from flows import engine as E
 
     st = _setup(config, data_dir, _actor())
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     when = _instant(st, at_, "--at")
     try:
-        if prefect_api():
-            from flows import workflows as W
-
-            with W.bound(st):
-                report = W.receipt_flow(
-                    config=str(config),
-                    year=year,
-                    committee=committee,
-                    deliverable=deliverable,
-                    file=str(file),
-                    at=when.isoformat(),
-                )
-        else:
-            _without_prefect_note()
-            _, report = E.run_submit(st, year, committee, deliverable, file, when)
-    except E.Refused as exc:
+        report = runner_for(st).submit(year, committee, deliverable, file, when)
+    except Refused as exc:
         fail(str(exc))
     row = next(
         (r for r in report.requests if (r.committee, r.deliverable) == (committee, deliverable)),
         None,
     )
     if row is not None:
-        from flows.artifacts import status_da
-
         print(f"{committee} {deliverable} {year}: {status_da(row)} ({row.last_action}).")
     print_report(report)
     _exit_for(report)
@@ -288,17 +241,17 @@ def status(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Who has handed in what, with failed and uncertain sends."""
-    from flows import engine as E
+    from flows.services.outbox import paused, pending_count, send_problems
+    from flows.services.readings import submission_readings
+    from flows.services.status import request_rows
 
     st = _setup(config, data_dir, _actor())
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     at = _instant(st, as_of)
-    rows = E.request_rows(st, year, at)
-    problems = E.send_problems(st, year)
-    pending = E.pending_count(st, year)
-    held = E.paused(st)
-    from flows.intake_wiring import submission_readings
-
+    rows = request_rows(st, year, at)
+    problems = send_problems(st, year)
+    pending = pending_count(st, year)
+    held = paused(st)
     read = submission_readings(st, year)
     if as_json:
         doc = {
@@ -311,28 +264,23 @@ def status(
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
+    _print_status(st, year, at, rows, read, problems, pending, held)
+
+
+def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dict[Any, Any],
+                  problems: list[dict[str, Any]], pending: int, held: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from flows.artifacts import status_da
-    from models.dates import dansk_dato, dansk_tid
 
     console = Console(highlight=False, soft_wrap=True)
-    received = sum(r.status in ("on_time", "late") for r in rows)
+    received = sum(r.status in CLOSED_RECEIVED for r in rows)
     t = Table(
         title=f"{st.wheel.policy.name}: {year}, pr. {dansk_tid(st.local(at))}",
         header_style="bold",
     )
-    for col in (
-        "Udvalg",
-        "Aflevering",
-        "Frist",
-        "Status",
-        "Modtaget",
-        "Påmindelser",
-        "Seneste handling",
-        "Læst",
-    ):
+    for col in ("Udvalg", "Aflevering", "Frist", "Status", "Modtaget", "Påmindelser",
+                "Seneste handling", "Læst"):
         # short columns never wrap; the long ones (handling, Læst) fold on a narrow screen
         t.add_column(col, no_wrap=col in ("Udvalg", "Aflevering", "Status", "Påmindelser"))
     for r in rows:
@@ -367,7 +315,7 @@ def status(
 
 
 def _read_label(summary: Any, received: bool) -> str:
-    """The "Læst" cell: what the submitted file read as (flows.intake_wiring.ReadSummary)."""
+    """The "Læst" cell: what the submitted file read as (flows.services.readings.ReadSummary)."""
     if summary is None or not received:
         return "–"
     label = str(summary.label)
@@ -387,10 +335,10 @@ def pause(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Hold all sending; the outbox keeps its messages until `resume`."""
-    from flows import engine as E
+    from flows.services.outbox import set_paused
 
     st = _setup(config, data_dir, _actor())
-    E.set_paused(st, True, datetime.now(UTC))
+    set_paused(st, True, datetime.now(UTC))
     print("Sending is paused: messages wait in the outbox until `aarshjul resume`.")
 
 
@@ -400,13 +348,13 @@ def resume(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Resume sending (and send what waited in the outbox)."""
-    from flows import engine as E
+    from flows.services.outbox import deliver, set_paused
 
     st = _setup(config, data_dir, _actor())
-    E.set_paused(st, False, datetime.now(UTC))
+    set_paused(st, False, datetime.now(UTC))
     print("Sending resumed.")
     if send:
-        report = E.deliver(st)
+        report = deliver(st)
         sent, failed = len(report.sent), len(report.failed)
         print(f"{sent} waiting message(s) sent" + (f", {failed} failed." if failed else "."))
         if failed:
@@ -421,6 +369,6 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("pause")(pause)
     app.command("resume")(resume)
-    from flows.simulate import simulate
+    from flows.simulate.cli import simulate
 
     app.command("simulate")(simulate)

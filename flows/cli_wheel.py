@@ -9,6 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from flows.common import DEFAULT_CONFIG, ConfigOption, load_or_exit, year_or_exit
+from models.dates import dansk_dato
+from models.dates import dansk_dato as dd
+from models.plan import local_instant, year_plan
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 
@@ -36,7 +39,6 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Show the year plan: events, deadlines and reminder slots, in Danish."""
-    from models.plan import year_plan
 
     loaded = load_or_exit(config, show_warnings=not as_json)
     year_or_exit(loaded, year)
@@ -108,8 +110,6 @@ def _print_plan(loaded: Any, p: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from models.dates import dansk_dato
-    from models.plan import local_instant
 
     w = loaded.wheel
     console = Console()
@@ -142,7 +142,6 @@ def _print_plan(loaded: Any, p: Any) -> None:
         t.add_row(dansk_dato(at), clock, what, kind, who)
     console.print(t)
     if p.holidays:
-        from models.dates import dansk_dato as dd
 
         names = ", ".join(f"{dd(d)}" for d, _ in p.holidays)
         console.print(f"Helligdage: {names}")

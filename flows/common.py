@@ -8,6 +8,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from flows.settings import Settings, SettingsError
+from letters.checks import template_problems
 from models.config import Loaded, load
 from models.problems import ConfigError
 
@@ -33,7 +35,6 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
             print(p, file=sys.stderr)
         n = len(exc.problems)
         fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
-    from letters.checks import template_problems
 
     problems = template_problems(loaded)
     errors = [p for p in problems if p.severity == "error"]
@@ -60,3 +61,14 @@ def year_or_exit(loaded: Loaded, year: int) -> int:
             f"Give --year {first}{f' to {last}' if last != first else ''}."
         )
     return year
+
+
+def settings_or_exit(config: Path, data_dir: Path | None = None) -> Settings:
+    """The settings of this process (``--config`` and ``--data-dir`` win over their
+    variables); a malformed variable is refused, one line each."""
+    try:
+        return Settings.from_env(config=config, data_dir=data_dir)
+    except SettingsError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        fail("refused: fix the environment; nothing was run.")

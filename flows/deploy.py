@@ -16,6 +16,12 @@ the source (no Docker image: ``build=False, push=False``). ``prefect worker star
 NAME`` on each machine (same project path, same environment file) runs them; the outbox
 makes sure that two workers never send the same message twice.
 
+The deployments take no file path, no wheel and no instant: a flow run reads the wheel, the
+database and the directories from the worker's own environment (``AARSHJUL_CONFIG``,
+``AARSHJUL_DATABASE_URL``, ``AARSHJUL_DATA_DIR``, ...: the environment file ``deploy`` was
+run with) and runs as of now. Prefect refuses a run whose parameters its flow does not take
+(``enforce_parameter_schema``).
+
 The same deployments are declared in ``deploy/prefect.yaml`` for ``prefect deploy --all``.
 :func:`deployment_specs` is pure (the wheel and ``now`` in, specs out) and tested on its own.
 """
@@ -65,19 +71,7 @@ def _rrule_once(at: datetime) -> str:
     return f"DTSTART:{at:%Y%m%dT%H%M%S}\nRRULE:FREQ=YEARLY;COUNT=1"
 
 
-def config_parameter(config: Path, source: Path) -> str:
-    """The ``config`` parameter: relative to the source directory when inside it (workers
-    run with the project directory as working directory), else absolute."""
-    config = config.resolve()
-    try:
-        return str(config.relative_to(source.resolve()))
-    except ValueError:
-        return str(config)
-
-
-def deployment_specs(
-    wheel: Wheel, config: str, now: datetime | None = None
-) -> list[DeploymentSpec]:
+def deployment_specs(wheel: Wheel, now: datetime | None = None) -> list[DeploymentSpec]:
     """The chase deployment and one deployment per event; event schedules for the cycle
     years whose planned instant is after ``now`` (all, when ``now`` is None)."""
     tz = wheel.policy.timezone
@@ -87,7 +81,7 @@ def deployment_specs(
         DeploymentSpec(
             name="rykkerkoersel",
             entrypoint=CHASE_ENTRY,
-            parameters={"config": config},
+            parameters={},
             schedules=(ScheduleSpec("cron", chase_cron(wheel), tz, slug="rykkerkoersel"),),
             description=(
                 "Rykkerkørsel: påmindelser, rykkere og eskaleringer, hverdage kl. "
@@ -113,7 +107,7 @@ def deployment_specs(
             DeploymentSpec(
                 name=e.key,
                 entrypoint=EVENT_ENTRY,
-                parameters={"config": config, "event": e.key},
+                parameters={"event": e.key},
                 schedules=tuple(schedules),
                 description=f"{e.title} ({e.do}), {e.date} hvert år kl. {wheel.policy.send_time}.",
                 tags=(*TAGS, e.key, e.do),
@@ -151,7 +145,6 @@ def ensure_pool(name: str) -> bool:
 
 def deploy_all(
     wheel: Wheel,
-    config: Path,
     *,
     pool: str = DEFAULT_POOL,
     source: Path = PROJECT,
@@ -162,7 +155,7 @@ def deploy_all(
 
     ensure_pool(pool)
     out: dict[str, str] = {}
-    for spec in deployment_specs(wheel, config_parameter(config, source), now):
+    for spec in deployment_specs(wheel, now):
         fl: Any = Flow.from_source(source=str(source), entrypoint=spec.entrypoint)
         dep_id = fl.deploy(
             name=spec.name,
@@ -175,6 +168,27 @@ def deploy_all(
             tags=list(spec.tags),
             print_next_steps=False,
             ignore_warnings=True,
+            enforce_parameter_schema=True,
         )
+        close_parameters(dep_id)
         out[f"{fl.name}/{spec.name}"] = str(dep_id)
     return out
+
+
+def close_parameters(deployment_id: Any) -> None:
+    """Make the server refuse a run with a parameter the flow does not take.
+
+    Prefect's schema for a flow's parameters allows other properties; with
+    ``additionalProperties: false`` a run created with, say, a ``config`` or an ``as_of``
+    is refused (409) when it is created. (A run that switches the schema check off still
+    fails before it starts: the flow takes no such parameter.)
+    """
+    from prefect import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    with get_client(sync_client=True) as client:
+        dep = client.read_deployment(deployment_id)
+        schema = dict(dep.parameter_openapi_schema or {"type": "object", "properties": {}})
+        schema["additionalProperties"] = False
+        client.update_deployment(deployment_id,
+                                 DeploymentUpdate(parameter_openapi_schema=schema))

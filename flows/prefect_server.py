@@ -17,6 +17,8 @@ process and lost run history under load (DEVELOPERS.md).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import inspect
 import os
 import signal
 import socket
@@ -117,7 +119,6 @@ def port_in_use(host: str, port: int) -> bool:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     if sys.platform.startswith("linux"):
-        import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -190,7 +191,6 @@ def start_local_server(
 
 def drain_client_workers() -> None:
     """Flush Prefect's background log and event senders (before a server goes away)."""
-    import inspect
 
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker

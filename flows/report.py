@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-# Request statuses: open (not yet due or still waiting), on_time, late, missing (still open
-# at the end of the year, or overdue when the report is made).
-STATUSES = ("open", "on_time", "late", "missing")
+from models.kinds import CLOSED_RECEIVED, MessageKind, RequestStatus, RunKind
 
 
 @dataclass(frozen=True)
@@ -16,7 +14,7 @@ class RequestRow:
     committee: str
     deliverable: str
     due: date
-    status: str
+    status: RequestStatus  # open, on_time or late as of the report (see ``overdue``)
     received_at: datetime | None
     reminders_sent: int
     last_action: str  # Danish, e.g. "påmindelse before-1 sendt 30. april 2012"
@@ -26,7 +24,7 @@ class RequestRow:
 @dataclass(frozen=True)
 class MessageRow:
     message_id: str
-    kind: str  # letter | reminder | escalation | receipt | report
+    kind: MessageKind
     committee: str | None
     event: str | None
     deliverable: str | None
@@ -39,10 +37,31 @@ class MessageRow:
     state: str  # queued | sent | failed | uncertain | preview (dry run)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What a receipt run registered."""
+
+    submission_id: int
+    request_id: int
+    revision: int  # 0: the first arrival
+    outcome: RequestStatus  # on_time | late, of this arrival
+    status: RequestStatus  # the request's status (its first arrival)
+    document: str  # the stored file, relative to the data directory
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A markdown artifact a run publishes in the Prefect UI (``key`` None: not keyed)."""
+
+    key: str | None
+    markdown: str
+    description: str
+
+
 @dataclass
 class RunReport:
     title: str  # e.g. "Opfordringsskrivelse 2012 (20. januar 2012)"
-    kind: str  # event | chase | receipt | simulate
+    kind: RunKind
     year: int | None
     as_of: datetime
     dry_run: bool = False
@@ -50,10 +69,12 @@ class RunReport:
     messages: list[MessageRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # Danish; e.g. not-yet-built event kinds
     documents: list[str] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)  # besides the standard three
+    registered: Registration | None = None  # a receipt run: what was registered
 
     @property
     def received(self) -> int:
-        return sum(r.status in ("on_time", "late") for r in self.requests)
+        return sum(r.status in CLOSED_RECEIVED for r in self.requests)
 
     @property
     def total(self) -> int:
@@ -61,4 +82,4 @@ class RunReport:
 
     @property
     def late(self) -> list[RequestRow]:
-        return [r for r in self.requests if r.status in ("late", "missing") or r.overdue]
+        return [r for r in self.requests if r.status == RequestStatus.LATE or r.overdue]

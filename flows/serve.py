@@ -35,15 +35,24 @@ import hashlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from flows.compose import Runner, setup_for
+from flows.prefect_server import ensure_server, healthy
 from models.calendar import BusinessCalendar
+from models.config import load
 from models.plan import calendar_for, local_instant, require_aware, year_plan
+from models.problems import ConfigError
 from models.wheel import Wheel
+
+if TYPE_CHECKING:
+    from flows.services.setup import Setup
+    from flows.settings import Settings
 
 log = logging.getLogger("aarshjul.serve")
 
@@ -74,8 +83,8 @@ class Wake:
         what = ", ".join(f"{key} {year}" for year, key in self.events)
         return f"{what} + rykkerkørsel" if what else "rykkerkørsel"
 
-    def job_args(self, config: str) -> list[Any]:
-        return [config, self.at.isoformat(), [list(e) for e in self.events], self.chase]
+    def job_args(self) -> list[Any]:
+        return [self.at.isoformat(), [list(e) for e in self.events], self.chase]
 
 
 def chase_period(wheel: Wheel) -> tuple[date, date]:
@@ -173,26 +182,48 @@ def startup_plan(
 # --------------------------------------------------------------------------- running
 
 
-class Runner(Protocol):
+class WakeRunner(Protocol):
     """What a wake-up runs. The default runs the Prefect flows of :mod:`flows.workflows`."""
 
-    def event(self, config: str, year: int, event: str, as_of: datetime) -> None: ...
+    def event(self, year: int, event: str, as_of: datetime) -> None: ...
 
-    def chase(self, config: str, as_of: datetime) -> None: ...
+    def chase(self, as_of: datetime) -> None: ...
 
 
 class FlowRunner:
-    """Runs the engine's Prefect flows in this process (they report to PREFECT_API_URL)."""
+    """Runs a wake-up's events and chase as Prefect flow runs in this process (they report
+    to PREFECT_API_URL), through the one runner of :mod:`flows.compose`, against the setup
+    that ``setup()`` gives (serve's, made again when the wheel is read again)."""
 
-    def event(self, config: str, year: int, event: str, as_of: datetime) -> None:
-        from flows.workflows import event_flow
+    def __init__(self, setup: Callable[[], Setup]) -> None:
+        self.setup = setup
 
-        event_flow(config=config, year=year, event=event, as_of=as_of.isoformat())
+    def event(self, year: int, event: str, as_of: datetime) -> None:
 
-    def chase(self, config: str, as_of: datetime) -> None:
-        from flows.workflows import chase_flow
+        Runner(self.setup(), prefect=True).event(event, year, as_of)
 
-        chase_flow(config=config, as_of=as_of.isoformat())
+    def chase(self, as_of: datetime) -> None:
+
+        Runner(self.setup(), prefect=True).chase(as_of)
+
+
+class ServeSetup:
+    """Serve's setup, made from its settings at the first wake-up and made again (same
+    database, transport and journal) whenever the wheel has been read again."""
+
+    def __init__(self, settings: Settings, serve: Serve) -> None:
+        self.settings, self.serve = settings, serve
+        self._setup: Setup | None = None
+
+    def __call__(self) -> Setup:
+
+
+        wheel = self.serve.wheel
+        if self._setup is None:
+            self._setup = setup_for(self.settings, actor="serve", wheel=wheel)
+        elif self._setup.wheel is not wheel:
+            self._setup = replace(self._setup, wheel=wheel)
+        return self._setup
 
 
 def _now(tz: Any) -> datetime:
@@ -206,7 +237,7 @@ class Serve:
     config: Path
     wheel: Wheel
     database_url: str
-    runner: Runner = field(default_factory=FlowRunner)
+    runner: WakeRunner
     clock: Callable[[Any], datetime] = _now
     horizon: timedelta = DEFAULT_HORIZON
     catch_up: timedelta = DEFAULT_CATCH_UP
@@ -246,12 +277,11 @@ class Serve:
         from apscheduler.triggers.date import DateTrigger
 
         desired = {w.job_id: w for w in schedule_window(self.wheel, now, self.horizon)}
-        config = str(self.config)
         for job in self.scheduler.get_jobs():
             if not job.id.startswith(JOB_PREFIX):
                 continue
             w = desired.get(job.id)
-            if w is None or list(job.args) != w.job_args(config):
+            if w is None or list(job.args) != w.job_args():
                 self.scheduler.remove_job(job.id)
         have = {j.id for j in self.scheduler.get_jobs()}
         for jid, w in desired.items():
@@ -260,7 +290,7 @@ class Serve:
             self.scheduler.add_job(
                 "flows.serve:wake_job",
                 trigger=DateTrigger(run_date=w.at),
-                args=w.job_args(config),
+                args=w.job_args(),
                 id=jid,
                 name=w.name,
                 replace_existing=True,
@@ -279,8 +309,6 @@ class Serve:
 
     def reload(self) -> None:
         """Read the wheel again (a broken file keeps the last good one, with a warning)."""
-        from models.config import load
-        from models.problems import ConfigError
 
         try:
             self.wheel = load(self.config).wheel
@@ -293,34 +321,32 @@ class Serve:
     # -- what runs
     def run_wake(self, at: datetime, events: list[tuple[int, str]], chase: bool) -> None:
         as_of = max(self.now(), at)
-        config = str(self.config)
         for year, key in events:
             log.info("event %s %s as of %s", key, year, as_of.isoformat())
             try:
-                self.runner.event(config, year, key, as_of)
+                self.runner.event(year, key, as_of)
             except Exception:
                 log.exception("event %s %s failed; the next chase goes on", key, year)
         if chase:
             log.info("chase as of %s", as_of.isoformat())
             try:
-                self.runner.chase(config, as_of)
+                self.runner.chase(as_of)
             except Exception:
                 log.exception("chase as of %s failed; the next wake-up catches up", as_of)
 
     def run_startup(self) -> Startup:
         plan = startup_plan(self.wheel, self.now(), self.catch_up)
-        config = str(self.config)
         for year, key, at in plan.events:
             log.info("catch-up: event %s %s (planned %s)", key, year, at.isoformat())
             try:
-                self.runner.event(config, year, key, self.now())
+                self.runner.event(year, key, self.now())
             except Exception:
                 log.exception("catch-up event %s %s failed", key, year)
         if plan.chase:
             as_of = self.now()
             log.info("catch-up chase as of %s", as_of.isoformat())
             try:
-                self.runner.chase(config, as_of)
+                self.runner.chase(as_of)
             except Exception:
                 log.exception("catch-up chase failed; the next wake-up catches up")
         return plan
@@ -329,7 +355,7 @@ class Serve:
 _ACTIVE: Serve | None = None
 
 
-def wake_job(config: str, at_iso: str, events: list[list[Any]], chase: bool) -> None:
+def wake_job(at_iso: str, events: list[list[Any]], chase: bool) -> None:
     """The job function stored in the job store (by reference: ``flows.serve:wake_job``)."""
     serve = _ACTIVE
     if serve is None:  # pragma: no cover - only the scheduler of a running serve calls this
@@ -412,7 +438,6 @@ def serve_forever(
     ``server`` gives the Prefect API (default :func:`flows.prefect_server.ensure_server`).
     """
     global _ACTIVE
-    from flows.prefect_server import ensure_server
     from models.db import make_engine, upgrade
 
     stop = stop or threading.Event()
@@ -472,9 +497,7 @@ HEALTH_FAILURES = 3
 def _watch(stop: threading.Event, api_url: str, every: float) -> int:
     """Wait for a stop signal while checking the Prefect server; 0 on a signal, 1 when the
     server stopped answering (so systemd's Restart=on-failure starts serve and it afresh)."""
-    import time
 
-    from flows.prefect_server import healthy
 
     failures, last = 0, time.monotonic()
     while not stop.wait(1.0):

@@ -15,8 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
+
+from letters.smtp_url import parse_smtp_url
 
 PREFIX = "AARSHJUL_"
 DEFAULT_CONFIG = Path("aarshjul.yaml")
@@ -79,13 +82,12 @@ class Settings(BaseModel):
             if raw:
                 values[name] = raw
         if "smtp_url" in values:
-            from letters.smtp_url import parse_smtp_url
 
             try:
                 parse_smtp_url(str(values["smtp_url"]))
             except ValueError as exc:
-                problems.append(f"AARSHJUL_SMTP_URL: {exc}".replace(
-                    "AARSHJUL_SMTP_URL: AARSHJUL_SMTP_URL", "AARSHJUL_SMTP_URL"))
+                why = str(exc).removeprefix("AARSHJUL_SMTP_URL").lstrip(": ")
+                problems.append(f"AARSHJUL_SMTP_URL: {why}")
         if "smtp_rate" in values:
             try:
                 rate = float(str(values["smtp_rate"]))
@@ -118,7 +120,6 @@ class Settings(BaseModel):
 
 def redact_url(url: str) -> str:
     """``scheme://user:***@host...``: a URL with its password taken out (for messages)."""
-    from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -35,12 +35,12 @@ from letters.context import (
     ugedag_dato,
 )
 from letters.render import clean_text, templates_dir
+from models.kinds import BodyKind
 from models.plan import YearPlan
 from models.problems import Problem
 from models.wheel import Wheel
 
-BodyKind = Literal["letter", "reminder", "overdue", "escalation", "receipt", "report"]
-KINDS: tuple[str, ...] = get_args(BodyKind)
+KINDS: tuple[str, ...] = tuple(BodyKind)
 
 
 def mail_dir(directory: Path | None = None) -> Path:
@@ -114,11 +114,11 @@ def _tidy(text: str) -> str:
 def kind_for_slot(slot: str) -> BodyKind:
     """``before-N`` -> reminder, ``after-N`` -> overdue, ``escalate`` -> escalation."""
     if slot.startswith("before-"):
-        return "reminder"
+        return BodyKind.REMINDER
     if slot.startswith("after-"):
-        return "overdue"
+        return BodyKind.OVERDUE
     if slot == "escalate":
-        return "escalation"
+        return BodyKind.ESCALATION
     raise ValueError(f"{slot!r} is not a slot name (before-N, after-N or escalate)")
 
 
@@ -264,9 +264,10 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
     out: list[tuple[BodyKind, dict[str, Any]]] = []
     for e in plan.events:
         if e.do == "letters" and e.to:
-            out.append(("letter", letter_body_context(wheel, plan, e.key, e.to[0], ["brev.docx"])))
+            ctx = letter_body_context(wheel, plan, e.key, e.to[0], ["brev.docx"])
+            out.append((BodyKind.LETTER, ctx))
         if e.do in ("status_report", "budget"):
-            out.append(("report", report_body_context(wheel, plan, e.key, ["rapport.pdf"])))
+            out.append((BodyKind.REPORT, report_body_context(wheel, plan, e.key, ["rapport.pdf"])))
     if plan.requests:
         r = plan.requests[0]
         for s in r.slots:
@@ -276,7 +277,7 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
         due = datetime.combine(r.due, wheel.policy.send_clock, tzinfo=tz)
         for late, rev in ((False, False), (True, False), (False, True)):
             at = due + timedelta(days=3) if late else due - timedelta(days=5)
-            out.append(("receipt", receipt_body_context(
+            out.append((BodyKind.RECEIPT, receipt_body_context(
                 wheel, plan, r.deliverable, r.committee, at, revision=rev,
                 first_received_at=at if rev else None, file_name="handleplan.docx")))
     return out

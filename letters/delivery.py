@@ -57,6 +57,7 @@ from zoneinfo import ZoneInfo
 
 from letters.mail import Outgoing, build, message_id
 from letters.smtp_url import SmtpUrl, parse_smtp_url
+from models.kinds import MessageKind
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -432,7 +433,7 @@ def _alert(session: Session, row: OutboxRow, kind: str, code: int | None, detail
         text = (f"Beskeden «{row.subject}» ({row.key}, Message-ID {row.message_id}) {what}:\n"
                 f"{code or ''} {detail}\n\nModtagere: {', '.join(row.recipients)}\n")
         enqueue(session, Outgoing(
-            key=f"alert:{kind}:{row.key}", kind="alert", year=row.year,
+            key=f"alert:{kind}:{row.key}", kind=MessageKind.ALERT, year=row.year,
             committee=row.committee, event=row.event, deliverable=row.deliverable,
             slot=row.slot, sender=policy.sender, to=(policy.coordinator[1],), cc=(),
             subject=f"{title}: {row.key}", text=text, html=None, date=now,

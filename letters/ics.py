@@ -439,3 +439,119 @@ def calendar_bytes(wheel: Wheel, plan: YearPlan, *, stamp: datetime, waves: bool
     """The ICS file's bytes: UTF-8, CRLF line endings, lines folded at 75 octets."""
     return build_calendar(wheel, plan, stamp=stamp, waves=waves).to_ical()
 
+
+
+# --- a meeting invitation (the ``meeting`` event) ------------------------------------------
+
+METHOD_REQUEST = "REQUEST"
+REQUIRED, OPTIONAL = "REQ-PARTICIPANT", "OPT-PARTICIPANT"
+ROLE_DA = {REQUIRED: "deltager", OPTIONAL: "kopi (valgfri)"}
+
+
+@dataclass(frozen=True)
+class Attendee:
+    committee: str  # key
+    name: str  # the committee's name (CN)
+    address: str
+    role: str  # REQUIRED | OPTIONAL
+
+
+def attendees(wheel: Wheel, committees: Iterable[str]) -> list[Attendee]:
+    """One attendee per invited address, in order: a committee's ``to`` as required
+    participants, its ``cc`` as optional; an address named twice is invited once, with its
+    strongest role."""
+    out: dict[str, Attendee] = {}
+    for key in committees:
+        c = wheel.committee[key]
+        for addr in c.to:
+            prev = out.get(addr.lower())
+            if prev is None or prev.role != REQUIRED:
+                out[addr.lower()] = Attendee(c.key, c.name, addr, REQUIRED)
+        for addr in c.cc:
+            out.setdefault(addr.lower(), Attendee(c.key, c.name, addr, OPTIONAL))
+    return list(out.values())
+
+
+def _invitation_description(wheel: Wheel, pe: PlannedEvent, year: int) -> str:
+    names = ", ".join(wheel.committee[k].name for k in pe.to)
+    lines = [
+        f"{pe.title}, {dansk_dato(pe.day)}.",
+        f"Deltagere: {names}.",
+        "Tidspunkt og varighed er årshjulets standard; ret dem, før invitationen sendes.",
+        f"Årshjul {year}: {wheel.policy.name}.",
+    ]
+    if pe.nominal != pe.day:
+        lines.insert(1, f"Flyttet fra {dansk_dato(pe.nominal)}, som ikke er en arbejdsdag.")
+    return "\n".join(lines)
+
+
+def invitation(wheel: Wheel, pe: PlannedEvent, year: int, stamp: datetime) -> Calendar:
+    """The invitation to a ``meeting`` event (iTIP, RFC 5546): ``METHOD:REQUEST`` with the
+    coordinator as ORGANIZER and one ATTENDEE per address of the event's committees
+    (``CUTYPE=GROUP``: they are secretariat mailboxes, ``RSVP=TRUE``). The UID is the one the
+    year calendar gives the event, so the invitation and the calendar entry are one meeting;
+    DTSTAMP is ``stamp``, so a rerun at the same instant writes the same bytes."""
+    from icalendar import Calendar, Event, vCalAddress, vText
+
+    require_aware(stamp, "stamp")
+    tz = wheel.policy.tz
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", METHOD_REQUEST)
+    cal.add_component(vtimezone(tz, year, year))
+    ev = Event()
+    ev.add("uid", uid(wheel, year, "begivenhed", pe.key))
+    ev.add("dtstamp", stamp.astimezone(UTC).replace(microsecond=0))
+    ev.add("sequence", 0)
+    ev.add("status", "CONFIRMED")
+    ev.add("class", "PUBLIC")
+    ev.add("transp", "OPAQUE")
+    ev.add("categories", ["Årshjul", "Møde"])
+    ev.add("summary", pe.title)
+    start = pe.at.astimezone(tz)
+    ev.add("dtstart", start)
+    ev.add("dtend", (start + MEETING_DURATION).astimezone(tz))
+    coord = wheel.policy.coordinator
+    organizer = vCalAddress(f"mailto:{coord.email}")
+    organizer.params["cn"] = vText(coord.name)
+    ev.add("organizer", organizer)
+    for a in attendees(wheel, pe.to):
+        addr = vCalAddress(f"mailto:{a.address}")
+        addr.params["cn"] = vText(a.name)
+        addr.params["cutype"] = vText("GROUP")
+        addr.params["role"] = vText(a.role)
+        addr.params["partstat"] = vText("NEEDS-ACTION")
+        addr.params["rsvp"] = vText("TRUE")
+        ev.add("attendee", addr, encode=False)
+    ev.add("description", _invitation_description(wheel, pe, year))
+    cal.add_component(ev)
+    return cal
+
+
+def invitation_markdown(wheel: Wheel, pe: PlannedEvent, year: int, file: str, *,
+                        dry_run: bool) -> str:
+    """The Danish artifact that goes with an invitation: when, who, the file, the UID."""
+    from models.dates import dansk_tid
+
+    start = pe.at.astimezone(wheel.policy.tz)
+    end = (start + MEETING_DURATION).astimezone(wheel.policy.tz)
+    coord = wheel.policy.coordinator
+    lines = [f"# {pe.title} {year}", ""]
+    if dry_run:
+        lines += ["**Prøvekørsel:** invitationen er skrevet til prøvemappen.", ""]
+    lines += [
+        f"Mødeinvitation (iCalendar, METHOD:{METHOD_REQUEST}) fra {coord.name} <{coord.email}>.",
+        "",
+        f"- **Tidspunkt:** {dansk_tid(start)} – {end.strftime('%H.%M')} ({wheel.policy.timezone})",
+        f"- **Fil:** `{file}`",
+        f"- **UID:** `{uid(wheel, year, 'begivenhed', pe.key)}`",
+        "- Der er ikke sendt e-mail: send eller importér invitationen fra kalenderen.",
+        "",
+        "| Udvalg | Navn | Adresse | Rolle |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a.committee} | {a.name} | {a.address} | {ROLE_DA[a.role]} |"
+              for a in attendees(wheel, pe.to)]
+    return "\n".join(lines) + "\n"

@@ -28,12 +28,13 @@ from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime
 from functools import lru_cache
-from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-Kind = Literal["letter", "reminder", "escalation", "receipt", "report", "alert"]
-KINDS: tuple[str, ...] = ("letter", "reminder", "escalation", "receipt", "report", "alert")
+from models.kinds import MessageKind
+
+Kind = MessageKind
+KINDS: tuple[str, ...] = tuple(MessageKind)
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")

@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from models.csvtable import Spec, Table
@@ -63,6 +64,16 @@ class Reading:
     def order(self) -> float:
         """A position on a time axis: 2011-H1 -> 2011.0, 2011-H2 -> 2011.5."""
         return self.year + (self.half - 1) / 2
+
+
+def period_end(period: str) -> date:
+    """The last day of a half-year period: ``2011-H2`` -> 2011-12-31 (ValueError if it is
+    not one)."""
+    m = PERIOD_RE.match(period)
+    if not m:
+        raise ValueError(f"{period!r} is not a half-year period such as 2011-H2")
+    year = int(m.group(1))
+    return date(year, 6, 30) if m.group(2) == "1" else date(year, 12, 31)
 
 
 def period_label(period: str) -> str:

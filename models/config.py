@@ -200,7 +200,7 @@ def _schema_problem(err: Any, source: Source) -> Problem | None:
         msg = f"must be a list, got {_describe(value)}{_list_hint(value)}"
     elif typ in ("model_type", "model_attributes_type", "dict_type"):
         msg = f"must be a mapping of keys (key: value), got {_describe(value)}"
-    elif typ == "literal_error":
+    elif typ in ("literal_error", "enum"):
         msg = f"must be {_expected(ctx)}, got {_describe(value)}"
     elif typ == "too_short":
         msg = "must not be empty: give at least one"

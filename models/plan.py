@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from models.calendar import BusinessCalendar
+from models.kinds import EventKind, SlotKind
 from models.wheel import Deliverable, Event, Wheel
-
-SlotKind = Literal["before", "after", "escalate"]
 
 
 def local_instant(tz: ZoneInfo, day: date, clock: time) -> datetime:
@@ -78,14 +76,14 @@ class Slot:
 
     @property
     def is_reminder(self) -> bool:
-        return self.kind != "escalate"
+        return self.kind != SlotKind.ESCALATE
 
 
 @dataclass(frozen=True)
 class PlannedEvent:
     key: str
     title: str
-    do: str
+    do: EventKind
     nominal: date  # MM-DD in the year
     day: date  # moved to the next business day when needed
     at: datetime
@@ -166,9 +164,9 @@ def reminder_slots(
     r = d.reminders
     raw: list[tuple[SlotKind, int, date]] = []
     for n in r.before:
-        raw.append(("before", n, cal.roll(due - timedelta(days=n), "previous")))
+        raw.append((SlotKind.BEFORE, n, cal.roll(due - timedelta(days=n), "previous")))
     for n in r.after:
-        raw.append(("after", n, cal.roll(due + timedelta(days=n), "next")))
+        raw.append((SlotKind.AFTER, n, cal.roll(due + timedelta(days=n), "next")))
     reminders: dict[date, list[tuple[SlotKind, int]]] = {}
     for kind, n, day in raw:
         reminders.setdefault(day, []).append((kind, n))
@@ -189,12 +187,13 @@ def reminder_slots(
     if r.escalate_after is not None:
         day = cal.roll(due + timedelta(days=r.escalate_after), "next")
         slots.append(
-            Slot("escalate", "escalate", r.escalate_after, day, local_instant(tz, day, clock))
+            Slot("escalate", SlotKind.ESCALATE, r.escalate_after, day,
+                 local_instant(tz, day, clock))
         )
     if opened_at is not None:
         require_aware(opened_at, "opened_at")
         slots = [s for s in slots if is_after(s.at, opened_at)]
-    slots.sort(key=lambda s: (s.at.astimezone(UTC), s.kind == "escalate"))
+    slots.sort(key=lambda s: (s.at.astimezone(UTC), s.kind == SlotKind.ESCALATE))
     return tuple(slots)
 
 
@@ -211,7 +210,7 @@ def year_plan(wheel: Wheel, year: int, cal: BusinessCalendar | None = None) -> Y
             PlannedEvent(
                 key=e.key,
                 title=e.title,
-                do=e.do,
+                do=EventKind(e.do),
                 nominal=_in_year(year, e.month_day),
                 day=day,
                 at=local_instant(tz, day, clock),

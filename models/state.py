@@ -24,10 +24,6 @@ def _at(nullable: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
 
 
-# Request status values (stored). "missing" is derived at report time, never stored.
-OPEN, ON_TIME, LATE = "open", "on_time", "late"
-# Slot outcomes.
-SENT, SKIPPED, CANCELLED = "sent", "skipped", "cancelled"
 
 
 class CycleYear(SQLModel, table=True):
@@ -47,7 +43,7 @@ class Request(SQLModel, table=True):
     committee: str = Field(max_length=40)
     opened_by: str = Field(max_length=40)  # event key
     opened_at: datetime = _at()
-    status: str = Field(default=OPEN, max_length=10, index=True)  # open | on_time | late
+    status: str = Field(default="open", max_length=10, index=True)  # RequestStatus
     received_at: datetime | None = _at(nullable=True)  # first arrival
     closed_at: datetime | None = _at(nullable=True)  # when it was registered
 
@@ -60,6 +56,7 @@ class SlotState(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="requests.id", index=True)
     slot: str = Field(max_length=20)  # before-N | after-N | escalate
+    kind: str = Field(max_length=10, sa_column_kwargs={"server_default": "before"})  # SlotKind
     state: str = Field(max_length=10)  # sent | skipped | cancelled
     due_at: datetime | None = _at(nullable=True)  # the slot's instant as derived then
     at: datetime = _at()  # when the state was recorded (the run's as_of)
@@ -97,7 +94,8 @@ class BarometerReading(SQLModel, table=True):
     goal: str = Field(max_length=40)
     period: str = Field(max_length=20)  # e.g. 2011-H2
     value: float
-    source: str = Field(default="", max_length=200)  # e.g. "scenario (illustrativ)"
+    source: str = Field(default="", max_length=200)  # e.g. "Danmarks Statistik"
+    illustrative: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     recorded_at: datetime = _at()
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
+from models.kinds import EventKind
+
 # --- scalar types -----------------------------------------------------------------------
 
 # C0 and C1 controls and the Unicode line/paragraph separators: str.splitlines() (and so
@@ -292,9 +294,6 @@ class Deliverable(_Frozen):
     @property
     def due_month_day(self) -> tuple[int, int]:
         return int(self.due[:2]), int(self.due[3:])
-
-
-EventKind = Literal["letters", "barometer", "status_report", "budget", "meeting"]
 
 
 class Event(_Frozen):

@@ -3,7 +3,7 @@
 - the ``barometer`` event for the Copenhagen wheel (6 goals, 3 readings each): 6 PNG charts
   and the snapshot; budget 5 s (warm, median of 3);
 - the ``meeting`` event (the .ics invitation for 7 committees); budget 0.2 s;
-- ``status`` reading back what was submitted: :func:`flows.intake_wiring.submission_readings`
+- ``status`` reading back what was submitted: :func:`flows.services.readings.submission_readings`
   over 14 stored forms (7 committees x 2 deliverables); budget 1 s.
 """
 
@@ -19,10 +19,9 @@ from tests.bench import Result, median_seconds
 def run() -> list[Result]:
     from sqlmodel import Session
 
-    import flows.event_barometer  # registers the handler
-    import flows.event_meeting  # noqa: F401  (registers the handler)
-    from flows import engine as E
-    from flows.intake_wiring import submission_readings
+    from flows import runs
+    from flows.services.readings import submission_readings
+    from flows.services.submissions import register_submission
     from models.state import BarometerReading
     from tests.bench.bench_intake import _filled_form
     from tests.flows.helpers import at, database, make_setup
@@ -47,22 +46,22 @@ def run() -> list[Result]:
                         )
                 s.commit()
             when = at("2012-01-10T09:00")
-            E.run_event(st, "barometer-januar", 2012, when)  # warm: matplotlib, fonts
-            t = median_seconds(lambda: E.run_event(st, "barometer-januar", 2012, when), 3)
+            runs.event(st, "barometer-januar", 2012, when)  # warm: matplotlib, fonts
+            t = median_seconds(lambda: runs.event(st, "barometer-januar", 2012, when), 3)
             out.append(
                 Result("barometer event (6 charts + snapshot)", t, "s", 5.0, note="warm median")
             )
             mt = at("2012-03-15T09:00")
-            E.run_event(st, "konference", 2012, mt)
-            t = median_seconds(lambda: E.run_event(st, "konference", 2012, mt), 7)
+            runs.event(st, "konference", 2012, mt)
+            t = median_seconds(lambda: runs.event(st, "konference", 2012, mt), 7)
             out.append(Result("meeting event (.ics, 7 committees)", t, "s", 0.2))
 
-            E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"), send=False)
+            runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"), send=False)
             form = tmp / "form.docx"
             form.write_bytes(_filled_form())
             for c in st.plan(2012).event("opfordring").to:
                 for dkey in ("handleplan", "redegoerelse"):
-                    E.register_submission(st, 2012, c, dkey, form, at("2012-04-20T10:00"))
+                    register_submission(st, 2012, c, dkey, form, at("2012-04-20T10:00"))
             n = len(submission_readings(st, 2012))
             t = median_seconds(lambda: submission_readings(st, 2012), 5)
             out.append(Result(f"status: read back {n} stored forms", t, "s", 1.0))

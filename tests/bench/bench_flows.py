@@ -96,8 +96,10 @@ def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
 
     from sqlmodel import Session
 
-    from flows import engine as E
-    from flows.ports import DirectoryTransport
+    from flows.services.chase import plan_chase
+    from flows.services.outbox import enqueue_actions
+    from flows.services.setup import Setup
+    from letters.delivery import DirectoryTransport
     from models.config import loads
     from models.db import make_engine, upgrade
     from models.state import Request
@@ -120,16 +122,16 @@ def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
                     )
                 )
         s.commit()
-    st = E.Setup(loaded.wheel, db, tmp / "data", transport=DirectoryTransport(tmp / "box"))
+    st = Setup(loaded.wheel, db, tmp / "data", transport=DirectoryTransport(tmp / "box"))
     as_of = datetime(2012, 5, 2, 9, tzinfo=cph)  # after-1 of handleplan, before-14 of the other
-    E.plan_chase(st, as_of)  # warm the caches of the plan
+    plan_chase(st, as_of)  # warm the caches of the plan
     t0 = time.perf_counter()
-    actions = E.plan_chase(st, as_of)
+    actions = plan_chase(st, as_of)
     planning = time.perf_counter() - t0
     n = len(actions)
     sample = actions[:500]
     t0 = time.perf_counter()
-    E.enqueue_actions(st, sample, as_of)
+    enqueue_actions(st, sample, as_of)
     per_message = (time.perf_counter() - t0) / len(sample)
     db.dispose()
     return [

@@ -61,28 +61,30 @@ def _fill(raw: bytes, goals: list[str], committee: str) -> bytes:
 
 
 def _year(wheel: Any, tmp: Path) -> Any:
-    from flows import engine as E
-    from flows import ports
-    from flows.cli_data import store_decisions, store_readings
+    from flows import runs
+    from flows.services.messages import render_docx
+    from flows.services.setup import Setup
+    from flows.services.storage import store_decisions, store_readings
+    from letters.context import form_context
+    from letters.delivery import DirectoryTransport
     from models.barometer import Reading
     from models.budget import Decision
     from models.db import make_engine, upgrade
 
     eng = make_engine(f"sqlite:///{tmp / 'state.sqlite'}")
     upgrade(eng)
-    st = E.Setup(wheel, eng, tmp / "data", transport=ports.DirectoryTransport(tmp / "mail"),
-                 actor="bench")
-    E.run_event(st, "opfordring", YEAR, _at("2012-01-20T09:00"), send=False)
+    st = Setup(wheel, eng, tmp / "data", transport=DirectoryTransport(tmp / "mail"), actor="bench")
+    runs.event(st, "opfordring", YEAR, _at("2012-01-20T09:00"), send=False)
     forms = tmp / "forms"
     forms.mkdir()
     plan = st.plan(YEAR)
     for d in wheel.deliverables:
         for c in wheel.deliverable_from(d):
             goals = [g.key for g in wheel.goals_for(c)]
-            raw = ports.render_docx(d.form or "formular", ports.form_context(wheel, plan, d.key, c))
+            raw = render_docx(st, d.form or "formular", form_context(wheel, plan, d.key, c))
             path = forms / f"{c}-{d.key}.docx"
             path.write_bytes(_fill(raw, goals, c) if goals else raw)
-            E.run_submit(st, YEAR, c, d.key, path, _at("2012-04-25T10:00"), send=False)
+            runs.submit(st, YEAR, c, d.key, path, _at("2012-04-25T10:00"), send=False)
     store_readings(eng, [Reading(g.key, p, 5.0 + k + h, "Illustrative tal")
                          for k, g in enumerate(wheel.goals)
                          for h, p in enumerate(("2010-H2", "2011-H1", "2011-H2", "2012-H1"))],
@@ -93,21 +95,17 @@ def _year(wheel: Any, tmp: Path) -> Any:
 
 
 def _status(st: Any) -> bytes:
-    from flows.event_reports import gather
+    from flows.services.report_data import gather
     from letters.report_docx import status_report_docx
 
     return status_report_docx(gather(st, YEAR, _at("2012-08-15T09:00")))
 
 
 def _overview(st: Any) -> bytes:
-    from dataclasses import replace
-
-    from flows.event_reports import budget_decisions, gather
+    from flows.services.report_data import gather
     from letters.report_docx import budget_overview_docx
 
-    data = gather(st, YEAR, _at("2012-10-08T09:00"))
-    decisions, sources = budget_decisions(st, YEAR)
-    return budget_overview_docx(replace(data, decisions=decisions, decision_sources=sources))
+    return budget_overview_docx(gather(st, YEAR, _at("2012-10-08T09:00"), with_budget=True))
 
 
 def run() -> list[Result]:

@@ -12,13 +12,16 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
 
-from flows import engine as E
-from flows.ports import DirectoryTransport
+from flows.services.messages import render_docx
+from flows.services.setup import Setup
+from letters.context import form_context
+from letters.delivery import DirectoryTransport
 from models.config import Loaded, load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +32,16 @@ PG_ENV = "AARSHJUL_TEST_POSTGRES_URL"
 def at(text_: str) -> datetime:
     """A local Copenhagen instant, e.g. ``at("2012-04-30T09:00")``."""
     return datetime.fromisoformat(text_).replace(tzinfo=CPH)
+
+
+def flow_at(fn: Any, st: Setup, when: str, *, upload: Path | None = None,
+            preview_dir: Path | None = None, **params: Any) -> Any:
+    """Run the Prefect flow ``fn`` in this process as of the local instant ``when``, bound
+    to ``st`` as the CLI binds it (``upload``: the file a receipt run registers)."""
+    from flows.compose import Binding, bound
+
+    with bound(Binding(st, at(when), preview_dir, upload)):
+        return fn(**params)
 
 
 def wheel_loaded(text_: str | None = None) -> Loaded:
@@ -66,9 +79,9 @@ def database(kind: str, tmp: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None) -> E.Setup:
+def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None) -> Setup:
     loaded = loaded or wheel_loaded()
-    return E.Setup(
+    return Setup(
         loaded.wheel,
         eng,
         tmp / "data",
@@ -96,10 +109,8 @@ def headers(m: EmailMessage) -> dict[str, str | None]:
     }
 
 
-def form_docx(st: E.Setup, path: Path, committee: str, deliverable: str, year: int = 2012) -> Path:
+def form_docx(st: Setup, path: Path, committee: str, deliverable: str, year: int = 2012) -> Path:
     """A filled-in-looking submission: the real form for (committee, deliverable)."""
-    from flows import ports
-
-    ctx = ports.form_context(st.wheel, st.plan(year), deliverable, committee)
-    path.write_bytes(ports.render_docx(st.wheel.deliverable[deliverable].form or "formular", ctx))
+    ctx = form_context(st.wheel, st.plan(year), deliverable, committee)
+    path.write_bytes(render_docx(st, st.wheel.deliverable[deliverable].form or "formular", ctx))
     return path

@@ -39,17 +39,15 @@ def status_json(year: int = 2012, as_of: str = "2012-06-01T09:00") -> dict:  # t
 
 
 def _form(tmp: Path, committee: str, deliverable: str) -> Path:
-    from flows import ports
+    from letters.context import form_context
+    from letters.render import template
     from models.config import load
     from models.plan import year_plan
 
     w = load(CONFIG).wheel
     p = tmp / f"{committee}-{deliverable}.docx"
-    p.write_bytes(
-        ports.render_docx(
-            "formular", ports.form_context(w, year_plan(w, 2012), deliverable, committee)
-        )
-    )
+    ctx = form_context(w, year_plan(w, 2012), deliverable, committee)
+    p.write_bytes(template("formular").render(ctx))
     return p
 
 

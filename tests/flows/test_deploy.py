@@ -16,7 +16,6 @@ from flows.deploy import (
     CHASE_ENTRY,
     EVENT_ENTRY,
     chase_cron,
-    config_parameter,
     deployment_specs,
 )
 from models.config import load
@@ -36,7 +35,7 @@ def _long_wheel(tmp: Path) -> Path:
 
 def test_specs_from_the_plan(wheel_file: Path) -> None:
     wheel = load(wheel_file).wheel
-    specs = {s.name: s for s in deployment_specs(wheel, "aarshjul.yaml")}
+    specs = {s.name: s for s in deployment_specs(wheel)}
     chase = specs.pop("rykkerkoersel")
     assert chase.entrypoint == CHASE_ENTRY and chase_cron(wheel) == "0 9 * * 1-5"
     (sched,) = chase.schedules
@@ -45,19 +44,15 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     assert set(specs) == {e.key for e in wheel.events}
     opf = specs["opfordring"]
     assert opf.entrypoint == EVENT_ENTRY
-    assert opf.parameters == {"config": "aarshjul.yaml", "event": "opfordring"}
+    assert opf.parameters == {"event": "opfordring"}  # no wheel, no path, no instant
+    assert chase.parameters == {}
     assert [s.parameters for s in opf.schedules] == [{"year": y} for y in range(2011, 2015)]
     # 20 Jan 2013 was a Sunday: the event moves to Monday 21 Jan
     s2013 = next(s for s in opf.schedules if s.parameters == {"year": 2013})
     assert s2013.expression == "DTSTART:20130121T090000\nRRULE:FREQ=YEARLY;COUNT=1"
-    later = deployment_specs(wheel, "x", now=datetime(2013, 6, 1, tzinfo=CPH))
+    later = deployment_specs(wheel, now=datetime(2013, 6, 1, tzinfo=CPH))
     opf_later = next(s for s in later if s.name == "opfordring")
     assert [s.parameters["year"] for s in opf_later.schedules] == [2014]
-
-
-def test_config_parameter_is_relative_inside_the_project(tmp_path: Path) -> None:
-    assert config_parameter(ROOT / "aarshjul.yaml", ROOT) == "aarshjul.yaml"
-    assert config_parameter(tmp_path / "w.yaml", ROOT) == str((tmp_path / "w.yaml").resolve())
 
 
 def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
@@ -130,6 +125,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             "AARSHJUL_DATABASE_URL": db_url,
             "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
             "AARSHJUL_SMTP_URL": smtp.url,
+            "AARSHJUL_CONFIG": str(cfg),
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
         out = _run([str(bin_dir / "aarshjul"), "deploy", "--pool", "p-test", "--config", str(cfg)],
@@ -144,7 +140,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             (sched,) = chase.schedules
             assert sched.schedule.cron == "0 9 * * 1-5"
             assert sched.schedule.timezone == "Europe/Copenhagen"
-            assert chase.parameters["config"] == str(cfg.resolve())
+            assert chase.parameters == {}
             opf = client.read_deployment_by_name("aarshjul-event/opfordring")
             years = sorted(s.parameters["year"] for s in opf.schedules)
             assert years[0] == 2027 and years[-1] == 2028  # 2026's instant has passed
@@ -152,10 +148,18 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             assert s27.schedule.timezone == "Europe/Copenhagen"
             assert "DTSTART:20270120T090000" in s27.schedule.rrule
 
-            # letters, then the chase, each created with run_deployment and run by a worker
+            # A run that names a wheel, a folder or an instant is refused by the server: the
+            # flows take none, and the deployments enforce their parameter schema.
+            for bad in ({"year": 2027, "config": "/dev/shm/evil.yaml"},
+                        {"year": 2027, "preview_dir": "/etc"},
+                        {"year": 2027, "as_of": "2033-01-20T09:00"}):
+                with pytest.raises(Exception, match=r"(?i)parameter|validation|schema|additional"):
+                    client.create_flow_run_from_deployment(opf.id, parameters=bad)
+            # letters, then the chase, each created with run_deployment and run by a worker,
+            # as of now (the worker's clock): next year's letters go out, no reminder is due
             for name, params in (
-                ("aarshjul-event/opfordring", {"year": 2012, "as_of": "2012-01-20T09:00"}),
-                ("aarshjul-chase/rykkerkoersel", {"as_of": "2012-04-30T09:00"}),
+                ("aarshjul-event/opfordring", {"year": 2027}),
+                ("aarshjul-chase/rykkerkoersel", {}),
             ):
                 fr = run_deployment(name=name, parameters=params, timeout=0)
                 _run([str(bin_dir / "prefect"), "worker", "start", "--pool", "p-test",
@@ -168,11 +172,10 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
         rows = list(s.exec(select(OutboxRow)).all())
     engine.dispose()
     letters = [r for r in rows if r.kind == "letter"]
-    reminders = [r for r in rows if r.kind == "reminder"]
-    assert len(letters) == 7 and len(reminders) == 7
-    assert {r.slot for r in reminders} == {"before-1"}
+    assert len(letters) == 7 and {r.year for r in letters} == {2027}
+    assert [r for r in rows if r.kind == "reminder"] == []  # opened now: nothing due yet
     assert all(r.status == "sent" for r in rows)
-    got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "reminder"]
+    got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "letter"]
     assert len(got) == 7
 
 

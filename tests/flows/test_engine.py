@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from flows import engine as E
+from flows import runs
+from flows.events import HANDLERS
+from flows.services.outbox import deliver, pending_count, set_paused
+from flows.services.setup import Refused, Setup
+from flows.services.status import request_rows
+from models.kinds import EventKind
 from models.outbox import OutboxRow
 from models.state import AuditEntry, Request, SlotState
 from tests.flows.helpers import (
@@ -35,14 +40,14 @@ def st(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         yield make_setup(eng, tmp_path)
 
 
-def _count(st: E.Setup, model: type) -> int:
+def _count(st: Setup, model: type) -> int:
     with Session(st.db) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
 
 
 def test_letters_rerun_sends_nothing_and_opens_each_request_once(st, tmp_path):
-    E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
-    again = E.run_event(st, "opfordring", 2012, at("2012-01-20T09:05"))
+    runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    again = runs.event(st, "opfordring", 2012, at("2012-01-20T09:05"))
     assert again.messages == []
     assert len(mailbox(tmp_path)) == 7
     assert _count(st, Request) == 14
@@ -52,31 +57,25 @@ def test_letters_rerun_sends_nothing_and_opens_each_request_once(st, tmp_path):
 
 
 def test_conference_invitation_opens_nothing(st, tmp_path):
-    r = E.run_event(st, "konference-invitation", 2012, at("2012-02-15T09:00"))
+    r = runs.event(st, "konference-invitation", 2012, at("2012-02-15T09:00"))
     assert len(r.messages) == 7 and _count(st, Request) == 0
     assert all(len(m.attachments) == 1 for m in r.messages)
 
 
-def test_event_kinds_not_built_yet_say_so(st, tmp_path, caplog, monkeypatch):
-    # every kind has a handler now; an unregistered one must still be reported, never silent
-    from flows import event_reports  # noqa: F401  (registers status_report and budget)
-
-    monkeypatch.delitem(E.EVENT_HANDLERS, "status_report")
-    with caplog.at_level("WARNING", logger="aarshjul.engine"):
-        r = E.run_event(st, "statusrapport", 2012, at("2012-08-15T09:00"))
-    assert r.messages == []
-    assert len(r.notes) == 1 and "endnu ikke bygget" in r.notes[0]
-    assert "statusrapport" in caplog.text and "not built yet" in caplog.text
+def test_every_event_kind_has_its_handler():
+    # a fixed table, built from explicit imports: no kind is left to a registration
+    assert set(HANDLERS) == set(EventKind)
+    assert len(set(HANDLERS.values())) == len(EventKind)
 
 
 def test_unknown_event_is_refused(st):
-    with pytest.raises(E.Refused, match="not an event"):
-        E.run_event(st, "nope", 2012, at("2012-01-20T09:00"))
+    with pytest.raises(Refused, match="not an event"):
+        runs.event(st, "nope", 2012, at("2012-01-20T09:00"))
 
 
 def test_dry_run_writes_preview_and_changes_no_state(st, tmp_path):
     preview = tmp_path / "preview"
-    r = E.run_event(
+    r = runs.event(
         st, "opfordring", 2012, at("2012-01-20T09:00"), dry_run=True, preview_dir=preview
     )
     assert [m.state for m in r.messages] == ["preview"] * 7
@@ -86,9 +85,9 @@ def test_dry_run_writes_preview_and_changes_no_state(st, tmp_path):
     assert _count(st, OutboxRow) == 0 and _count(st, Request) == 0
     assert _count(st, AuditEntry) == 0
     # a chase dry run after real letters: previews the reminders, records nothing
-    E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
     n = _count(st, OutboxRow)
-    r = E.run_chase(st, at("2012-04-30T09:00"), dry_run=True, preview_dir=tmp_path / "p2")
+    r = runs.chase(st, at("2012-04-30T09:00"), dry_run=True, preview_dir=tmp_path / "p2")
     assert {(m.deliverable, m.slot) for m in r.messages} == {("handleplan", "before-1")}
     assert len(r.messages) == 7
     assert _count(st, OutboxRow) == n and _count(st, SlotState) == 0
@@ -97,18 +96,18 @@ def test_dry_run_writes_preview_and_changes_no_state(st, tmp_path):
 def test_moving_a_deadline_mid_year_takes_effect_at_the_next_chase(backend, tmp_path):
     with database(backend, tmp_path) as eng:
         st = make_setup(eng, tmp_path)
-        E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
-        E.run_chase(st, at("2012-04-17T09:00"))  # before-14 of handleplan (due 1 May)
+        runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+        runs.chase(st, at("2012-04-17T09:00"))  # before-14 of handleplan (due 1 May)
         # the coordinator moves handleplan to 15 June
         text = (ROOT / "aarshjul.yaml").read_text().replace('due: "05-01"', 'due: "06-15"', 1)
         st2 = make_setup(eng, tmp_path, wheel_loaded(text))
         n = len(mailbox(tmp_path))
-        r = E.run_chase(st2, at("2012-04-30T09:00"))  # before-1 of the OLD date: nothing due
+        r = runs.chase(st2, at("2012-04-30T09:00"))  # before-1 of the OLD date: nothing due
         assert [m for m in r.messages if m.deliverable == "handleplan"] == []
-        r = E.run_chase(st2, at("2012-06-01T09:00"))  # before-14 of 15 June: already sent
+        r = runs.chase(st2, at("2012-06-01T09:00"))  # before-14 of 15 June: already sent
         hp = [m for m in r.messages if m.deliverable == "handleplan"]
         assert hp == []
-        r = E.run_chase(st2, at("2012-06-08T09:00"))  # before-7 of 15 June
+        r = runs.chase(st2, at("2012-06-08T09:00"))  # before-7 of 15 June
         hp = {(m.committee, m.slot) for m in r.messages if m.deliverable == "handleplan"}
         assert {s for _, s in hp} == {"before-7"} and len(hp) == 7
         assert len(mailbox(tmp_path)) > n
@@ -117,13 +116,13 @@ def test_moving_a_deadline_mid_year_takes_effect_at_the_next_chase(backend, tmp_
 def test_two_chases_racing_send_each_reminder_once(backend, tmp_path):
     with database(backend, tmp_path) as eng:
         st = make_setup(eng, tmp_path)
-        E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+        runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
         errors: list[BaseException] = []
 
         def chase() -> None:
             try:
                 other = make_setup(eng, tmp_path)
-                E.run_chase(other, at("2012-04-30T09:00"))
+                runs.chase(other, at("2012-04-30T09:00"))
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
@@ -141,20 +140,20 @@ def test_two_chases_racing_send_each_reminder_once(backend, tmp_path):
 
 
 def test_pause_holds_sending_until_resume(st, tmp_path):
-    E.set_paused(st, True, at("2012-01-19T12:00"))
-    r = E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    set_paused(st, True, at("2012-01-19T12:00"))
+    r = runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
     assert [m.state for m in r.messages] == ["queued"] * 7
     assert any("pause" in n for n in r.notes)
-    assert mailbox(tmp_path) == [] and E.pending_count(st, 2012) == 7
-    E.set_paused(st, False, at("2012-01-20T10:00"))
-    E.deliver(st)
-    assert len(mailbox(tmp_path)) == 7 and E.pending_count(st, 2012) == 0
+    assert mailbox(tmp_path) == [] and pending_count(st, 2012) == 7
+    set_paused(st, False, at("2012-01-20T10:00"))
+    deliver(st)
+    assert len(mailbox(tmp_path)) == 7 and pending_count(st, 2012) == 0
 
 
 def test_status_rows_follow_as_of(st, tmp_path):
-    E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
-    E.run_chase(st, at("2012-04-17T09:00"))
-    E.run_submit(
+    runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    runs.chase(st, at("2012-04-17T09:00"))
+    runs.submit(
         st,
         2012,
         "BUU",
@@ -163,10 +162,10 @@ def test_status_rows_follow_as_of(st, tmp_path):
         at("2012-04-20T10:00"),
     )
     before = {
-        (r.committee, r.deliverable): r for r in E.request_rows(st, 2012, at("2012-04-19T09:00"))
+        (r.committee, r.deliverable): r for r in request_rows(st, 2012, at("2012-04-19T09:00"))
     }
     after = {
-        (r.committee, r.deliverable): r for r in E.request_rows(st, 2012, at("2012-05-02T09:00"))
+        (r.committee, r.deliverable): r for r in request_rows(st, 2012, at("2012-05-02T09:00"))
     }
     assert before[("BUU", "handleplan")].status == "open"
     assert after[("BUU", "handleplan")].status == "on_time"
@@ -182,10 +181,10 @@ def test_dst_autumn_2012_chase_date_header_has_winter_offset(tmp_path):
     text = (ROOT / "aarshjul.yaml").read_text().replace('due: "05-01"', 'due: "10-29"', 1)
     with database("sqlite", tmp_path) as eng:
         st = make_setup(eng, tmp_path, wheel_loaded(text))
-        E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+        runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
         n = len(mailbox(tmp_path))
-        E.run_chase(st, at("2012-10-26T09:00"))
-        E.run_chase(st, at("2012-10-30T09:00"))
+        runs.chase(st, at("2012-10-26T09:00"))
+        runs.chase(st, at("2012-10-30T09:00"))
         dates = {
             (m["X-Aarshjul-Slot"], m["Date"])
             for m in mailbox(tmp_path)[n:]
@@ -198,8 +197,8 @@ def test_dst_autumn_2012_chase_date_header_has_winter_offset(tmp_path):
 
 
 def test_audit_log_holds_ids_not_bodies(st, tmp_path):
-    E.run_event(st, "opfordring", 2012, at("2012-01-20T09:00"))
-    E.run_chase(st, at("2012-04-30T09:00"))
+    runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    runs.chase(st, at("2012-04-30T09:00"))
     with Session(st.db) as s:
         entries = s.exec(select(AuditEntry)).all()
     actions = {e.action for e in entries}

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-import flows.event_barometer as B
-from flows import engine as E
+from flows import runs
+from flows.services.setup import Setup
 from models.state import BarometerReading
-from tests.flows.helpers import ROOT, at, database, mailbox, make_setup
+from tests.flows.helpers import at, database, flow_at, mailbox, make_setup
 
-CONFIG = str(ROOT / "aarshjul.yaml")
 PNG = b"\x89PNG\r\n\x1a\n"
 READINGS = [  # (goal, period, value, source)
     ("HM2", "2010-H2", 7.9, "Illustrative tal"),
@@ -34,7 +33,7 @@ def st(tmp_path: Path):
         yield s
 
 
-def add_readings(st: E.Setup, readings: list[tuple[str, str, float, str]] = READINGS) -> None:
+def add_readings(st: Setup, readings: list[tuple[str, str, float, str]] = READINGS) -> None:
     with Session(st.db) as s:
         for goal, period, value, source in readings:
             s.add(
@@ -49,13 +48,9 @@ def add_readings(st: E.Setup, readings: list[tuple[str, str, float, str]] = READ
         s.commit()
 
 
-def test_handler_is_registered_on_import() -> None:
-    assert E.EVENT_HANDLERS["barometer"] is B.barometer_event
-
-
-def test_one_chart_per_goal_and_a_snapshot_no_mail(st: E.Setup, tmp_path: Path) -> None:
+def test_one_chart_per_goal_and_a_snapshot_no_mail(st: Setup, tmp_path: Path) -> None:
     add_readings(st)
-    report = E.run_event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
+    report = runs.event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
     folder = tmp_path / "documents" / "2012" / "barometer-januar"
     goals = [g.key for g in st.wheel.goals]
     charts = sorted(folder.glob("*.png"))
@@ -83,33 +78,33 @@ def test_one_chart_per_goal_and_a_snapshot_no_mail(st: E.Setup, tmp_path: Path) 
 
 
 def test_the_july_snapshot_includes_the_first_half_and_a_reached_target(
-    st: E.Setup, tmp_path: Path
+    st: Setup, tmp_path: Path
 ) -> None:
     add_readings(st, [*READINGS[:-1], ("HM2", "2012-H1", 5.5, "Danmarks Statistik")])
-    E.run_event(st, "barometer-juli", 2012, at("2012-07-10T09:00"))
+    runs.event(st, "barometer-juli", 2012, at("2012-07-10T09:00"))
     md = (tmp_path / "documents" / "2012" / "barometer-juli" / "barometer.md").read_text()
     hm2 = next(line for line in md.splitlines() if line.startswith("| HM2 "))
     assert "5,5 % (1. halvår 2012)" in hm2 and "målet er nået" in hm2
 
 
 def test_charts_differ_with_and_without_a_target_and_the_illustrative_label(
-    st: E.Setup, tmp_path: Path
+    st: Setup, tmp_path: Path
 ) -> None:
     """The chart is drawn from the readings: no readings and illustrative ones differ."""
-    E.run_event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
+    runs.event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
     folder = tmp_path / "documents" / "2012" / "barometer-januar"
     empty = (folder / "barometer-HM2.png").read_bytes()
     md = (folder / "barometer.md").read_text()
     assert "ingen målinger i barometeret" in md and "ingen måling endnu" in md
     add_readings(st)
-    E.run_event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
+    runs.event(st, "barometer-januar", 2012, at("2012-01-10T09:00"))
     assert (folder / "barometer-HM2.png").read_bytes() != empty
 
 
-def test_dry_run_writes_into_the_preview_folder_only(st: E.Setup, tmp_path: Path) -> None:
+def test_dry_run_writes_into_the_preview_folder_only(st: Setup, tmp_path: Path) -> None:
     add_readings(st)
     preview = tmp_path / "preview"
-    report = E.run_event(
+    report = runs.event(
         st, "barometer-januar", 2012, at("2012-01-10T09:00"), dry_run=True, preview_dir=preview
     )
     assert len(list(preview.glob("barometer-*.png"))) == len(st.wheel.goals)
@@ -117,21 +112,15 @@ def test_dry_run_writes_into_the_preview_folder_only(st: E.Setup, tmp_path: Path
     assert report.dry_run and "barometer.md" in report.documents
 
 
-def test_the_flow_publishes_the_snapshot_artifact(prefect_harness, st: E.Setup) -> None:
+def test_the_flow_publishes_the_snapshot_artifact(prefect_harness, st: Setup) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
 
     add_readings(st)
-    with W.bound(st):
-        state = W.event_flow(
-            config=CONFIG,
-            year=2012,
-            event="barometer-januar",
-            as_of="2012-01-10T09:00",
-            return_state=True,
-        )
+    state = flow_at(W.event_flow, st, "2012-01-10T09:00", year=2012, event="barometer-januar",
+                    return_state=True)
     assert state.is_completed(), state
     run_id = state.state_details.flow_run_id
     assert run_id is not None

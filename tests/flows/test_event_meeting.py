@@ -10,14 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-import flows.event_meeting as M
-from flows import engine as E
+from flows import runs
+from flows.services.setup import Setup
 from letters.ics import calendar_bytes
 from models.config import loads
 from models.plan import year_plan
-from tests.flows.helpers import ROOT, at, database, mailbox, make_setup
+from tests.flows.helpers import ROOT, at, database, flow_at, mailbox, make_setup
 
-CONFIG = str(ROOT / "aarshjul.yaml")
 CPH = ZoneInfo("Europe/Copenhagen")
 
 
@@ -34,12 +33,8 @@ def the_event(cal: Calendar) -> object:
     return ev
 
 
-def test_handler_is_registered_on_import() -> None:
-    assert E.EVENT_HANDLERS["meeting"] is M.meeting_event
-
-
-def test_invitation_parses_back_with_attendees_uid_and_zone(st: E.Setup, tmp_path: Path) -> None:
-    report = E.run_event(st, "konference", 2012, at("2012-03-15T09:00"))
+def test_invitation_parses_back_with_attendees_uid_and_zone(st: Setup, tmp_path: Path) -> None:
+    report = runs.event(st, "konference", 2012, at("2012-03-15T09:00"))
     path = tmp_path / "documents" / "2012" / "konference" / "Årlig integrationskonference 2012.ics"
     assert report.documents == ["2012/konference/Årlig integrationskonference 2012.ics"]
     assert report.messages == [] and mailbox(tmp_path) == []
@@ -81,15 +76,15 @@ def test_invitation_parses_back_with_attendees_uid_and_zone(st: E.Setup, tmp_pat
 
 
 def test_rerun_at_the_same_instant_writes_the_same_bytes_and_uid_is_stable(
-    st: E.Setup, tmp_path: Path
+    st: Setup, tmp_path: Path
 ) -> None:
     folder = tmp_path / "documents" / "2012" / "borgmestersamtaler"
-    E.run_event(st, "borgmestersamtaler", 2012, at("2012-06-12T09:00"))
+    runs.event(st, "borgmestersamtaler", 2012, at("2012-06-12T09:00"))
     [first] = folder.glob("*.ics")
     one = first.read_bytes()
-    E.run_event(st, "borgmestersamtaler", 2012, at("2012-06-12T09:00"))
+    runs.event(st, "borgmestersamtaler", 2012, at("2012-06-12T09:00"))
     assert first.read_bytes() == one
-    E.run_event(st, "borgmestersamtaler", 2012, at("2012-06-13T09:00"))
+    runs.event(st, "borgmestersamtaler", 2012, at("2012-06-13T09:00"))
     later = Calendar.from_ical(first.read_bytes())
     assert str(the_event(later)["uid"]) == str(the_event(Calendar.from_ical(one))["uid"])  # type: ignore[index]
     # no `to` on the event: every committee but the owner (BIU)
@@ -107,7 +102,7 @@ def test_moved_meeting_day_and_a_zone_other_than_copenhagen(tmp_path: Path) -> N
         st = make_setup(eng, tmp_path, loaded)
         ny = ZoneInfo("America/New_York")
         # 15 March 2014 is a Saturday: the meeting moves to Monday 17 March
-        E.run_event(st, "konference", 2014, datetime(2014, 3, 17, 9, tzinfo=ny))
+        runs.event(st, "konference", 2014, datetime(2014, 3, 17, 9, tzinfo=ny))
         [p] = (tmp_path / "data" / "documents" / "2014" / "konference").glob("*.ics")
         cal = Calendar.from_ical(p.read_bytes())
         ev = the_event(cal)
@@ -117,29 +112,23 @@ def test_moved_meeting_day_and_a_zone_other_than_copenhagen(tmp_path: Path) -> N
         assert "Flyttet fra 15. marts 2014" in str(ev["description"])  # type: ignore[index]
 
 
-def test_dry_run_writes_into_the_preview_folder(st: E.Setup, tmp_path: Path) -> None:
+def test_dry_run_writes_into_the_preview_folder(st: Setup, tmp_path: Path) -> None:
     preview = tmp_path / "preview"
-    report = E.run_event(
+    report = runs.event(
         st, "konference", 2012, at("2012-03-15T09:00"), dry_run=True, preview_dir=preview
     )
     assert [p.name for p in preview.glob("*.ics")] == ["Årlig integrationskonference 2012.ics"]
     assert not (tmp_path / "documents").exists() and report.dry_run
 
 
-def test_the_flow_publishes_the_meeting_artifact(prefect_harness, st: E.Setup) -> None:
+def test_the_flow_publishes_the_meeting_artifact(prefect_harness, st: Setup) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
 
-    with W.bound(st):
-        state = W.event_flow(
-            config=CONFIG,
-            year=2012,
-            event="konference",
-            as_of="2012-03-15T09:00",
-            return_state=True,
-        )
+    state = flow_at(W.event_flow, st, "2012-03-15T09:00", year=2012, event="konference",
+                    return_state=True)
     assert state.is_completed(), state
     run_id = state.state_details.flow_run_id
     assert run_id is not None

@@ -14,9 +14,13 @@ import docx
 import pytest
 from docx.text.paragraph import Paragraph
 
-from flows import engine as E
-from flows.cli_data import store_decisions, store_readings
-from flows.ports import SmtpTransport
+from flows import runs
+from flows.report import RunReport
+from flows.services.keys import report_key
+from flows.services.setup import Setup
+from flows.services.storage import store_decisions, store_readings
+from letters.delivery import SmtpTransport
+from letters.mail import message_id
 from models.barometer import parse_csv as parse_barometer
 from models.budget import parse_csv as parse_budget
 from tests.flows.helpers import at, form_docx, wheel_loaded
@@ -72,7 +76,7 @@ KFU;Nyt bibliotek;HM5;1.000.000 kr.;ja
 """
 
 
-def filled_form(st: E.Setup, tmp: Path, committee: str, deliverable: str) -> Path:
+def filled_form(st: Setup, tmp: Path, committee: str, deliverable: str) -> Path:
     """The real form for (committee, deliverable), filled in through python-docx."""
     path = form_docx(st, tmp / f"{committee}-{deliverable}.docx", committee, deliverable, YEAR)
     d = docx.Document(str(path))
@@ -90,11 +94,11 @@ def filled_form(st: E.Setup, tmp: Path, committee: str, deliverable: str) -> Pat
 
 @dataclass
 class Year:
-    st: E.Setup
+    st: Setup
     server: Server
-    status: E.RunReport
-    status_again: E.RunReport
-    budget: E.RunReport
+    status: RunReport
+    status_again: RunReport
+    budget: RunReport
     tmp: Path
 
     def reports(self) -> list[EmailMessage]:
@@ -103,18 +107,7 @@ class Year:
 
 
 @pytest.fixture(scope="module")
-def handlers() -> Any:
-    """flows.event_reports registers its handlers when imported (the engine imports it too)."""
-    import importlib
-
-    mod = importlib.import_module("flows.event_reports")
-    E.register_event_handler("status_report", mod.status_report_handler)
-    E.register_event_handler("budget", mod.budget_handler)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory, handlers: None) -> Any:
+def year(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from models.db import make_engine, upgrade
 
     tmp = tmp_path_factory.mktemp("reports")
@@ -122,23 +115,23 @@ def year(tmp_path_factory: pytest.TempPathFactory, handlers: None) -> Any:
     upgrade(eng)
     loaded = wheel_loaded()
     with serve() as server:
-        st = E.Setup(loaded.wheel, eng, tmp / "data", transport=SmtpTransport(server.url),
+        st = Setup(loaded.wheel, eng, tmp / "data", transport=SmtpTransport(server.url),
                      documents=tmp / "documents", actor="test")
-        E.run_event(st, "opfordring", YEAR, at("2012-01-20T09:00"))
+        runs.event(st, "opfordring", YEAR, at("2012-01-20T09:00"))
         for c in ("OEU", "KFU", "SUU", "SOU", "BIU"):
-            E.run_submit(st, YEAR, c, "handleplan", filled_form(st, tmp, c, "handleplan"),
+            runs.submit(st, YEAR, c, "handleplan", filled_form(st, tmp, c, "handleplan"),
                          at("2012-04-25T10:00"))
-        E.run_submit(st, YEAR, "BUU", "handleplan", filled_form(st, tmp, "BUU", "handleplan"),
+        runs.submit(st, YEAR, "BUU", "handleplan", filled_form(st, tmp, "BUU", "handleplan"),
                      at("2012-05-03T10:00"))  # late
         for c in ("OEU", "BUU", "KFU", "SUU", "SOU", "BIU"):
-            E.run_submit(st, YEAR, c, "redegoerelse", filled_form(st, tmp, c, "redegoerelse"),
+            runs.submit(st, YEAR, c, "redegoerelse", filled_form(st, tmp, c, "redegoerelse"),
                          at("2012-05-10T10:00"))
         store_readings(eng, parse_barometer(BAROMETER, loaded.wheel), at("2012-07-01T09:00"))
-        status = E.run_event(st, "statusrapport", YEAR, at("2012-08-15T09:00"))
-        again = E.run_event(st, "statusrapport", YEAR, at("2012-08-16T09:00"))
+        status = runs.event(st, "statusrapport", YEAR, at("2012-08-15T09:00"))
+        again = runs.event(st, "statusrapport", YEAR, at("2012-08-16T09:00"))
         store_decisions(eng, YEAR, parse_budget(BUDGET, loaded.wheel), "budget.csv",
                         at("2012-10-01T09:00"))
-        budget = E.run_event(st, "budget", YEAR, at("2012-10-08T09:00"))
+        budget = runs.event(st, "budget", YEAR, at("2012-10-08T09:00"))
         yield Year(st, server, status, again, budget, tmp)
     eng.dispose()
 
@@ -174,7 +167,7 @@ def test_one_report_email_to_the_owner_and_the_coordinator_with_contract_headers
     assert m["X-Aarshjul-Year"] == str(YEAR)
     assert m["X-Aarshjul-Committee"] == "BIU"
     assert m["X-Aarshjul-Deliverable"] is None and m["X-Aarshjul-Slot"] is None
-    assert m["Message-ID"] == E.ports.message_id(E.report_key(YEAR, "statusrapport"),
+    assert m["Message-ID"] == message_id(report_key(YEAR, "statusrapport"),
                                                  year.st.domain)
     assert "+0200" in m["Date"]
     to = {a.addr_spec for a in m["To"].addresses}
@@ -303,7 +296,7 @@ def test_budget_overview_totals_against_may(year):
 
 def test_dry_run_builds_the_report_and_sends_nothing(year, tmp_path):
     before = len(year.server.handler.received)
-    r = E.run_event(year.st, "budget", 2013, at("2013-10-08T09:00"), dry_run=True,
+    r = runs.event(year.st, "budget", 2013, at("2013-10-08T09:00"), dry_run=True,
                     preview_dir=tmp_path)
     assert [m.state for m in r.messages] == ["preview"]
     assert any(p.endswith(".docx") for p in r.documents)
@@ -320,21 +313,19 @@ def test_dry_run_builds_the_report_and_sends_nothing(year, tmp_path):
 
 
 def test_the_event_flow_publishes_the_figures_as_a_markdown_artifact(
-    prefect_harness, handlers, tmp_path
+    prefect_harness, tmp_path
 ):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
-    from tests.flows.helpers import ROOT, database, mailbox, make_setup
+    from tests.flows.helpers import database, flow_at, mailbox, make_setup
 
     with database("sqlite", tmp_path) as eng:
         st = make_setup(eng, tmp_path)
-        E.run_event(st, "opfordring", YEAR, at("2012-01-20T09:00"))
-        with W.bound(st):
-            state = W.event_flow(config=str(ROOT / "aarshjul.yaml"), year=YEAR,
-                                 event="statusrapport", as_of="2012-08-15T09:00",
-                                 return_state=True)
+        runs.event(st, "opfordring", YEAR, at("2012-01-20T09:00"))
+        state = flow_at(W.event_flow, st, "2012-08-15T09:00", year=YEAR,
+                        event="statusrapport", return_state=True)
         assert state.is_completed(), state
         report = state.result()
         run_id = state.state_details.flow_run_id

@@ -160,10 +160,10 @@ class Recorder:
         self.calls: list[tuple[str, object, datetime]] = []
         self.done = threading.Event()
 
-    def event(self, config: str, year: int, event: str, as_of: datetime) -> None:
+    def event(self, year: int, event: str, as_of: datetime) -> None:
         self.calls.append(("event", (year, event), as_of))
 
-    def chase(self, config: str, as_of: datetime) -> None:
+    def chase(self, as_of: datetime) -> None:
         self.calls.append(("chase", None, as_of))
         self.done.set()
 

@@ -143,28 +143,17 @@ def test_simulate_2012_over_smtp_matches_summary_and_live_journal(
 
 def _same_barometer_readings(url: str) -> None:
     """The live database gets the scenario's readings (the letters print them)."""
-    from sqlmodel import Session
-
-    from flows import engine as E
-    from flows.simulate import BUNDLED, load_scenario
+    from flows.services.setup import open_database
+    from flows.services.storage import store_readings
+    from flows.simulate.scenario import BUNDLED, load_scenario
+    from models.barometer import Reading
     from models.config import load
-    from models.state import BarometerReading
     from tests.flows.helpers import at
 
     sc = load_scenario(BUNDLED, load(CONFIG).wheel)
-    db = E.open_database(url)
-    with Session(db) as s:
-        for r in sc.barometer:
-            s.add(
-                BarometerReading(
-                    goal=r.goal,
-                    period=r.period,
-                    value=r.value,
-                    source=r.source,
-                    recorded_at=at("2012-01-10T09:00"),
-                )
-            )
-        s.commit()
+    db = open_database(url)
+    store_readings(db, [Reading(r.goal, r.period, r.value, r.source) for r in sc.barometer],
+                   at("2012-01-10T09:00"))
     db.dispose()
 
 
@@ -276,7 +265,8 @@ def _rows(doc: Any, first_header: str) -> list[list[str]]:
 
 
 def test_bundled_year_reports_have_goal_texts_initiatives_and_budget(tmp_path: Path) -> None:
-    from flows.simulate import BUNDLED, illustrative_goal_text, load_scenario
+    from flows.simulate.forms import illustrative_goal_text
+    from flows.simulate.scenario import BUNDLED, load_scenario
     from letters.amounts import parse_dkk
     from models.config import load
 

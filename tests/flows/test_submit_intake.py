@@ -186,23 +186,15 @@ def test_the_receipt_flow_publishes_what_was_read(prefect_harness, tmp_path: Pat
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
-    from tests.flows.helpers import database, make_setup
+    from tests.flows.helpers import database, flow_at, make_setup
 
     f = tmp_path / "handleplan.docx"
     f.write_bytes(filled_form())
     with database("sqlite", tmp_path) as eng:
         st = make_setup(eng, tmp_path)
-        with W.bound(st):
-            W.event_flow(config=CONFIG, year=2012, event="opfordring", as_of="2012-01-20T09:00")
-            state = W.receipt_flow(
-                config=CONFIG,
-                year=2012,
-                committee="BUU",
-                deliverable="handleplan",
-                file=str(f),
-                at="2012-04-20T10:00",
-                return_state=True,
-            )
+        flow_at(W.event_flow, st, "2012-01-20T09:00", year=2012, event="opfordring")
+        state = flow_at(W.receipt_flow, st, "2012-04-20T10:00", upload=f, year=2012,
+                        committee="BUU", deliverable="handleplan", return_state=True)
     assert state.is_completed(), state
     report = state.result()
     assert any(n.startswith("Læst fra formularen: tekst under 3 af 3 mål") for n in report.notes)

@@ -1,0 +1,130 @@
+"""``do: status_report`` (August) and ``do: budget`` (October): one ``report`` e-mail each.
+
+Key ``report:{year}:{event}``, with the document attached, to the owner committee's ``to``
+and the coordinator (the owner's ``cc`` in Cc). The message goes through the outbox like
+every letter: built first, then queued in one transaction with its audit entry, then sent
+by the one sender, so a rerun, a retry or a second worker never sends it twice. A rerun
+after it was queued reports the queued message and builds nothing.
+
+What the documents show is gathered by :func:`flows.services.report_data.gather`; the
+documents are :mod:`letters.report_docx`'s; the figures are also the run's markdown artifact
+(key ``aarshjul-<year>-<event>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flows.artifacts import event_artifact_key
+from flows.events.base import EventResult, EventRun
+from flows.report import Artifact
+from flows.services.keys import Action, report_key
+from flows.services.messages import outgoing, safe_name, write_documents, write_preview
+from flows.services.outbox import (
+    PAUSED_NOTE,
+    deliver,
+    enqueue_one,
+    is_queued,
+    message_rows,
+    paused,
+)
+from flows.services.report_data import gather
+from flows.services.setup import Setup
+from letters.mail import Attachment, Outgoing
+from letters.report_docx import (
+    StatusData,
+    budget_markdown,
+    budget_overview_docx,
+    budget_totals,
+    format_dkk,
+    status_markdown,
+    status_report_docx,
+    status_totals,
+)
+from models.kinds import BodyKind, MessageKind
+from models.plan import PlannedEvent
+
+
+def report_outgoing(st: Setup, pe: PlannedEvent, year: int, as_of: datetime,
+                    attachment: Attachment) -> Outgoing:
+    """The ``report`` message: to the owner committee's ``to`` and the coordinator."""
+    w = st.wheel
+    owner = w.committee[w.policy.owner]
+    a = Action(MessageKind.REPORT, BodyKind.REPORT, report_key(year, pe.key), year, owner.key,
+               event=pe.key)
+    to = tuple(dict.fromkeys((*owner.to, w.policy.coordinator.email)))
+    return outgoing(st, a, as_of, to=to, cc=owner.cc, attachments=(attachment,))
+
+
+def status_summary(data: StatusData) -> str:
+    t = status_totals(data)
+    parts = []
+    for d in data.wheel.deliverables:
+        c = t.by_deliverable.get(d.key)
+        if c:
+            parts.append(f"{d.title}: {c['on_time']} rettidige, {c['late']} for sent, "
+                         f"{c['missing']} mangler")
+    f = t.financing
+    return (f"Statusrapport {data.year}: {t.committees} udvalg. " + "; ".join(parts)
+            + f". Initiativer finansieret {format_dkk(f.financed)}, ikke finansieret "
+            f"{format_dkk(f.not_financed)}")
+
+
+def budget_summary(data: StatusData) -> str:
+    t = budget_totals(data).total
+    return (f"Samlet overblik {data.year}: ønsket i maj {format_dkk(t.asked)}, bevilget "
+            f"{format_dkk(t.granted)}; {t.counts['yes']} finansieret, {t.counts['partly']} "
+            f"delvist, {t.counts['no']} ikke finansieret, {t.counts['none']} uden beslutning.")
+
+
+def _again(run: EventRun, key: str) -> EventResult:
+    """The report was queued before: it is not built again (a pending one is sent)."""
+    if run.send:
+        run.step("send", deliver, run.st)
+    note = (f"«{run.event.title}» {run.year} er allerede dannet og sendt én gang; "
+            "den sendes ikke igen.")
+    return EventResult(messages=message_rows(run.st, [key]), notes=[note])
+
+
+def _report(run: EventRun, build: Callable[[StatusData], bytes],
+            markdown: Callable[[StatusData], str], summary: Callable[[StatusData], str],
+            with_budget: bool) -> EventResult:
+    st, pe, year, as_of = run.st, run.event, run.year, run.as_of
+    key = report_key(year, pe.key)
+    if not run.dry_run and is_queued(st, key):
+        return _again(run, key)
+    data = run.step("gather", gather, st, year, as_of, run.title, with_budget=with_budget)
+    content = run.step("build-report", build, data)
+    o = report_outgoing(st, pe, year, as_of,
+                        Attachment(f"{safe_name(pe.title)} {year}.docx", content))
+    dry = " (prøvekørsel)" if run.dry_run else ""
+    result = EventResult(notes=[summary(data)], artifacts=[Artifact(
+        None if run.dry_run else event_artifact_key(year, pe.key), markdown(data),
+        f"Årshjul {year}: {pe.key}{dry}")])
+    if run.dry_run:
+        result.documents += write_preview(st, run.preview, [o])
+        result.messages = message_rows(st, [key], messages=[o], dry_run=True)
+        return result
+    queued = run.step("build-and-enqueue", enqueue_one, st, o, as_of)
+    if queued:
+        keep = st.data / "reports" / str(year)
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / o.attachments[0].filename).write_bytes(content)
+        if st.documents is not None:
+            write_documents(st.documents, [o])
+            result.documents += [f"{year}/{pe.key}/{o.attachments[0].filename}"]
+    if run.send:
+        run.step("send", deliver, st)
+    if paused(st):
+        result.notes.append(PAUSED_NOTE)
+    result.messages = message_rows(st, [key], messages=[o] if queued else [])
+    return result
+
+
+def handle_status_report(run: EventRun) -> EventResult:
+    return _report(run, status_report_docx, status_markdown, status_summary, False)
+
+
+def handle_budget(run: EventRun) -> EventResult:
+    return _report(run, budget_overview_docx, budget_markdown, budget_summary, True)

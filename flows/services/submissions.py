@@ -1,0 +1,153 @@
+"""A handed-in file: checked, stored, registered, and its receipt queued.
+
+The file is checked by :func:`letters.intake.check_docx` (refused: ``refused: <file>:
+<reason>``, nothing stored), kept whole and content-addressed under ``<data>/submissions``,
+read back (:mod:`.readings`), and registered in one transaction with its receipt: the first
+arrival closes the request (on time when registered on or before the due date, local) and
+cancels its remaining slots; a later one is kept as a revision with its own receipt. A
+request that was never opened is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from flows.report import Registration
+from flows.services.audit import audit
+from flows.services.keys import Action, receipt_key
+from flows.services.messages import build_outgoing
+from flows.services.outbox import queue_message
+from flows.services.readings import expected_goals, read_submission, reading_notes
+from flows.services.setup import Refused, Setup
+from letters import intake
+from letters.mail import Outgoing
+from letters.readback import FormReading
+from models.db import immediate
+from models.kinds import BodyKind, MessageKind, RequestStatus, SlotOutcome
+from models.ladder import arrival_status
+from models.plan import require_aware
+from models.state import Document, Request, SlotState, Submission
+from models.wheel import Wheel
+
+MAX_SUBMISSION_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Registered:
+    submission_id: int
+    request_id: int
+    revision: int
+    outcome: RequestStatus  # on_time | late (of this arrival)
+    status: RequestStatus  # the request's status (its first arrival)
+    document: str  # path relative to the data directory
+    action: Action
+    outgoing: Outgoing  # the receipt as queued
+    reading: FormReading
+
+    @property
+    def registration(self) -> Registration:
+        return Registration(self.submission_id, self.request_id, self.revision, self.outcome,
+                            self.status, self.document)
+
+    def notes(self, wheel: Wheel, file_name: str) -> list[str]:
+        """The Danish notes of the receipt run: what was read and what was missing."""
+        return reading_notes(self.reading, expected_goals(wheel, self.action.committee),
+                             file_name, self.document)
+
+
+def check_submission(file: Path) -> intake.Accepted:
+    """Read and check a submitted Word file; refuse it with a reason."""
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise Refused(f"refused: cannot read {file}: {exc.strerror}") from None
+    if size > MAX_SUBMISSION_BYTES:
+        raise Refused(
+            f"refused: {file.name}: the file is {size / 1_000_000:,.1f} MB, over the limit of "
+            f"{MAX_SUBMISSION_BYTES / 1_000_000:,.1f} MB")
+    try:
+        return intake.check_docx(file.read_bytes(), file.name)
+    except intake.Refused as exc:
+        raise Refused(f"refused: {file.name}: {exc.reason}") from None
+
+
+def store_document(data: Path, accepted: intake.Accepted) -> tuple[str, str]:
+    """Store an accepted file content-addressed under ``data/submissions``; (sha256, path)."""
+    path = intake.store(accepted, data / "submissions")
+    return accepted.sha256, path.relative_to(data).as_posix()
+
+
+def _request(s: Session, year: int, committee: str, deliverable: str, at: datetime) -> Request:
+    req = s.exec(select(Request).where(
+        Request.year == year, Request.deliverable == deliverable,
+        Request.committee == committee)).first()
+    if req is None or req.opened_at.astimezone(UTC) > at.astimezone(UTC):
+        raise Refused(f"refused: no open request for {deliverable} from {committee} in {year} "
+                      "(the letter asking for it has not gone out)")
+    return req
+
+
+def _document(s: Session, st: Setup, accepted: intake.Accepted, name: str,
+              at: datetime) -> tuple[Document, str]:
+    sha, rel = store_document(st.data, accepted)
+    doc = s.exec(select(Document).where(Document.sha256 == sha)).first()
+    if doc is None:
+        doc = Document(sha256=sha, filename=name, path=rel, size=len(accepted.data),
+                       stored_at=at)
+        s.add(doc)
+        s.flush()
+    return doc, rel
+
+
+def _close(s: Session, st: Setup, req: Request, outcome: RequestStatus, at: datetime) -> None:
+    """The first arrival: the request is closed and its remaining slots cancelled."""
+    assert req.id is not None
+    req.status, req.received_at, req.closed_at = outcome, at, at
+    s.add(req)
+    done = set(s.exec(select(SlotState.slot).where(SlotState.request_id == req.id)).all())
+    for x in st.ladders.slots(req.deliverable, req.year, req.opened_at):
+        if x.name not in done:
+            s.add(SlotState(request_id=req.id, slot=x.name, kind=x.kind,
+                            state=SlotOutcome.CANCELLED, due_at=x.at, at=at))
+
+
+def register_submission(st: Setup, year: int, committee: str, deliverable: str, file: Path,
+                        at: datetime) -> Registered:
+    """Register a submission at ``at`` and queue its receipt, in one transaction."""
+    require_aware(at, "at")
+    w = st.wheel
+    if committee not in w.committee:
+        raise Refused(f"refused: {committee!r} is not a committee of the wheel")
+    if deliverable not in w.deliverable:
+        raise Refused(f"refused: {deliverable!r} is not a deliverable of the wheel")
+    accepted = check_submission(file)
+    reading = read_submission(w, committee, accepted.data)
+    outcome = arrival_status(st.local(at).date(), st.ladders.due(deliverable, year))
+    with Session(immediate(st.db), expire_on_commit=False) as s:
+        req = _request(s, year, committee, deliverable, at)
+        assert req.id is not None
+        doc, rel = _document(s, st, accepted, file.name, at)
+        previous = s.exec(select(Submission.id).where(Submission.request_id == req.id)).all()
+        first = req.status == RequestStatus.OPEN
+        sub = Submission(request_id=req.id, document_id=doc.id or 0, received_at=at,
+                         revision=len(previous), outcome=outcome)
+        s.add(sub)
+        s.flush()
+        assert sub.id is not None
+        if first:
+            _close(s, st, req, outcome, at)
+        audit(s, st, at, "submit", year, committee, deliverable=deliverable,
+              ref=f"submission:{sub.id}", outcome=outcome if first else "revision")
+        a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(sub.id), year, committee,
+                   deliverable=deliverable, request_id=req.id, received_at=at,
+                   revision=sub.revision,
+                   first_received_at=None if first else req.received_at, file_name=file.name)
+        o = build_outgoing(st, a, at)
+        queue_message(s, st, o, at)
+        s.commit()
+        return Registered(sub.id, req.id, sub.revision, outcome, RequestStatus(req.status),
+                          rel, a, o, reading)

@@ -1,0 +1,160 @@
+"""Running a simulated year: a fresh state in ``--out``, a virtual clock, the same runs.
+
+The same composed runs as live operation, through the same :class:`flows.compose.Runner`;
+only the clock and the store differ: a fresh SQLite file in ``--out`` (never
+``AARSHJUL_DATABASE_URL``), mail through ``--smtp`` only (never ``AARSHJUL_SMTP_URL``; without
+``--smtp`` messages are written to ``--out/mailbox``), journal copies always
+(``--out/journal``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flows.compose import Runner
+from flows.services.messages import render_docx
+from flows.services.setup import Refused, Setup, open_database
+from flows.services.storage import store_decisions, store_readings
+from flows.simulate.forms import fill_form, illustrative_goal_text, illustrative_initiatives
+from flows.simulate.scenario import PlannedSubmission, Scenario
+from flows.simulate.summary import build_summary
+from flows.simulate.timeline import Order, Step, end_of_year, timeline
+from letters.context import form_context
+from letters.delivery import DirectoryTransport, SmtpTransport, Transport
+from letters.journal import Journal
+from models.barometer import Reading
+from models.kinds import EventKind
+from models.wheel import Wheel
+
+
+@dataclass
+class Outcome:
+    out: Path
+    summary: dict[str, Any]
+    refused: list[str]
+    flow_runs: int
+    seconds: float
+    prefect: str | None
+    notes: list[str]
+    prefect_stopped: bool = False  # simulate started that server itself and has stopped it
+
+
+def _fresh(out: Path) -> None:
+    """Remove what an earlier simulation wrote into ``out`` (and nothing else)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "summary.json"):
+        (out / name).unlink(missing_ok=True)
+    for name in ("journal", "documents", "mailbox", "submissions", "generated-forms", "reports"):
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
+class Clock:
+    """The simulated "now": set to each step's instant as the year goes by."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def make_setup(wheel: Wheel, out: Path, smtp: str | None, clock: Clock) -> Setup:
+    db = open_database(f"sqlite:///{(out / 'state.sqlite').resolve()}")
+    transport: Transport = SmtpTransport(smtp) if smtp else DirectoryTransport(out / "mailbox")
+    return Setup(wheel, db, out, transport, journal=Journal(out / "journal"),
+                 documents=out / "documents", actor="simulate", clock=clock)
+
+
+def submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) -> Path:
+    """The scenario's file, or the committee's form filled in (made once per content)."""
+    if sub.file is not None:
+        return sub.file
+    directory = out / "generated-forms"
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{sub.deliverable}-{year}-{sub.committee}"
+    if sub.goals is not None or sub.initiatives is not None:
+        # the scenario's own content: one file per submission (a revision may differ)
+        name += "-" + sub.at.astimezone(st.tz).strftime("%Y%m%dT%H%M")
+    path = directory / f"{name}.docx"
+    if not path.exists():
+        ctx = form_context(st.wheel, st.plan(year), sub.deliverable, sub.committee)
+        form = st.wheel.deliverable[sub.deliverable].form or "formular"
+        goals = dict(sub.goals) if sub.goals is not None else {
+            g.key: illustrative_goal_text(st.wheel, sub.committee, sub.deliverable, g.key, year)
+            for g in st.wheel.goals_for(sub.committee)
+        }
+        rows = (sub.initiatives if sub.initiatives is not None
+                else illustrative_initiatives(st.wheel, sub.committee))
+        path.write_bytes(fill_form(render_docx(st, form, ctx), goals, rows))
+    return path
+
+
+def _store_budget(st: Setup, year: int, scenario: Scenario, at: datetime) -> str:
+    """The scenario's budget decisions, stored as ``aarshjul budget import`` stores them."""
+    source = scenario.path.name if scenario.path is not None else "scenario"
+    stored = store_decisions(st.db, year, scenario.budget, source, at)
+    return (f"Budget {year}: {stored.total} beslutninger fra {source} indlæst "
+            f"({st.local(at).date().isoformat()}).")
+
+
+class _Year:
+    """One simulated year in motion: carries out each step of the timeline."""
+
+    def __init__(self, st: Setup, runner: Runner, out: Path, year: int,
+                 scenario: Scenario) -> None:
+        self.st, self.runner, self.out, self.year, self.scenario = st, runner, out, year, scenario
+        self.notes: list[str] = []
+        self.refused: list[str] = []
+        self.budget_pending = bool(scenario.budget)
+
+    def __call__(self, step: Step) -> None:
+        try:
+            if step.order == Order.SUBMIT:
+                assert step.submission is not None
+                sub = step.submission
+                file = submission_file(self.st, self.out, self.year, sub)
+                self.runner.submit(self.year, sub.committee, sub.deliverable, file, step.at)
+            elif step.order == Order.EVENT:
+                kind = self.st.wheel.event[step.what].do
+                if self.budget_pending and kind == EventKind.BUDGET:
+                    self.budget_pending = False
+                    self.notes.append(_store_budget(self.st, self.year, self.scenario, step.at))
+                self.notes += self.runner.event(step.what, self.year, step.at).notes
+            else:
+                self.runner.chase(step.at)
+        except Refused as exc:
+            self.refused.append(f"{step.what} {step.at.isoformat()}: {exc}")
+
+
+def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
+                   smtp: str | None = None, use_prefect: bool = True,
+                   progress: Callable[[Step], None] | None = None) -> Outcome:
+    """Run the year; returns what happened (``summary.json`` is written too)."""
+    t0 = time.perf_counter()
+    _fresh(out)
+    steps = timeline(wheel, year, scenario)
+    clock = Clock(steps[0].at if steps else end_of_year(wheel.policy.tz, year))
+    st = make_setup(wheel, out, smtp, clock)
+    store_readings(st.db, [Reading(r.goal, r.period, r.value, r.source)
+                           for r in scenario.barometer], clock.at)
+    the_year = _Year(st, Runner(st, prefect=use_prefect, simulation=True), out, year, scenario)
+    for step in steps:
+        clock.at = step.at
+        if progress is not None:
+            progress(step)
+        the_year(step)
+    summary = build_summary(st, year, out, the_year.refused)
+    # streamed: json.dumps of a 2,000-committee year is a 50 MB string at the process's peak
+    with (out / "summary.json").open("w", encoding="utf-8") as f:
+        json.dump(summary, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    runs = len(steps) if use_prefect else 0
+    return Outcome(out, summary, the_year.refused, runs, time.perf_counter() - t0, None,
+                   the_year.notes)

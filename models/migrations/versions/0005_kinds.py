@@ -1,0 +1,40 @@
+"""Data instead of name matching: a slot state's kind, and whether a reading is illustrative.
+
+``slot_states.kind`` (before, after, escalate) was read from the prefix of the slot's name;
+``barometer_readings.illustrative`` was read from the word "illustrativ" in its source. Both
+are filled in once, here, from what the rows held, and written explicitly from now on.
+
+Revision ID: 0005_kinds
+Revises: 0003_budget
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
+
+revision = "0005_kinds"
+down_revision = "0003_budget"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("slot_states") as batch:
+        batch.add_column(sa.Column("kind", AutoString(length=10), nullable=False,
+                                   server_default="before"))
+    op.execute("UPDATE slot_states SET kind = 'after' WHERE slot LIKE 'after-%'")
+    op.execute("UPDATE slot_states SET kind = 'escalate' WHERE slot = 'escalate'")
+    with op.batch_alter_table("barometer_readings") as batch:
+        batch.add_column(sa.Column("illustrative", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
+    op.execute("UPDATE barometer_readings SET illustrative = "
+               "(lower(source) LIKE '%illustrativ%')")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("barometer_readings") as batch:
+        batch.drop_column("illustrative")
+    with op.batch_alter_table("slot_states") as batch:
+        batch.drop_column("kind")
