@@ -24,7 +24,8 @@ def run() -> list[Result]:
     from flows.services.submissions import register_submission
     from models.state import BarometerReading
     from tests.bench.bench_intake import _filled_form
-    from tests.flows.helpers import at, database, make_setup
+    from tests.dbtools import database
+    from tests.flows.helpers import at, make_setup
 
     out: list[Result] = []
     with tempfile.TemporaryDirectory() as d:

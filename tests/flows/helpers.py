@@ -1,12 +1,8 @@
-"""Shared set-up for the flow tests: a wheel, a fresh database (SQLite or PostgreSQL),
+"""Shared set-up for the flow tests: a wheel, a fresh database (:func:`tests.dbtools.database`),
 an engine Setup whose mail goes to a directory, and readers for what was really sent."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -15,8 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from flows.services.messages import render_docx
 from flows.services.setup import Setup
@@ -26,7 +21,6 @@ from models.config import Loaded, load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
 CPH = ZoneInfo("Europe/Copenhagen")
-PG_ENV = "AARSHJUL_TEST_POSTGRES_URL"
 
 
 def at(text_: str) -> datetime:
@@ -46,37 +40,6 @@ def flow_at(fn: Any, st: Setup, when: str, *, upload: Path | None = None,
 
 def wheel_loaded(text_: str | None = None) -> Loaded:
     return load(ROOT / "aarshjul.yaml") if text_ is None else loads(text_)
-
-
-@contextmanager
-def database(kind: str, tmp: Path) -> Iterator[Engine]:
-    """A fresh, migrated database: a SQLite file, or a private schema on PostgreSQL."""
-    from models.db import make_engine, upgrade
-
-    if kind == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp / 'state.sqlite'}")
-        upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
-        return
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None) -> Setup:

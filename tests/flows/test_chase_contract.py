@@ -15,17 +15,9 @@ from flows import runs
 from flows.services.setup import Refused, Setup
 from flows.services.status import request_rows
 from models.state import SlotState
-from tests.flows.helpers import (
-    at,
-    database,
-    form_docx,
-    headers,
-    mailbox,
-    make_setup,
-    wheel_loaded,
-)
+from tests.dbtools import BACKENDS, database
+from tests.flows.helpers import at, form_docx, headers, mailbox, make_setup, wheel_loaded
 
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 COMMITTEES = ["OEU", "BUU", "KFU", "SUU", "SOU", "TMU", "BIU"]
 
 

@@ -16,17 +16,8 @@ from flows.services.status import request_rows
 from models.kinds import EventKind
 from models.outbox import OutboxRow
 from models.state import AuditEntry, Request, SlotState
-from tests.flows.helpers import (
-    ROOT,
-    at,
-    database,
-    form_docx,
-    mailbox,
-    make_setup,
-    wheel_loaded,
-)
-
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+from tests.dbtools import BACKENDS, database
+from tests.flows.helpers import ROOT, at, form_docx, mailbox, make_setup, wheel_loaded
 
 
 @pytest.fixture(params=BACKENDS)

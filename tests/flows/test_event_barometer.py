@@ -12,7 +12,8 @@ from sqlmodel import Session
 from flows import runs
 from flows.services.setup import Setup
 from models.state import BarometerReading
-from tests.flows.helpers import at, database, flow_at, mailbox, make_setup
+from tests.dbtools import database
+from tests.flows.helpers import at, flow_at, mailbox, make_setup
 
 PNG = b"\x89PNG\r\n\x1a\n"
 READINGS = [  # (goal, period, value, source)

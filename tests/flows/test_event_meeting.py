@@ -15,7 +15,8 @@ from flows.services.setup import Setup
 from letters.ics import calendar_bytes
 from models.config import loads
 from models.plan import year_plan
-from tests.flows.helpers import ROOT, at, database, flow_at, mailbox, make_setup
+from tests.dbtools import database
+from tests.flows.helpers import ROOT, at, flow_at, mailbox, make_setup
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

@@ -319,7 +319,8 @@ def test_the_event_flow_publishes_the_figures_as_a_markdown_artifact(
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
-    from tests.flows.helpers import database, flow_at, mailbox, make_setup
+    from tests.dbtools import database
+    from tests.flows.helpers import flow_at, mailbox, make_setup
 
     with database("sqlite", tmp_path) as eng:
         st = make_setup(eng, tmp_path)

@@ -186,7 +186,8 @@ def test_the_receipt_flow_publishes_what_was_read(prefect_harness, tmp_path: Pat
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows import workflows as W
-    from tests.flows.helpers import database, flow_at, make_setup
+    from tests.dbtools import database
+    from tests.flows.helpers import flow_at, make_setup
 
     f = tmp_path / "handleplan.docx"
     f.write_bytes(filled_form())

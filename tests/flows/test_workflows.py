@@ -11,7 +11,8 @@ import pytest
 from flows import workflows as W
 from flows.services.status import request_rows
 from models.config import loads
-from tests.flows.helpers import ROOT, at, database, flow_at, form_docx, mailbox, make_setup
+from tests.dbtools import database
+from tests.flows.helpers import ROOT, at, flow_at, form_docx, mailbox, make_setup
 
 CONFIG = str(ROOT / "aarshjul.yaml")
 

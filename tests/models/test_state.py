@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,36 +12,15 @@ from sqlmodel import Session, select
 
 import models.budget_state
 import models.outbox  # noqa: F401 - the outbox tables are part of the metadata
-from models.db import all_metadata, make_engine, upgrade
+from models.db import all_metadata
 from models.state import STATE_TABLES, CycleYear, Request, SlotState
-
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+from tests.dbtools import BACKENDS, database
 
 
 @pytest.fixture(params=BACKENDS)
 def eng(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        e = make_engine(f"sqlite:///{tmp_path / 's.sqlite'}")
-        upgrade(e)
+    with database(request.param, tmp_path) as e:
         yield e
-        e.dispose()
-        return
-    url = os.environ.get("AARSHJUL_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("AARSHJUL_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    e = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(e)
-        yield e
-    finally:
-        e.dispose()
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def test_migrations_and_models_agree(eng):
