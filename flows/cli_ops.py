@@ -56,11 +56,13 @@ def serve(
     starts a local Prefect server (UI at http://127.0.0.1:4200)."""
     from functools import partial
 
+    from flows.cli_run import prefect_credential
     from flows.prefect_server import ServerError, ensure_server
     from flows.serve import Serve, serve_forever
     from models.db import database_url
 
     loaded = load_or_exit(config)
+    credential = prefect_credential()
     _logging(log_level)
     srv = Serve(
         config=config.resolve(),
@@ -70,7 +72,9 @@ def serve(
         catch_up=timedelta(days=catch_up_days),
     )
     try:
-        code = serve_forever(srv, server=partial(ensure_server, port=prefect_port or None))
+        code = serve_forever(
+            srv, server=partial(ensure_server, port=prefect_port or None, credential=credential)
+        )
     except (RuntimeError, ServerError) as exc:
         fail(f"refused: {exc}")
     raise typer.Exit(code)
@@ -90,8 +94,9 @@ def deploy(
     PREFECT_API_URL, for `prefect worker start --pool POOL` on one or more machines."""
     from datetime import UTC, datetime
 
+    from flows.cli_run import prefect_api
     from flows.deploy import PROJECT, deploy_all
-    from flows.prefect_server import configured_api_url, healthy
+    from flows.prefect_server import configured_api_url
 
     loaded = load_or_exit(config)
     url = configured_api_url()
@@ -100,8 +105,7 @@ def deploy(
             "refused: deploy needs a lasting Prefect server; set PREFECT_API_URL "
             "(e.g. http://127.0.0.1:4200/api) to it."
         )
-    if not healthy(url):
-        fail(f"refused: the Prefect server at {url} does not answer.")
+    prefect_api()  # answers and takes the credential, which this process now uses
     now = datetime.now(UTC).astimezone(loaded.wheel.policy.tz)
     try:
         ids = deploy_all(loaded.wheel, config, pool=pool, source=(source or PROJECT), now=now)

@@ -26,6 +26,7 @@ from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_
 
 if TYPE_CHECKING:
     from flows.engine import Setup
+    from flows.prefect_auth import Credential
     from flows.report import RunReport
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
@@ -71,18 +72,37 @@ def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
 
 
 def prefect_api() -> str | None:
-    """The configured Prefect API, checked to answer; None when none is configured."""
-    from flows.prefect_server import configured_api_url, healthy
+    """The configured Prefect API, checked to answer and to take our credential (then used
+    by this process's Prefect clients); None when none is configured."""
+    from flows.prefect_auth import CredentialError
+    from flows.prefect_server import ServerError, configured_api_url, connect, healthy
 
     url = configured_api_url()
     if url is None:
         return None
-    if not healthy(url):
+    credential = prefect_credential()
+    if not healthy(url, credential=credential):
         fail(
             f"refused: the Prefect server at {url} does not answer. Start it "
             "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL."
         )
+    try:
+        connect(url, credential)
+    except (ServerError, CredentialError) as exc:
+        fail(f"refused: {exc}")
     return url
+
+
+def prefect_credential() -> Credential | None:
+    """The Prefect credential of the settings (AARSHJUL_PREFECT_AUTH_FILE or the systemd
+    credential), checked; a refusal exits 1."""
+    from flows.prefect_auth import CredentialError, from_settings
+    from flows.settings import Settings, SettingsError
+
+    try:
+        return from_settings(Settings.from_env())
+    except (CredentialError, SettingsError) as exc:
+        fail(f"refused: {exc}")
 
 
 def _without_prefect_note() -> None:

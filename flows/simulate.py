@@ -62,6 +62,7 @@ from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_
 
 if TYPE_CHECKING:
     from flows.engine import Setup
+    from flows.prefect_auth import Credential
     from models.budget import Decision
     from models.wheel import Wheel
 
@@ -832,7 +833,9 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True, highlight=False)
-    server = _prefect(not no_prefect)
+    from flows.cli_run import prefect_credential
+
+    server = _prefect(not no_prefect, None if no_prefect else prefect_credential())
     with server as api:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -878,8 +881,9 @@ class _prefect:
     progress bar stays readable; the runs' logs still go to the server.
     """
 
-    def __init__(self, wanted: bool) -> None:
+    def __init__(self, wanted: bool, credential: Credential | None = None) -> None:
         self.wanted = wanted
+        self.credential = credential
         self._stack: Any = None
         self.started = False  # True: a child server of ours (stopped on exit)
 
@@ -899,7 +903,7 @@ class _prefect:
         self.started = not configured_api_url()
         self._stack = contextlib.ExitStack()
         port = None if port_in_use(DEFAULT_HOST, DEFAULT_PORT) else DEFAULT_PORT
-        url = self._stack.enter_context(ensure_server(port=port))
+        url = self._stack.enter_context(ensure_server(port=port, credential=self.credential))
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         self._stack.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
