@@ -117,9 +117,10 @@ def command_lines() -> list[str]:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                out.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace"))
+                raw = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
+            out.append(raw.replace(b"\0", b" ").decode("utf-8", "replace"))
     return out
 
 
