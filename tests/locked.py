@@ -179,7 +179,8 @@ INCLUDE_CMD = (
 
 @contextmanager
 def nginx_proxy(
-    tmp: Path, upstream_port: int, auth_file: Path, users: dict[str, str]
+    tmp: Path, upstream_port: int, auth_file: Path, users: dict[str, str],
+    https_port: int | None = None,
 ) -> Iterator[Proxy]:
     """Debian's nginx with the example site in front of ``127.0.0.1:upstream_port``."""
     import trustme
@@ -205,7 +206,7 @@ def nginx_proxy(
         ["bash", "-c", "umask 077; " + INCLUDE_CMD.format(auth=auth_file, out=include)],
         check=True,
     )
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = _free_port(), https_port or _free_port()
     (tmp / "site.conf").write_text(
         render_site(tmp, upstream_port, http_port, https_port, cert, key), encoding="utf-8"
     )
