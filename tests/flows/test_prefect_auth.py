@@ -256,8 +256,11 @@ def test_env_example_and_readme_hold_no_credential_and_no_unsafe_env_line() -> N
     assert not [line for line in live if "AUTH_STRING" in line or "API_KEY" in line]
     assert "# AARSHJUL_PREFECT_AUTH_FILE=/etc/aarshjul/prefect-auth" in env
     for doc in (ROOT / "README.md", ROOT / "docs" / "readme" / "operations.md"):
-        text = doc.read_text(encoding="utf-8")
-        assert "xargs" not in text and "env $(cat" not in text, doc
+        blocks = re.findall(r"^```sh\n(.*?)^```", doc.read_text(encoding="utf-8"), re.S | re.M)
+        commands = "\n".join(blocks)
+        assert blocks and "xargs" not in commands and "env $(cat" not in commands, doc
+        assert "set -a; . /etc/aarshjul/aarshjul.env; set +a" in commands, doc
+        assert "-p EnvironmentFile=/etc/aarshjul/aarshjul.env" in commands, doc
 
 
 # --------------------------------------------------------------------------- a locked server
