@@ -225,8 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     base = {k: v for k, v in os.environ.items() if k != API_KEY_VAR}
+    # only the credential's variable: a Prefect server does not need the rest to be valid
+    ours = {k: v for k, v in base.items() if k == "AARSHJUL_PREFECT_AUTH_FILE"}
     try:
-        credential = from_settings(Settings.from_env(base), base)
+        credential = from_settings(Settings.from_env(ours), base)
     except (SettingsError, CredentialError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1

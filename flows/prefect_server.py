@@ -134,7 +134,7 @@ def healthy(api_url: str, timeout: float = 2.0, credential: Credential | None = 
     return _get(f"{api_url}/health", _authorization(credential), timeout) == 200
 
 
-class Access(enum.StrEnum):
+class Access(enum.Enum):
     """What a Prefect server answers to an API call (``GET /api/admin/version``)."""
 
     GRANTED = "granted"  # 200 with the credential
@@ -161,8 +161,9 @@ def access(api_url: str, credential: Credential | None = None, timeout: float = 
 def check_access(
     api_url: str, credential: Credential | None = None, timeout: float = 10.0
 ) -> Access:
-    """:func:`access`, with a refusal (:class:`ServerError`) for a server that does not
-    answer or does not take the credential, and a warning for a server without auth."""
+    """:func:`access`, with a refusal for a server that does not answer (:class:`ServerError`)
+    or does not take the credential (:class:`CredentialError`), and a warning for a server
+    that takes calls without any credential although we have one."""
     got = access(api_url, credential, timeout)
     if got is Access.DOWN:
         raise ServerError(f"the Prefect server at {api_url} does not answer its API")
