@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, prefect_credential
 
 
 def _logging(level: str) -> None:
@@ -56,7 +56,6 @@ def serve(
     starts a local Prefect server (UI at http://127.0.0.1:4200)."""
     from functools import partial
 
-    from flows.cli_run import prefect_credential
     from flows.prefect_server import ServerError, ensure_server
     from flows.serve import Serve, serve_forever
     from models.db import database_url

@@ -22,11 +22,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    load_or_exit,
+    prefect_credential,
+    year_or_exit,
+)
 
 if TYPE_CHECKING:
     from flows.engine import Setup
-    from flows.prefect_auth import Credential
     from flows.report import RunReport
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
@@ -91,18 +97,6 @@ def prefect_api() -> str | None:
     except (ServerError, CredentialError) as exc:
         fail(f"refused: {exc}")
     return url
-
-
-def prefect_credential() -> Credential | None:
-    """The Prefect credential of the settings (AARSHJUL_PREFECT_AUTH_FILE or the systemd
-    credential), checked; a refusal exits 1."""
-    from flows.prefect_auth import CredentialError, from_settings
-    from flows.settings import Settings, SettingsError
-
-    try:
-        return from_settings(Settings.from_env())
-    except (CredentialError, SettingsError) as exc:
-        fail(f"refused: {exc}")
 
 
 def _without_prefect_note() -> None:

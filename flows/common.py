@@ -8,6 +8,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from flows.prefect_auth import Credential, CredentialError, from_settings
+from flows.settings import Settings, SettingsError
 from models.config import Loaded, load
 from models.problems import ConfigError
 
@@ -60,3 +62,12 @@ def year_or_exit(loaded: Loaded, year: int) -> int:
             f"Give --year {first}{f' to {last}' if last != first else ''}."
         )
     return year
+
+
+def prefect_credential() -> Credential | None:
+    """The Prefect credential of the settings (AARSHJUL_PREFECT_AUTH_FILE or the systemd
+    credential prefect-auth), checked; None when none is configured; a refusal exits 1."""
+    try:
+        return from_settings(Settings.from_env())
+    except (CredentialError, SettingsError) as exc:
+        fail(f"refused: {exc}")

@@ -58,7 +58,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    load_or_exit,
+    prefect_credential,
+    year_or_exit,
+)
 
 if TYPE_CHECKING:
     from flows.engine import Setup
@@ -833,8 +840,6 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True, highlight=False)
-    from flows.cli_run import prefect_credential
-
     server = _prefect(not no_prefect, None if no_prefect else prefect_credential())
     with server as api:
         with Progress(
