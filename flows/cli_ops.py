@@ -15,9 +15,17 @@ from typing import Annotated
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, settings_or_exit
+from flows.cli_run import prefect_api
+from flows.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    load_or_exit,
+    prefect_credential,
+    settings_or_exit,
+)
 from flows.deploy import PROJECT, deploy_all
-from flows.prefect_server import ServerError, configured_api_url, ensure_server, healthy
+from flows.prefect_server import ServerError, configured_api_url, ensure_server
 from flows.serve import FlowRunner, Serve, ServeSetup, serve_forever
 
 
@@ -62,6 +70,7 @@ def serve(
 
     settings = settings_or_exit(config)
     loaded = load_or_exit(config)
+    credential = prefect_credential()
     _logging(log_level)
     srv = Serve(
         config=config.resolve(),
@@ -73,7 +82,9 @@ def serve(
     )
     setup = ServeSetup(settings, srv)
     try:
-        code = serve_forever(srv, server=partial(ensure_server, port=prefect_port or None))
+        code = serve_forever(
+            srv, server=partial(ensure_server, port=prefect_port or None, credential=credential)
+        )
     except (RuntimeError, ServerError) as exc:
         fail(f"refused: {exc}")
     raise typer.Exit(code)
@@ -100,8 +111,7 @@ def deploy(
             "refused: deploy needs a lasting Prefect server; set PREFECT_API_URL "
             "(e.g. http://127.0.0.1:4200/api) to it."
         )
-    if not healthy(url):
-        fail(f"refused: the Prefect server at {url} does not answer.")
+    prefect_api()  # answers and takes the credential, which this process now uses
     now = datetime.now(UTC).astimezone(loaded.wheel.policy.tz)
     try:
         ids = deploy_all(loaded.wheel, pool=pool, source=(source or PROJECT), now=now)

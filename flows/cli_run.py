@@ -29,11 +29,13 @@ from flows.common import (
     ConfigOption,
     fail,
     load_or_exit,
+    prefect_credential,
     settings_or_exit,
     year_or_exit,
 )
 from flows.compose import Runner, setup_for
-from flows.prefect_server import configured_api_url, healthy
+from flows.prefect_auth import CredentialError
+from flows.prefect_server import ServerError, configured_api_url, connect, healthy
 from flows.services.setup import Refused
 from models.dates import dansk_dato, dansk_tid
 from models.kinds import CLOSED_RECEIVED
@@ -83,14 +85,29 @@ def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
         raise typer.Exit(2) from None
 
 
-def runner_for(st: Setup) -> Runner:
-    """The runner: as Prefect flow runs when a Prefect API is configured (and answers),
-    else the same runs in this process, with a note saying so."""
-
+def prefect_api() -> str | None:
+    """The configured Prefect API, checked to answer and to take our credential (then used
+    by this process's Prefect clients); None when none is configured."""
     url = configured_api_url()
-    if url is not None and not healthy(url):
-        fail(f"refused: the Prefect server at {url} does not answer. Start it "
-             "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL.")
+    if url is None:
+        return None
+    credential = prefect_credential()
+    if not healthy(url, credential=credential):
+        fail(
+            f"refused: the Prefect server at {url} does not answer. Start it "
+            "(`prefect server start --host 127.0.0.1`) or unset PREFECT_API_URL."
+        )
+    try:
+        connect(url, credential)
+    except (ServerError, CredentialError) as exc:
+        fail(f"refused: {exc}")
+    return url
+
+
+def runner_for(st: Setup) -> Runner:
+    """The runner: as Prefect flow runs when a Prefect API is configured (it must answer and
+    take our credential), else the same runs in this process, with a note saying so."""
+    url = prefect_api()
     if url is None:
         print("Note: no Prefect server is configured (PREFECT_API_URL): ran the engine "
               "directly, without a flow run or artifacts. `aarshjul serve` starts a local "

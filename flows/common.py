@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from flows.prefect_auth import Credential, CredentialError, from_settings
 from flows.settings import Settings, SettingsError
 from letters.checks import template_problems
 from models.config import Loaded, load
@@ -72,3 +73,12 @@ def settings_or_exit(config: Path, data_dir: Path | None = None) -> Settings:
         for p in exc.problems:
             print(p, file=sys.stderr)
         fail("refused: fix the environment; nothing was run.")
+
+
+def prefect_credential() -> Credential | None:
+    """The Prefect credential of the settings (AARSHJUL_PREFECT_AUTH_FILE or the systemd
+    credential prefect-auth), checked; None when none is configured; a refusal exits 1."""
+    try:
+        return from_settings(Settings.from_env())
+    except (CredentialError, SettingsError) as exc:
+        fail(f"refused: {exc}")

@@ -21,7 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    load_or_exit,
+    prefect_credential,
+    year_or_exit,
+)
 from flows.prefect_server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -35,6 +42,7 @@ from flows.simulate.timeline import Step, timeline
 from letters.smtp_url import parse_smtp_url
 
 if TYPE_CHECKING:
+    from flows.prefect_auth import Credential
     from flows.simulate.run import Outcome
 
 def simulate(
@@ -82,7 +90,7 @@ def simulate(
     from flows.simulate.run import run_simulation  # the engine: SQLAlchemy, python-docx
 
     console = Console(stderr=True, highlight=False)
-    server = _prefect(not no_prefect)
+    server = _prefect(not no_prefect, None if no_prefect else prefect_credential())
     with server as api:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -127,8 +135,9 @@ class _prefect:
     progress bar stays readable; the runs' logs still go to the server.
     """
 
-    def __init__(self, wanted: bool) -> None:
+    def __init__(self, wanted: bool, credential: Credential | None = None) -> None:
         self.wanted = wanted
+        self.credential = credential
         self._stack: Any = None
         self.started = False  # True: a child server of ours (stopped on exit)
 
@@ -139,7 +148,7 @@ class _prefect:
         self.started = not configured_api_url()
         self._stack = contextlib.ExitStack()
         port = None if port_in_use(DEFAULT_HOST, DEFAULT_PORT) else DEFAULT_PORT
-        url = self._stack.enter_context(ensure_server(port=port))
+        url = self._stack.enter_context(ensure_server(port=port, credential=self.credential))
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         self._stack.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
