@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import typer
 
-from flows import cli_data, cli_ops, cli_outputs, cli_run, cli_wheel
+from flows import cli_data, cli_ops, cli_outputs, cli_run, cli_site, cli_wheel
 
 app = typer.Typer(
     name="aarshjul",
@@ -29,6 +29,7 @@ cli_outputs.register(app)
 cli_run.register(app)
 cli_ops.register(app)
 cli_data.register(app)
+cli_site.register(app)
 
 
 def fail(message: str) -> NoReturn:
