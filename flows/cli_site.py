@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from flows.cli_outputs import write_atomic
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.settings import Settings, SettingsError
+from letters.ics import calendar_bytes
+from letters.wheel_picture import render_wheel
+from models.plan import parse_instant, year_plan
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -32,8 +37,6 @@ YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")
 def _as_of(value: str | None, tz: ZoneInfo) -> datetime | None:
     if value is None:
         return None
-    from models.plan import parse_instant
-
     try:
         return parse_instant(value, tz)
     except ValueError as exc:
@@ -55,7 +58,6 @@ def _stamp(value: str | None) -> datetime | None:
 def status_rows(loaded: Loaded, year: int, as_of: datetime) -> list[StatusRow]:
     """Who has handed in what, as of ``as_of``, from the state database, as plain rows."""
     from flows import engine as E
-    from flows.settings import Settings, SettingsError
     from letters.site import StatusRow
 
     try:
@@ -111,11 +113,7 @@ def site(
 ) -> None:
     """Write the year as static HTML pages (no script needed): the wheel, the plan and
     deadlines as moved, and the calendar file; --with-status adds who has handed in what."""
-    from flows.cli_outputs import write_atomic
-    from letters.ics import calendar_bytes
-    from letters.site import STATUS, build_site
-    from letters.wheel_picture import render_wheel
-    from models.plan import year_plan
+    from letters.site import STATUS, build_site  # Jinja, at its top
 
     if as_of is not None and not with_status:
         raise typer.BadParameter("--as-of is the instant of the status: give --with-status",

@@ -34,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import holidays as hol
 import jinja2
 from markupsafe import Markup
 
@@ -216,8 +217,6 @@ def closed_reason(wheel: Wheel, plan: YearPlan, day: date) -> str:
 
 def _holiday_names(country: str, year: int) -> dict[date, str]:
     """Danish names of the public holidays (the dates come from the plan)."""
-    import holidays as hol
-
     try:
         h = hol.country_holidays(country, years=year, categories=(hol.PUBLIC,), language="da")
     except (NotImplementedError, KeyError):

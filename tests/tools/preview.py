@@ -40,9 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from flows.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 from letters.pdf import tagged_pdf
 from letters.render import TEMPLATES_DIR
+from models.config import load
 from models.kinds import EventKind, MessageKind
+from models.problems import ConfigError
 
 REPORT_KINDS = (EventKind.STATUS_REPORT, EventKind.BUDGET, MessageKind.REPORT)
 LETTER_KINDS = (EventKind.LETTERS, MessageKind.LETTER)
@@ -73,8 +76,6 @@ NO_WHEEL = Wheel({}, {}, {})
 def candidates(explicit: Path | None) -> list[Path]:
     if explicit is not None:
         return [explicit]
-    from flows.settings import DEFAULT_DATA_DIR, Settings, SettingsError
-
     try:
         data = Settings.from_env().data_dir
     except SettingsError:  # a malformed variable elsewhere must not stop a visual check
@@ -108,9 +109,6 @@ def read_wheel(config: Path | None, templates: Path = TEMPLATES_DIR) -> Wheel:
     wheel must not stop a visual check: its folders are then of no known kind)."""
     if config is None or not config.exists():
         return NO_WHEEL
-    from models.config import load
-    from models.problems import ConfigError
-
     try:
         w = load(config).wheel
     except (ConfigError, OSError):
