@@ -36,8 +36,9 @@ demo: sync
 	@echo "journal/ (the .eml copies), documents/ (letters, forms, reports, charts),"
 	@echo "aarshjul-$(YEAR).ics (import into Outlook or Google) and aarshjul-$(YEAR).png (the wheel)."
 
-# Renders the latest report and letters to PDF and PNG for a visual check (LibreOffice).
-PREVIEW_PKGS := libreoffice-writer-nogui fonts-crosextra-carlito poppler-utils
+# Renders the latest report and letters to tagged PDF (letters/pdf.py) and PNG for a visual
+# check (LibreOffice, pdftoppm).
+PREVIEW_PKGS := libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils
 preview: sync
 	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
@@ -46,18 +47,29 @@ preview: sync
 	@if [ -z "$$(find $(OUT)/documents -name '*.docx' -print -quit 2>/dev/null)" ]; then \
 	  $(BIN)/aarshjul simulate --year $(YEAR) --out $(OUT); \
 	fi
-	$(BIN)/python -m flows.preview --documents $(or $(DOCS),$(OUT)/documents) --out $(OUT)/preview
+	$(BIN)/python -m tests.tools.preview --documents $(or $(DOCS),$(OUT)/documents) --out $(OUT)/preview
+
+# axe-core (the accessibility engine the site's browser tests inject), from npm, pinned,
+# into a git-ignored folder; tests/letters/test_site.py finds it there.
+AXE_VERSION := 4.14.1
+AXE_STAMP := $(TOOLS)/npm/.axe-core-$(AXE_VERSION)
+
+$(AXE_STAMP):
+	npm install --prefix $(TOOLS)/npm --no-audit --no-fund --no-save --silent 'axe-core@$(AXE_VERSION)'
+	touch $@
 
 # Under CI the PostgreSQL, browser (ui), office and reverse-proxy tests must run: their Debian
 # packages are installed here, and a test of those kinds that skips fails the run
 # (tests/conftest.py). The proxy tests run their own nginx on free loopback ports.
 ci-deps:
 ifdef CI
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito || ! command -v nginx >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v npm >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito || ! fc-list | grep -qi dejavu || ! command -v nginx >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
+	  npm=; command -v npm >/dev/null || npm=npm; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	    chromium chromium-driver libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils nginx >/dev/null; \
+	    chromium chromium-driver $$npm libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils nginx >/dev/null; \
 	fi
+	@$(MAKE) --no-print-directory $(AXE_STAMP)
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 endif
 

@@ -4,6 +4,7 @@ measured with matplotlib's own renderer on a crowded wheel."""
 from __future__ import annotations
 
 import itertools
+import math
 import xml.etree.ElementTree as ET
 from datetime import date
 from io import BytesIO
@@ -17,6 +18,7 @@ from letters.wheel_picture import (
     DEADLINE,
     KIND_COLOURS,
     MARKER_R,
+    SLOT_COLOURS,
     TODAY,
     draw_wheel,
     render_wheel,
@@ -137,7 +139,8 @@ def test_svg_keeps_danish_text_as_text(wheel: Wheel, svg: bytes) -> None:
     assert "Københavns Integrationspolitik 2011-2014" in joined
     assert "1  10. januar" in texts  # the first label: number and Danish date
     assert "5  Frist 1. maj" in texts
-    assert "påmindelser 17/4, 24/4, 30/4 · rykkere 2/5, 8/5" in texts
+    assert "påmindelser 17/4, 24/4, 30/4" in texts  # one line per kind of reminder
+    assert "rykkere 2/5, 8/5" in texts and "eskalering 15/5" in texts
     for legend in ("Breve", "Møde", "Frist", "Påmindelse", "Rykker", "Eskalering", "I dag"):
         assert legend in texts, legend
 
@@ -238,3 +241,102 @@ def test_sparse_and_edge_wheels_draw(extra: str) -> None:
         assert plan.event("sidst").day == date(2014, 1, 2)  # past the year: drawn at its end
         assert year_angle(2013, plan.event("sidst").at) == pytest.approx(-270, abs=0.01)
         assert "Årets sidste brev" in " ".join(texts)
+
+
+# --- legibility: markers and text at A4 and on a 1280 px wide screen -------------------
+
+A4_TO_1280 = 1280 / (11.69 * 72)  # px per point when the A4 page is shown 1280 px wide
+
+
+def _leaders(fig: Any) -> dict[str, list[tuple[float, float]]]:
+    out = {}
+    for line in fig.axes[0].lines:
+        gid = line.get_gid() or ""
+        if gid.endswith("-leader"):
+            xs, ys = line.get_data()
+            out[gid] = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    return out
+
+
+def _cross(p1: Any, p2: Any, q1: Any, q2: Any) -> bool:
+    """Segments meet (a proper crossing, or a touch, or an overlap of collinear parts)."""
+    def side(a: Any, b: Any, c: Any) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    def on(a: Any, b: Any, c: Any) -> bool:
+        return (abs(side(a, b, c)) < 1e-12 and min(a[0], b[0]) <= c[0] <= max(a[0], b[0])
+                and min(a[1], b[1]) <= c[1] <= max(a[1], b[1]))
+
+    d1, d2 = side(q1, q2, p1), side(q1, q2, p2)
+    d3, d4 = side(p1, p2, q1), side(p1, p2, q2)
+    if ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and 0 not in (d1, d2, d3, d4):
+        return True
+    return on(q1, q2, p1) or on(q1, q2, p2) or on(p1, p2, q1) or on(p1, p2, q2)
+
+
+def _wheels(tmp_path: Path) -> list[tuple[str, Wheel, int]]:
+    w, crowded = load(ROOT / "aarshjul.yaml").wheel, _crowded(tmp_path)
+    return [(f"copenhagen-{y}", w, y) for y in (2011, 2012, 2013, 2014)] + [
+        (f"crowded-{y}", crowded, y) for y in (2011, 2012, 2013, 2014)]
+
+
+def test_no_leader_line_crosses_another(tmp_path: Path) -> None:
+    """The label lines as drawn, segment by segment: none meets another, on the bundled
+    wheel and on the crowded one (same-day events in March and December) in every year."""
+    from matplotlib import rc_context
+
+    from letters.wheel_picture import _style
+
+    for name, w, year in _wheels(tmp_path):
+        with rc_context(_style(year)):
+            fig = draw_wheel(w, year_plan(w, year), today=date(year, 4, 20))
+        leaders = _leaders(fig)
+        assert len(leaders) == len(w.events) + len(w.deliverables), name
+        for (g1, l1), (g2, l2) in itertools.combinations(leaders.items(), 2):
+            for p1, p2 in itertools.pairwise(l1):
+                for q1, q2 in itertools.pairwise(l2):
+                    assert not _cross(p1, p2, q1, q2), (name, g1, g2)
+
+
+def test_markers_and_text_are_legible_at_a4_and_at_1280_px(wheel: Wheel) -> None:
+    from matplotlib import rc_context
+
+    from letters.wheel_picture import _style
+
+    with rc_context(_style(2012)):
+        fig = draw_wheel(wheel, year_plan(wheel, 2012), today=date(2012, 4, 20))
+    ax = fig.axes[0]
+    slots = [ln for ln in ax.lines if (ln.get_gid() or "").startswith("slot-")]
+    assert len(slots) == 12  # 6 reminder days for each of the two deliverables
+    for ln in slots:
+        size = ln.get_markersize()  # points
+        assert size >= 7.4, ln.get_gid()  # >= 2.6 mm on paper, >= 11 px on the screen
+        assert size * A4_TO_1280 >= 11
+    # markers of one deliverable never cover one another
+    for a, b in itertools.combinations(slots, 2):
+        (xa,), (ya,) = a.get_data()
+        (xb,), (yb,) = b.get_data()
+        gap = math.hypot(xa - xb, ya - yb) * 72  # points
+        assert gap >= (a.get_markersize() + b.get_markersize()) / 2 * 0.9, (
+            a.get_gid(), b.get_gid())
+    sizes = {t.get_gid() or t.get_text(): t.get_fontsize() for t in ax.texts if t.get_text()}
+    assert min(sizes.values()) >= 7.0, min(sizes.items(), key=lambda kv: kv[1])
+    assert min(sizes.values()) * A4_TO_1280 >= 10.5  # px high on a 1280 px screen
+    for legend_text in ax.get_legend().get_texts():
+        assert legend_text.get_fontsize() >= 8
+
+
+def test_reminder_markers_show_at_1280_px(png: bytes) -> None:
+    """The picture scaled to a 1280 px wide screen still shows each påmindelse as a blob of
+    its colour, not a speck."""
+    im = Image.open(BytesIO(png)).convert("RGB")
+    small = im.resize((1280, round(1280 * im.size[1] / im.size[0])), Image.Resampling.BOX)
+    colours = _colours_of(small)
+    amber = _rgb(SLOT_COLOURS["before"])
+    near = sum(n for c, n in colours.items() if max(abs(c[i] - amber[i]) for i in range(3)) < 40)
+    assert near >= 6 * 60  # 6 påmindelser, each at least ~9 px across
+
+
+def _colours_of(im: Any) -> dict[tuple[int, int, int], int]:
+    found: Any = im.getcolors(maxcolors=1 << 20)
+    return {tuple(c): n for n, c in found}
