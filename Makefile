@@ -48,14 +48,15 @@ preview: sync
 	fi
 	$(BIN)/python -m flows.preview --documents $(or $(DOCS),$(OUT)/documents) --out $(OUT)/preview
 
-# Under CI the PostgreSQL, browser (ui) and office tests must run: their Debian packages are
-# installed here, and a test of those kinds that skips fails the run (tests/conftest.py).
+# Under CI the PostgreSQL, browser (ui), office and imap (Dovecot) tests must run: their Debian
+# packages are installed here, and a test of those kinds that skips fails the run (tests/conftest.py).
 ci-deps:
 ifdef CI
-	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito; then \
+	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito || ! test -x /usr/sbin/dovecot; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	    chromium libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils >/dev/null; \
+	    chromium libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils \
+	    dovecot-imapd >/dev/null; \
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 endif
@@ -68,7 +69,7 @@ lint: sync
 test: sync ci-deps lint
 ifdef CI
 	AARSHJUL_TEST_POSTGRES_URL=$${AARSHJUL_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	AARSHJUL_REQUIRE_MARKERS=postgres,ui,office \
+	AARSHJUL_REQUIRE_MARKERS=postgres,ui,office,imap \
 	$(BIN)/pytest -p no:cacheprovider
 else
 	$(BIN)/pytest -p no:cacheprovider

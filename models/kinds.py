@@ -101,3 +101,20 @@ class RunKind(StrEnum):
     CHASE = "chase"
     RECEIPT = "receipt"
     SIMULATE = "simulate"
+
+
+class IntakeFolder(StrEnum):
+    """Where the mail intake moves a message it has handled (README "Replies by e-mail"):
+    a folder under the intake's mailbox, ``<MAILBOX><sep>aarshjul<sep><this>``."""
+
+    HANDLED = "behandlet"  # registered, or otherwise settled without the coordinator
+    COORDINATOR = "til-koordinator"  # held for the coordinator to look at
+
+
+class InboundKind(StrEnum):
+    """What an incoming message is (``letters.inbound``)."""
+
+    PERSON = "person"  # a person's mail: a reply that may carry a submission
+    AUTO_REPLY = "auto_reply"  # out of office and other automatic replies (RFC 3834)
+    BOUNCE = "bounce"  # a delivery status notification (RFC 3464) or another bounce
+    UNREADABLE = "unreadable"  # over a limit or too broken to describe: held as it is
