@@ -50,7 +50,8 @@ class ImapUrl:
         user = quote(self.user, safe="")
         box = quote(self.mailbox, safe="")
         q = "?starttls=true" if self.starttls else ""
-        return f"{scheme}://{user}:***@{self.host}:{self.port}/{box}{q}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{user}:***@{host}:{self.port}/{box}{q}"
 
     def __str__(self) -> str:
         return self.redacted()

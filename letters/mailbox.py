@@ -336,6 +336,10 @@ class Mailbox:
                 )
         except MailboxError:
             raise
+        except IMAPClientError as exc:
+            if "EXPUNGEISSUED" in str(exc):  # another session moved it first: nothing to do
+                return
+            raise self._error(f"cannot move message {uid} to {name!r}", exc) from None
         except Exception as exc:
             raise self._error(f"cannot move message {uid} to {name!r}", exc) from None
 

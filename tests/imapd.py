@@ -58,6 +58,7 @@ mail_uid = {mail_user}
 mail_gid = {mail_group}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 {ssl}
 passdb {{
   driver = passwd-file
@@ -202,7 +203,7 @@ class Dovecot:
         for c in self._clients:
             try:
                 c.logout()
-            except Exception:  # noqa: S110 - the server may already be gone
+            except Exception:  # the server may already be gone
                 pass
         self._clients.clear()
 
