@@ -50,6 +50,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from letters.imap_url import ImapUrl
+from letters.inbound import normalize_message_id
 from models.kinds import IntakeFolder
 
 APP_FOLDER = "aarshjul"
@@ -83,7 +84,7 @@ class Listed:
     uid: int
     internaldate: datetime  # aware: when the server received it
     size: int  # RFC822.SIZE, bytes
-    message_id: str | None  # the Message-ID header as written (None when there is none)
+    message_id: str | None  # the Message-ID's <id> (None when there is none)
     flags: tuple[str, ...] = ()
 
 
@@ -394,13 +395,12 @@ _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
 def _message_id(raw: Any) -> str | None:
+    """The Message-ID as :mod:`letters.inbound` reads it, so a listing and a description
+    agree on a message's key."""
     if not isinstance(raw, bytes) or not raw.strip():
         return None
     value = _HEADERS.parsebytes(raw).get("Message-ID")
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+    return normalize_message_id(str(value)) if value is not None else None
 
 
 def list_pending(url: ImapUrl, *, ssl_context: ssl.SSLContext | None = None) -> Sequence[Listed]:
