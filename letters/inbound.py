@@ -18,8 +18,9 @@ What it finds:
   ``X-Autoreply``, ``X-Autorespond``, ``Precedence: auto_reply``, Exchange's
   ``X-MS-Exchange-Inbox-Rules-Loop`` on a message without a Word file, and out-of-office
   subjects such as Outlook's "Automatisk svar:" / "Automatic reply:"), a delivery status
-  notification (``multipart/report; report-type=delivery-status``, RFC 3464, read here; a
-  bounce from a mailer daemon in another format is read by flufl.bounce), or a person's mail.
+  notification (``multipart/report; report-type=delivery-status``, RFC 3464; a bounce from a
+  mailer daemon in another format is read by flufl.bounce: :mod:`letters.bounces`), or a
+  person's mail.
   ``X-Auto-Response-Suppress`` is not a marker: Outlook puts it on ordinary mail too.
 - **Bounces**: every recipient with its action, status code and diagnostic text, and the
   Message-ID (and ``X-Aarshjul-*`` headers) of our message it is about, from the returned
@@ -52,8 +53,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from flufl.bounce import all_failures
-
+from letters.bounces import Bounce, Recipient, clean, normalize_message_id, read_bounce
 from letters.intake import MACRO_SUFFIXES, check_docx
 from models.kinds import InboundKind
 
@@ -68,10 +68,11 @@ OUT_OF_OFFICE = re.compile(
     re.IGNORECASE,
 )
 _MSGID = re.compile(r"<[^<>\s]+>")
+__all__ = ["Attachment", "Bounce", "Inbound", "Limits", "Recipient", "describe",
+           "message_key", "normalize_message_id"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type[ \t]*:")
-_DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 # MIME defects that leave the structure, and so the attachments, in doubt
 _STRUCTURE_DEFECTS = (
     email.errors.StartBoundaryNotFoundDefect,
@@ -101,34 +102,6 @@ class Attachment:
     refused: str | None = None  # why this kind of file is refused (a macro file ...)
     forwarded: bool = False  # inside a forwarded message (message/rfc822)
     too_large: bool = False
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """One recipient of a delivery status notification (RFC 3464 per-recipient fields)."""
-
-    address: str  # lower-cased
-    action: str  # failed, delayed, delivered, relayed, expanded ("" when not given)
-    status: str  # e.g. 5.1.1 ("" when not given)
-    diagnostic: str = ""  # Diagnostic-Code, e.g. "smtp; 550 5.1.1 user unknown"
-    remote_mta: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.action == "failed" or (not self.action and self.status.startswith("5"))
-
-
-@dataclass(frozen=True)
-class Bounce:
-    recipients: tuple[Recipient, ...]
-    about_message_id: str | None  # our message it reports on
-    about_headers: tuple[tuple[str, str], ...] = ()  # its X-Aarshjul-* headers
-    reporting_mta: str = ""
-    standard: bool = True  # RFC 3464; False: another format, read by flufl.bounce
-
-    @property
-    def failed(self) -> tuple[Recipient, ...]:
-        return tuple(r for r in self.recipients if r.failed)
 
 
 @dataclass(frozen=True)
@@ -174,17 +147,6 @@ def message_key(message_id: str | None, raw: bytes) -> str:
     return message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
-def normalize_message_id(value: str | None) -> str | None:
-    """The ``<id>`` in a Message-ID header, or the header's text when it has no brackets."""
-    if value is None:
-        return None
-    text = " ".join(_CONTROL.sub("", str(value)).split())
-    found = _MSGID.search(text)
-    if found:
-        return found.group()
-    return text or None
-
-
 class _Unreadable(Exception):
     pass
 
@@ -224,7 +186,8 @@ class _Reader:
             raise _Unreadable("it has more than one From header: the sender is in doubt")
         parts = self._walk(msg)
         self._structure(parts)
-        bounce = self._bounce(msg)
+        bounce = read_bounce(msg, self.identity.get("from_address"), self._text_of,
+                             self.notes)
         attachments = self._attachments(parts, skip_returned=bounce is not None)
         auto = None if bounce else self._auto_reply(msg, attachments)
         kind = (InboundKind.BOUNCE if bounce else
@@ -339,7 +302,7 @@ class _Reader:
         return {
             "message_id": mid,
             "from_address": address,
-            "from_name": _clean(name),
+            "from_name": clean(name),
             "subject": self._text_of(one("Subject")),
             "date": _date(date_text),
             "in_reply_to": _ids(self._text_of(one("In-Reply-To"))),
@@ -357,14 +320,14 @@ class _Reader:
         try:
             chunks = email.header.decode_header(value)
         except Exception:
-            return _clean(str(value))
+            return clean(str(value))
         out = []
         for data, charset in chunks:
             if isinstance(data, str):
                 out.append(data)
                 continue
             out.append(self._bytes_text(data, charset))
-        return _clean("".join(out))
+        return clean("".join(out))
 
     def _bytes_text(self, data: bytes, charset: str | None) -> str:
         cs = (charset or "ascii").lower()
@@ -401,39 +364,6 @@ class _Reader:
             return "X-MS-Exchange-Inbox-Rules-Loop (an Exchange rule's reply)"
         return None
 
-    def _bounce(self, msg: email.message.Message) -> Bounce | None:
-        ctype = msg.get_content_type()
-        report = (msg.get_param("report-type") or "")
-        report_type = report.lower() if isinstance(report, str) else ""
-        if ctype == "multipart/report" and report_type == "delivery-status":
-            found = _rfc3464(msg, self._text_of)
-            if found is not None and found.recipients:
-                return found
-            other = self._flufl(msg, found.about_message_id if found else None,
-                                found.about_headers if found else ())
-            if other is not None:
-                return other
-            self.notes.append("a delivery status notification without recipients")
-            return found or Bounce((), None, standard=True)
-        sender = (self.identity.get("from_address") or "").split("@")[0]
-        null_path = (msg.get("Return-Path") or "").strip() == "<>"
-        if sender in _DAEMONS or null_path:
-            return self._flufl(msg, *_returned(msg, self._text_of))
-        return None
-
-    def _flufl(self, msg: email.message.Message, about: str | None,
-               about_headers: tuple[tuple[str, str], ...]) -> Bounce | None:
-        try:
-            temporary, permanent = all_failures(msg)
-        except Exception as exc:
-            self.notes.append(f"bounce reader: {type(exc).__name__}")
-            return None
-        recipients = [Recipient(_addr(a), "failed", "") for a in sorted(permanent)]
-        recipients += [Recipient(_addr(a), "delayed", "") for a in sorted(temporary - permanent)]
-        if not recipients:
-            return None
-        return Bounce(tuple(recipients), about, about_headers, standard=False)
-
     # --- attachments and text ---------------------------------------------------------
 
     def _attachments(self, parts: list[tuple[email.message.Message, int, bool]], *,
@@ -466,7 +396,7 @@ class _Reader:
             name = email.utils.collapse_rfc2231_value(name)
         if not name:
             return None
-        text = self._text_of(str(name)) if "=?" in str(name) else _clean(str(name))
+        text = self._text_of(str(name)) if "=?" in str(name) else clean(str(name))
         text = PurePosixPath(text.replace("\\", "/")).name.strip()
         return text or "uden navn"
 
@@ -532,59 +462,6 @@ def _encoded_message(part: email.message.Message) -> email.message.Message | Non
     return _PARSER.parsebytes(data)
 
 
-def _rfc3464(msg: email.message.Message, text_of: Any) -> Bounce | None:
-    """The per-message and per-recipient fields of a multipart/report DSN."""
-    status_part = next((p for p in msg.walk()
-                        if p.get_content_type() == "message/delivery-status"), None)
-    about, about_headers = _returned(msg, text_of)
-    if status_part is None:
-        return Bounce((), about, about_headers)
-    blocks = status_part.get_payload()
-    if not isinstance(blocks, list):
-        return Bounce((), about, about_headers)
-    reporting = ""
-    recipients: list[Recipient] = []
-    for i, block in enumerate(blocks):
-        if not isinstance(block, email.message.Message):
-            continue
-        if i == 0 and block.get("Final-Recipient") is None:
-            reporting = _field(block, "Reporting-MTA")
-            continue
-        final = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
-        if not final:
-            continue
-        recipients.append(Recipient(
-            address=_addr(final.split(";", 1)[-1]),
-            action=_field(block, "Action").lower(),
-            status=(_field(block, "Status").split() or [""])[0],
-            diagnostic=_field(block, "Diagnostic-Code"),
-            remote_mta=_field(block, "Remote-MTA"),
-        ))
-    return Bounce(tuple(recipients), about, about_headers, reporting)
-
-
-def _returned(msg: email.message.Message, text_of: Any) -> tuple[str | None,
-                                                                 tuple[tuple[str, str], ...]]:
-    """The Message-ID and X-Aarshjul-* headers of the message a bounce returns."""
-    for part in msg.walk():
-        ctype = part.get_content_type()
-        headers: email.message.Message | None = None
-        if ctype == "message/rfc822":
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
-                headers = inner[0]
-        elif ctype == "text/rfc822-headers":
-            data = part.get_payload(decode=True)
-            if isinstance(data, bytes):
-                headers = _PARSER.parsebytes(data, headersonly=True)
-        if headers is not None:
-            mid = normalize_message_id(text_of(headers.get("Message-ID")) or None)
-            ours = tuple((k, text_of(v)) for k, v in headers.items()
-                         if k.lower().startswith("x-aarshjul-"))
-            return mid, ours
-    return None, ()
-
-
 def _refused_kind(lower: str, ctype: str) -> str | None:
     if lower.endswith(REFUSED_SUFFIXES) or "macroenabled" in ctype:
         suffix = PurePosixPath(lower).suffix or "macro"
@@ -594,17 +471,6 @@ def _refused_kind(lower: str, ctype: str) -> str | None:
         return ("Outlook sent the file inside winmail.dat (rich text format): send it again "
                 "as an HTML or plain-text mail, so the .docx is attached as itself")
     return None
-
-
-def _field(block: email.message.Message, name: str) -> str:
-    value = block.get(name)
-    return " ".join(_clean(str(value)).split()) if value is not None else ""
-
-
-def _addr(value: Any) -> str:
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    text = text.strip().strip("<>").strip()
-    return _clean(text).lower()
 
 
 def _ids(text: str) -> tuple[str, ...]:
@@ -622,10 +488,6 @@ def _date(text: str) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return value if value.tzinfo is not None else None
-
-
-def _clean(text: str) -> str:
-    return " ".join(_CONTROL.sub("", text).split()) if text else ""
 
 
 def _defect(defect: email.errors.MessageDefect) -> str:

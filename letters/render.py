@@ -42,7 +42,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -51,6 +51,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
+
+from letters import docprops
 
 log = logging.getLogger("letters.render")
 
@@ -415,7 +417,8 @@ def deflate(data: bytes, level: int = COMPRESS_LEVEL) -> bytes:
 class ZipWriter:
     """Writes a zip from precomputed untouched members plus freshly rendered parts."""
 
-    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str]) -> None:
+    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str],
+                 added: Sequence[str] = ()) -> None:
         blob: list[bytes] = []
         members: list[_Member] = []
         offset = 0
@@ -437,6 +440,8 @@ class ZipWriter:
         self.static_central = b"".join(_central(m) for m in members)
         self.count = len(members)
         self.changed = [self._member(zf.getinfo(n), 0) for n in changed]
+        stamp = zf.infolist()[0].date_time if zf.infolist() else (1980, 1, 1, 0, 0, 0)
+        self.changed += [self._member(zipfile.ZipInfo(n, stamp), 0) for n in added]
 
     @staticmethod
     def _member(info: zipfile.ZipInfo, offset: int) -> _Member:
@@ -517,6 +522,8 @@ class DocxTemplate:
                 self.problems.append(self._problem(prepared, exc.lineno, _syntax_message(exc)))
         self.order = list(self.compiled)
         self.writer = ZipWriter(raw, zf, self.order)
+        self._raw = raw
+        self._stamped: tuple[docprops.Stamp, ZipWriter] | None = None
 
     @property
     def ok(self) -> bool:
@@ -576,8 +583,10 @@ class DocxTemplate:
                 raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
         return out
 
-    def render(self, context: Mapping[str, Any]) -> bytes:
-        """One letter: a .docx file's bytes."""
+    def render(self, context: Mapping[str, Any],
+               properties: Mapping[str, str] | None = None) -> bytes:
+        """One letter: a .docx file's bytes. ``properties`` are written as custom document
+        properties (a form's identity: ``letters.docprops.FormIdentity.properties()``)."""
         if self.problems:
             self._raise_if_broken()
         contents = []
@@ -586,7 +595,15 @@ class DocxTemplate:
                 contents.append(self.compiled[name].render(context).encode("utf-8"))
             except Exception as exc:
                 raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
-        return self.writer.write(contents)
+        if properties is None:
+            return self.writer.write(contents)
+        if self._stamped is None:  # once per template: the package parts to rewrite
+            zf = zipfile.ZipFile(BytesIO(self._raw))
+            stamp = docprops.Stamp.of(zf)
+            self._stamped = (stamp, ZipWriter(self._raw, zf, [*self.order, *stamp.replaced],
+                                              stamp.added))
+        stamp, writer = self._stamped
+        return writer.write(contents + stamp.contents(properties))
 
     def _runtime_problem(self, name: str, exc: Exception) -> TemplateProblem:
         lineno = None

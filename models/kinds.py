@@ -118,3 +118,12 @@ class InboundKind(StrEnum):
     AUTO_REPLY = "auto_reply"  # out of office and other automatic replies (RFC 3834)
     BOUNCE = "bounce"  # a delivery status notification (RFC 3464) or another bounce
     UNREADABLE = "unreadable"  # over a limit or too broken to describe: held as it is
+
+
+class IdentityStatus(StrEnum):
+    """What a submitted file says about the form it was made from (``letters.docprops``)."""
+
+    FOUND = "found"  # year, committee and deliverable, intact
+    NONE = "none"  # no form identity (not our form, or one made before it existed)
+    MALFORMED = "malformed"  # properties there, but broken or incomplete
+    FORGED = "forged"  # well-formed, but not matching its check value
