@@ -20,7 +20,7 @@ who may hand in for a committee is decided by the sender's address.
 A part is written with its relationship in ``_rels/.rels`` and its content type in
 ``[Content_Types].xml``; a template's own custom properties are kept (ours replace those of
 the same name). Per template the package parts are prepared once (:class:`Stamp`); per form
-only the small ``custom.xml`` is made, so rendering keeps its speed.
+only the small ``custom.xml`` is made and compressed, so rendering keeps its speed.
 
 Reading is as careful as the file intake (:func:`letters.intake.check_docx` first: sizes,
 bombs, DOCTYPEs), parses without entities, and never raises: a file without the properties is
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,32 +85,39 @@ class IdentityReading:
 # --- writing ----------------------------------------------------------------------------------
 
 
+_MARKUP = re.compile(r"[&<>\"']")
+
+
 def _property(pid: int, name: str, value: str) -> str:
-    return (f'<property fmtid="{FMTID}" pid="{pid}" name={quoteattr(name)}>'
-            f"<vt:lpwstr>{escape(value)}</vt:lpwstr></property>")
+    if _MARKUP.search(name) or _MARKUP.search(value):
+        name_attr, text = quoteattr(name), escape(value)
+    else:  # the common case (keys and digits), written without escaping work
+        name_attr, text = f'"{name}"', value
+    return (f'<property fmtid="{FMTID}" pid="{pid}" name={name_attr}>'
+            f"<vt:lpwstr>{text}</vt:lpwstr></property>")
 
 
 @dataclass(frozen=True)
 class Stamp:
     """What a template needs to carry custom properties, prepared once per template.
 
-    ``replaced`` are members of the template that are rewritten (the package relationships,
-    the content types, an existing custom part), ``added`` the member that is new (the custom
-    part, where the template has none); :meth:`contents` gives their bytes in that order.
+    ``package`` is the template with the custom part's relationship and content type added
+    (written once, so the renderer copies these members' compressed bytes as it does the
+    others); ``part`` is the custom part, which the renderer writes per form from
+    :meth:`custom_xml`: it replaces the template's own (``exists``) or is added.
     """
 
-    replaced: tuple[str, ...]
-    added: tuple[str, ...]
-    static: tuple[bytes, ...]  # the new bytes of the replaced rels / content types
-    head: str  # custom.xml up to our properties: the template's own ones
-    names: frozenset[str]  # the template's own property names (kept unless we set them)
-    kept: tuple[tuple[str, str], ...]  # (name, XML of the property) of the template's own
+    package: bytes
+    part: str
+    exists: bool
+    kept: tuple[tuple[str, str], ...]  # (name, XML) of the template's own properties
     next_pid: int
 
     @classmethod
-    def of(cls, zf: zipfile.ZipFile) -> Stamp:
+    def of(cls, raw: bytes) -> Stamp:
         from lxml import etree
 
+        zf = zipfile.ZipFile(io.BytesIO(raw))
         names = set(zf.namelist())
         parser = safe_parser()
         rels = etree.fromstring(zf.read(RELS_PART), parser) if RELS_PART in names else \
@@ -119,54 +127,56 @@ class Stamp:
             if rel.get("Type") == REL_TYPE:
                 target = (rel.get("Target") or "").lstrip("/")
         part = target or CUSTOM_PART
-        static: list[bytes] = []
-        replaced: list[str] = []
+        patched: dict[str, bytes] = {}
         if target is None:
             ids = {rel.get("Id") for rel in rels}
             rid = next(f"rIdAarshjul{i}" for i in range(1, 1000) if f"rIdAarshjul{i}" not in ids)
             etree.SubElement(rels, f"{{{NS_RELS}}}Relationship", Id=rid, Type=REL_TYPE,
                              Target=CUSTOM_PART)
-            static.append(etree.tostring(rels, xml_declaration=True, encoding="UTF-8",
-                                         standalone=True))
-            replaced.append(RELS_PART)
+            patched[RELS_PART] = etree.tostring(rels, xml_declaration=True, encoding="UTF-8",
+                                                standalone=True)
         ct = etree.fromstring(zf.read(CT_PART), parser)
         overrides = {(el.get("PartName") or "").lstrip("/") for el in ct
                      if etree.QName(el).localname == "Override"}
         if part not in overrides:
             etree.SubElement(ct, f"{{{NS_CT}}}Override", PartName=f"/{part}",
                              ContentType=CUSTOM_TYPE)
-            static.append(etree.tostring(ct, xml_declaration=True, encoding="UTF-8",
-                                         standalone=True))
-            replaced.append(CT_PART)
+            patched[CT_PART] = etree.tostring(ct, xml_declaration=True, encoding="UTF-8",
+                                              standalone=True)
         kept: list[tuple[str, str]] = []
         pid = 1
         if part in names:
-            root = etree.fromstring(zf.read(part), parser)
-            for prop in root:
-                name = prop.get("name") or ""
-                pid = max(pid, int(prop.get("pid") or 1) if (prop.get("pid") or "").isdigit()
-                          else pid)
-                kept.append((name, etree.tostring(prop, encoding="unicode")))
-        head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                f'<Properties xmlns="{NS_CUSTOM}" xmlns:vt="{NS_VT}">')
-        return cls(
-            replaced=(*replaced, part) if part in names else tuple(replaced),
-            added=() if part in names else (part,),
-            static=tuple(static), head=head, names=frozenset(n for n, _ in kept),
-            kept=tuple(kept), next_pid=pid + 1,
-        )
+            for prop in etree.fromstring(zf.read(part), parser):
+                number = prop.get("pid") or ""
+                pid = max(pid, int(number)) if number.isdigit() else pid
+                kept.append((prop.get("name") or "", etree.tostring(prop, encoding="unicode")))
+        return cls(package=_replace_members(raw, zf, patched), part=part,
+                   exists=part in names, kept=tuple(kept), next_pid=pid + 1)
 
     def custom_xml(self, properties: Mapping[str, str]) -> bytes:
-        out = [self.head]
+        out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               f'<Properties xmlns="{NS_CUSTOM}" xmlns:vt="{NS_VT}">']
         out += [xml for name, xml in self.kept if name not in properties]
         for i, (name, value) in enumerate(properties.items()):
             out.append(_property(self.next_pid + i, name, value))
         out.append("</Properties>")
         return "".join(out).encode("utf-8")
 
-    def contents(self, properties: Mapping[str, str]) -> list[bytes]:
-        """The bytes of ``replaced`` then ``added``, for these properties."""
-        return [*self.static, self.custom_xml(properties)]
+
+def _replace_members(raw: bytes, zf: zipfile.ZipFile, patched: dict[str, bytes]) -> bytes:
+    """The zip ``raw`` with the members in ``patched`` replaced (order and dates kept)."""
+    if not patched:
+        return raw
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in zf.infolist():
+            data = patched.get(info.filename)
+            if data is None:
+                data = zf.read(info)
+            new = zipfile.ZipInfo(info.filename, info.date_time)
+            new.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(new, data)
+    return buf.getvalue()
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -418,7 +418,7 @@ class ZipWriter:
     """Writes a zip from precomputed untouched members plus freshly rendered parts."""
 
     def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str],
-                 added: Sequence[str] = ()) -> None:
+                 added: Sequence[str] = (), stored: Sequence[str] = ()) -> None:
         blob: list[bytes] = []
         members: list[_Member] = []
         offset = 0
@@ -442,6 +442,9 @@ class ZipWriter:
         self.changed = [self._member(zf.getinfo(n), 0) for n in changed]
         stamp = zf.infolist()[0].date_time if zf.infolist() else (1980, 1, 1, 0, 0, 0)
         self.changed += [self._member(zipfile.ZipInfo(n, stamp), 0) for n in added]
+        for m in self.changed:  # small parts (custom properties): stored, not deflated
+            if m.name.decode("utf-8") in stored:
+                m.method = zipfile.ZIP_STORED
 
     @staticmethod
     def _member(info: zipfile.ZipInfo, offset: int) -> _Member:
@@ -456,8 +459,8 @@ class ZipWriter:
         central = [self.static_central]
         offset = len(self.static)
         for m0, data in zip(self.changed, contents, strict=True):
-            comp = deflate(data, level)
-            m = _Member(m0.name, zipfile.ZIP_DEFLATED, m0.dostime, m0.dosdate,
+            comp = data if m0.method == zipfile.ZIP_STORED else deflate(data, level)
+            m = _Member(m0.name, m0.method, m0.dostime, m0.dosdate,
                         zlib.crc32(data), len(comp), len(data), offset, m0.flags)
             head = _local_header(m)
             out += [head, comp]
@@ -597,13 +600,15 @@ class DocxTemplate:
                 raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
         if properties is None:
             return self.writer.write(contents)
-        if self._stamped is None:  # once per template: the package parts to rewrite
-            zf = zipfile.ZipFile(BytesIO(self._raw))
-            stamp = docprops.Stamp.of(zf)
-            self._stamped = (stamp, ZipWriter(self._raw, zf, [*self.order, *stamp.replaced],
-                                              stamp.added))
+        if self._stamped is None:  # once per template: the package with the custom part
+            stamp = docprops.Stamp.of(self._raw)
+            zf = zipfile.ZipFile(BytesIO(stamp.package))
+            own = [stamp.part] if stamp.exists else []
+            self._stamped = (stamp, ZipWriter(stamp.package, zf, [*self.order, *own],
+                                              [] if stamp.exists else [stamp.part],
+                                              stored=[stamp.part]))
         stamp, writer = self._stamped
-        return writer.write(contents + stamp.contents(properties))
+        return writer.write([*contents, stamp.custom_xml(properties)])
 
     def _runtime_problem(self, name: str, exc: Exception) -> TemplateProblem:
         lineno = None
