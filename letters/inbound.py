@@ -287,12 +287,15 @@ class _Reader:
         froms = msg.get_all("From") or []
         name, address = "", None
         if froms:
-            addrs = email.utils.getaddresses([self._text_of(v) for v in froms])
-            addrs = [(n, a) for n, a in addrs if a]
+            # addresses from the header as written, names decoded afterwards: a decoded
+            # name may hold a comma or a "<"
+            raw = [v if isinstance(v, str) else self._text_of(v) for v in froms]
+            addrs = [(n, a) for n, a in email.utils.getaddresses(raw) if a]
             if len(addrs) > 1:
                 self.notes.append("more than one sender address: the first is used")
             if addrs:
-                name, address = addrs[0][0], addrs[0][1].strip().lower()
+                name = self._text_of(addrs[0][0]) if "=?" in addrs[0][0] else addrs[0][0]
+                address = clean(addrs[0][1]).lower()
                 if "@" not in address or any(c.isspace() for c in address):
                     self.notes.append(f"From is not a plain address: {address!r}")
         mid = normalize_message_id(self._text_of(one("Message-ID")) or None)

@@ -394,6 +394,14 @@ def test_header_oddities() -> None:
 REPLY = reply()
 
 
+def test_an_encoded_sender_name_with_a_comma() -> None:
+    raw = (b"From: =?utf-8?q?Hansen=2C_Birgitte_=C3=98=2E?= <Birgitte.Hansen@KK.example>\r\n"
+           b"Message-ID: <c@kk.example>\r\n\r\nx\r\n")
+    d = describe(raw, ARRIVED)
+    assert d.from_address == "birgitte.hansen@kk.example"
+    assert d.from_name == "Hansen, Birgitte Ø." and d.notes == ()
+
+
 def test_received_at_must_be_aware() -> None:
     with pytest.raises(ValueError, match="aware"):
         describe(reply(), datetime(2012, 4, 20, 10, 15))
