@@ -145,6 +145,13 @@ def test_empty_mailbox_lists_nothing(dovecot: Dovecot) -> None:
         assert box.pending() == []
         assert box.separator == "."
         assert box.uidvalidity
+        assert repr(box).endswith(", open)")
+    assert repr(box).endswith(", closed)")
+    with pytest.raises(MailboxError, match="not open"):
+        box.pending()
+    dovecot.append(mail(1), ARRIVED)
+    (m,) = mailbox_mod.list_pending(parse_imap_url(dovecot.url()))
+    assert m.message_id == "<svar-1@buu.kk.example>"
 
 
 @pytest.mark.imap
