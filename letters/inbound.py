@@ -63,14 +63,13 @@ REFUSED_SUFFIXES = (*MACRO_SUFFIXES, ".dotm", ".xltm", ".xlam", ".potm", ".ppsm"
                     ".sldm", ".xlsb")
 OUT_OF_OFFICE = re.compile(
     r"^\s*(automatisk svar|automatic reply|autosvar|auto[- ]?reply|out of (the )?office"
-    r"( reply| autoreply)?|fraværende|fravær|ikke på kontoret|ikke til stede|"
+    r"( reply| autoreply)?|fraværende|fraværsbesked|ikke på kontoret|ikke til stede|"
     r"abwesenheitsnotiz|automatische antwort)\s*:",
     re.IGNORECASE,
 )
 _MSGID = re.compile(r"<[^<>\s]+>")
 __all__ = ["Attachment", "Bounce", "Inbound", "Limits", "Recipient", "describe",
            "message_key", "normalize_message_id"]
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type[ \t]*:")
 # MIME defects that leave the structure, and so the attachments, in doubt
