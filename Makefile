@@ -58,16 +58,18 @@ $(AXE_STAMP):
 	npm install --prefix $(TOOLS)/npm --no-audit --no-fund --no-save --silent 'axe-core@$(AXE_VERSION)'
 	touch $@
 
-# Under CI the PostgreSQL, browser (ui), office and reverse-proxy tests must run: their Debian
-# packages are installed here, and a test of those kinds that skips fails the run
-# (tests/conftest.py). The proxy tests run their own nginx on free loopback ports.
+# Under CI the PostgreSQL, browser (ui), office, reverse-proxy and IMAP tests must run: their
+# Debian packages are installed here, and a test of those kinds that skips fails the run
+# (tests/conftest.py). The proxy tests run their own nginx, the imap tests their own Dovecot,
+# on free loopback ports.
 ci-deps:
 ifdef CI
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v npm >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito || ! fc-list | grep -qi dejavu || ! command -v nginx >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v npm >/dev/null || ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! fc-list | grep -qi carlito || ! fc-list | grep -qi dejavu || ! command -v nginx >/dev/null || ! test -x /usr/sbin/dovecot; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  npm=; command -v npm >/dev/null || npm=npm; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	    chromium chromium-driver $$npm libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils nginx >/dev/null; \
+	    chromium chromium-driver $$npm libreoffice-writer-nogui fonts-crosextra-carlito fonts-dejavu-core poppler-utils nginx \
+	    dovecot-imapd >/dev/null; \
 	fi
 	@$(MAKE) --no-print-directory $(AXE_STAMP)
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -81,7 +83,7 @@ lint: sync
 test: sync ci-deps lint
 ifdef CI
 	AARSHJUL_TEST_POSTGRES_URL=$${AARSHJUL_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	AARSHJUL_REQUIRE_MARKERS=postgres,ui,office,proxy \
+	AARSHJUL_REQUIRE_MARKERS=postgres,ui,office,proxy,imap \
 	$(BIN)/pytest -p no:cacheprovider
 else
 	$(BIN)/pytest -p no:cacheprovider

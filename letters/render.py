@@ -42,7 +42,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -51,6 +51,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
+
+from letters import docprops
 
 log = logging.getLogger("letters.render")
 
@@ -415,7 +417,8 @@ def deflate(data: bytes, level: int = COMPRESS_LEVEL) -> bytes:
 class ZipWriter:
     """Writes a zip from precomputed untouched members plus freshly rendered parts."""
 
-    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str]) -> None:
+    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str],
+                 added: Sequence[str] = (), stored: Sequence[str] = ()) -> None:
         blob: list[bytes] = []
         members: list[_Member] = []
         offset = 0
@@ -437,6 +440,11 @@ class ZipWriter:
         self.static_central = b"".join(_central(m) for m in members)
         self.count = len(members)
         self.changed = [self._member(zf.getinfo(n), 0) for n in changed]
+        stamp = zf.infolist()[0].date_time if zf.infolist() else (1980, 1, 1, 0, 0, 0)
+        self.changed += [self._member(zipfile.ZipInfo(n, stamp), 0) for n in added]
+        for m in self.changed:  # small parts (custom properties): stored, not deflated
+            if m.name.decode("utf-8") in stored:
+                m.method = zipfile.ZIP_STORED
 
     @staticmethod
     def _member(info: zipfile.ZipInfo, offset: int) -> _Member:
@@ -451,8 +459,8 @@ class ZipWriter:
         central = [self.static_central]
         offset = len(self.static)
         for m0, data in zip(self.changed, contents, strict=True):
-            comp = deflate(data, level)
-            m = _Member(m0.name, zipfile.ZIP_DEFLATED, m0.dostime, m0.dosdate,
+            comp = data if m0.method == zipfile.ZIP_STORED else deflate(data, level)
+            m = _Member(m0.name, m0.method, m0.dostime, m0.dosdate,
                         zlib.crc32(data), len(comp), len(data), offset, m0.flags)
             head = _local_header(m)
             out += [head, comp]
@@ -517,6 +525,8 @@ class DocxTemplate:
                 self.problems.append(self._problem(prepared, exc.lineno, _syntax_message(exc)))
         self.order = list(self.compiled)
         self.writer = ZipWriter(raw, zf, self.order)
+        self._raw = raw
+        self._stamped: tuple[docprops.Stamp, ZipWriter] | None = None
 
     @property
     def ok(self) -> bool:
@@ -576,8 +586,10 @@ class DocxTemplate:
                 raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
         return out
 
-    def render(self, context: Mapping[str, Any]) -> bytes:
-        """One letter: a .docx file's bytes."""
+    def render(self, context: Mapping[str, Any],
+               properties: Mapping[str, str] | None = None) -> bytes:
+        """One letter: a .docx file's bytes. ``properties`` are written as custom document
+        properties (a form's identity: ``letters.docprops.FormIdentity.properties()``)."""
         if self.problems:
             self._raise_if_broken()
         contents = []
@@ -586,7 +598,17 @@ class DocxTemplate:
                 contents.append(self.compiled[name].render(context).encode("utf-8"))
             except Exception as exc:
                 raise RenderError(self.path, self._runtime_problem(name, exc)) from exc
-        return self.writer.write(contents)
+        if properties is None:
+            return self.writer.write(contents)
+        if self._stamped is None:  # once per template: the package with the custom part
+            stamp = docprops.Stamp.of(self._raw)
+            zf = zipfile.ZipFile(BytesIO(stamp.package))
+            own = [stamp.part] if stamp.exists else []
+            self._stamped = (stamp, ZipWriter(stamp.package, zf, [*self.order, *own],
+                                              [] if stamp.exists else [stamp.part],
+                                              stored=[stamp.part]))
+        stamp, writer = self._stamped
+        return writer.write([*contents, stamp.custom_xml(properties)])
 
     def _runtime_problem(self, name: str, exc: Exception) -> TemplateProblem:
         lineno = None

@@ -13,11 +13,11 @@ CA bundle for TLS, e.g. a municipal CA). Unknown options are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from dataclasses import dataclass, field
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+from letters import mailurl
+
+VAR = "AARSHJUL_SMTP_URL"
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class SmtpUrl:
     implicit_tls: bool = False
     starttls: bool = False
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     helo: str | None = None
     cafile: str | None = None
@@ -41,44 +41,22 @@ class SmtpUrl:
 
 def parse_smtp_url(url: str) -> SmtpUrl:
     """Parse an ``AARSHJUL_SMTP_URL``; ``ValueError`` says what is wrong (no password in it)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("smtp", "smtps"):
-        raise ValueError("AARSHJUL_SMTP_URL must start with smtp:// or smtps://")
-    if not parts.hostname:
-        raise ValueError("AARSHJUL_SMTP_URL has no host")
-    try:
-        port = parts.port or (465 if scheme == "smtps" else 25)
-    except ValueError:
-        raise ValueError("AARSHJUL_SMTP_URL has an invalid port") from None
-    opts: dict[str, str] = {}
-    for k, v in parse_qsl(parts.query, keep_blank_values=True):
-        opts[k.lower()] = v
-    starttls = False
-    if "starttls" in opts:
-        v = opts.pop("starttls").lower()
-        if v not in _TRUE | _FALSE:
-            raise ValueError("AARSHJUL_SMTP_URL: starttls must be true or false")
-        starttls = v in _TRUE
-    if starttls and scheme == "smtps":
-        raise ValueError("AARSHJUL_SMTP_URL: smtps:// is already TLS; drop ?starttls=true")
-    timeout = 60.0
-    if "timeout" in opts:
-        try:
-            timeout = float(opts.pop("timeout"))
-        except ValueError:
-            raise ValueError("AARSHJUL_SMTP_URL: timeout must be a number of seconds") from None
-    helo = opts.pop("helo", None) or None
-    cafile = opts.pop("cafile", None) or None
-    if opts:
-        raise ValueError(f"AARSHJUL_SMTP_URL: unknown option(s) {', '.join(sorted(opts))}")
+    parts = mailurl.split(url, VAR, {"smtp": 25, "smtps": 465})
+    opts = parts.options
+    starttls = mailurl.take_flag(opts, "starttls", VAR)
+    if starttls and parts.scheme == "smtps":
+        raise ValueError(f"{VAR}: smtps:// is already TLS; drop ?starttls=true")
+    timeout = mailurl.take_seconds(opts, "timeout", VAR, 60.0)
+    helo = mailurl.take_text(opts, "helo")
+    cafile = mailurl.take_text(opts, "cafile")
+    mailurl.refuse_unknown(opts, VAR)
     return SmtpUrl(
-        host=parts.hostname,
-        port=port,
-        implicit_tls=scheme == "smtps",
+        host=parts.host,
+        port=parts.port,
+        implicit_tls=parts.scheme == "smtps",
         starttls=starttls,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        user=parts.user,
+        password=parts.password,
         timeout=timeout,
         helo=helo,
         cafile=cafile,

@@ -101,3 +101,29 @@ class RunKind(StrEnum):
     CHASE = "chase"
     RECEIPT = "receipt"
     SIMULATE = "simulate"
+
+
+class IntakeFolder(StrEnum):
+    """Where the mail intake moves a message it has handled (README "Replies by e-mail"):
+    a folder under the intake's mailbox, ``<MAILBOX><sep>aarshjul<sep><this>``."""
+
+    HANDLED = "behandlet"  # registered, or otherwise settled without the coordinator
+    COORDINATOR = "til-koordinator"  # held for the coordinator to look at
+
+
+class InboundKind(StrEnum):
+    """What an incoming message is (``letters.inbound``)."""
+
+    PERSON = "person"  # a person's mail: a reply that may carry a submission
+    AUTO_REPLY = "auto_reply"  # out of office and other automatic replies (RFC 3834)
+    BOUNCE = "bounce"  # a delivery status notification (RFC 3464) or another bounce
+    UNREADABLE = "unreadable"  # over a limit or too broken to describe: held as it is
+
+
+class IdentityStatus(StrEnum):
+    """What a submitted file says about the form it was made from (``letters.docprops``)."""
+
+    FOUND = "found"  # year, committee and deliverable, intact
+    NONE = "none"  # no form identity (not our form, or one made before it existed)
+    MALFORMED = "malformed"  # properties there, but broken or incomplete
+    FORGED = "forged"  # well-formed, but not matching its check value

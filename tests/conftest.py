@@ -2,7 +2,7 @@
 
 Prefect reads its settings at import, so its home and analytics are set here, before any
 test module imports it. Under CI (``AARSHJUL_REQUIRE_MARKERS``), a test marked postgres,
-ui or office that skips is turned into a failure: those tests must really run there.
+ui, office or imap that skips is turned into a failure: those tests must really run there.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("AARSHJUL_SMTP_URL", None)
 os.environ.pop("AARSHJUL_DATABASE_URL", None)
+os.environ.pop("AARSHJUL_IMAP_URL", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {m for m in os.environ.get("AARSHJUL_REQUIRE_MARKERS", "").split(",") if m}
