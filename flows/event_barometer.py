@@ -76,7 +76,7 @@ def readings_until(st: E.Setup, day: date) -> list[Reading]:
 
 
 def _tal(value: float, unit: str) -> str:
-    from letters.context import with_unit
+    from models.numbers import with_unit
 
     return with_unit(value, unit)
 

@@ -232,8 +232,8 @@ def _initiatives(
     raw: Any, wheel: Wheel, committee: str, where: str, problems: list[str]
 ) -> tuple[PlannedInitiative, ...] | None:
     """A submission's ``initiatives:`` (title, goal, amount, financed), every problem at once."""
-    from letters.amounts import parse_dkk
     from models.budget import parse_funded
+    from models.numbers import parse_dkk
 
     if raw is None:
         return None

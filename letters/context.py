@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from models.barometer import Reading
+from models.numbers import with_unit
 from models.plan import YearPlan
 from models.wheel import Committee, Goal, Wheel
 
@@ -34,26 +35,6 @@ def ugedag_dato(d: date) -> str:
     from models.dates import dansk_ugedag_dato
 
     return dansk_ugedag_dato(d)
-
-
-def dansk_tal(value: float) -> str:
-    """``5.8`` -> ``5,8``; ``1234.5`` -> ``1.234,5``; whole numbers without decimals."""
-    if value != value:  # NaN
-        return "–"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    whole, _, frac = text.partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + ".".join(groups) + ("," + frac if frac else "")
-
-
-def with_unit(value: float, unit: str) -> str:
-    return f"{dansk_tal(value)} {unit}" if unit else dansk_tal(value)
 
 
 def latest(readings: Sequence[Reading] | None) -> Reading | None:

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from letters.amounts import parse_dkk
+from models.numbers import MAX_DKK_TEXT, read_dkk
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT = b"http://purl.oclc.org/ooxml/wordprocessingml/main"  # "Strict Open XML" saves
@@ -600,8 +600,12 @@ def _initiative(
     elif title:
         warnings.append(f"initiatives row {row}: no Hovedmål given")
     amount_text = cells.get("amount", "")
-    amount = parse_dkk(amount_text.replace("\n", " ")) if amount_text else None
-    if amount_text and amount is None:
+    parsed = read_dkk(amount_text.replace("\n", " ")) if amount_text else None
+    amount = parsed.kroner if parsed is not None else None
+    if parsed is not None and parsed.too_large:
+        warnings.append(f"initiatives row {row}: the amount {_quote(amount_text)} is not "
+                        f"plausible (more than {MAX_DKK_TEXT}); it was not counted")
+    elif amount_text and amount is None:
         warnings.append(f"initiatives row {row}: the amount {_quote(amount_text)} could not be "
                         "read as kroner")
     financed_text = cells.get("financed", "")

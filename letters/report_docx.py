@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from letters.readback import FormReading, Initiative
 from models.barometer import Reading, for_goal, is_illustrative, period_label
 from models.budget import FUNDED_DA, Decision, title_key
+from models.numbers import dansk_tal, format_dkk
 
 if TYPE_CHECKING:
     from models.plan import YearPlan
@@ -35,12 +36,6 @@ STATUS_ORDER = ("on_time", "late", "missing", "open")
 CHART_WIDTH_CM = 16.0  # the text width of an A4 page with the cover's margins
 LANG = "da-DK"
 NOTHING_WRITTEN = "Intet skrevet om dette mål."
-
-
-def format_dkk(amount: int) -> str:
-    """``1500000`` -> ``1.500.000 kr.``"""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount):,} kr.".replace(",", ".")
 
 
 # --- the data ---------------------------------------------------------------------------
@@ -415,8 +410,6 @@ def chart_images(data: StatusData) -> dict[str, bytes]:
 def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None) -> bytes:
     """The samlet statusrapport as .docx bytes (``charts``: goal key -> PNG, else drawn)."""
     from letters.charts import chart_alt_text, chart_rows
-    from letters.context import dansk_tal
-
     w = data.wheel
     totals = status_totals(data)
     charts = charts if charts is not None else chart_images(data)

@@ -133,6 +133,22 @@ def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: 
     assert "Læst" in r.stdout and "3/3 mål, 6 initiativer" in " ".join(r.stdout.split())
 
 
+def test_an_implausible_amount_is_registered_with_a_warning_not_a_crash(env: Path) -> None:
+    rows = [("Mentorordning", "HM1", "99999999999999999999999999 mia. kr.", "Ja"),
+            ("Lektiecafe", "HM1", "500 t.kr.", "Nej")]
+    d = fill(docx.Document(io.BytesIO(sent_form())), rows=rows)
+    buf = io.BytesIO()
+    d.save(buf)
+    f = env / "handleplan.docx"
+    f.write_bytes(buf.getvalue())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "Initiativtabel: 2 initiativer, i alt 500.000 kr." in out
+    assert "1.000 mia. kr." in out  # the warning states the bound
+    assert count(env, "submissions") == 1 and len(receipts(env)) == 1
+
+
 def test_a_form_with_a_missing_heading_and_no_table_says_what_is_missing(env: Path) -> None:
     d = fill(docx.Document(io.BytesIO(sent_form())))
     head = next(p for p in d.paragraphs if p.text.startswith("HM3 "))

@@ -296,6 +296,18 @@ def test_unreadable_cells_give_warnings_per_row() -> None:
     )
 
 
+def test_an_implausible_amount_is_a_warning_not_a_crash() -> None:
+    rows = [("Mentorordning", "HM1", "99999999999999999999999999 mia. kr.", "Ja"),
+            ("Lektiecafe", "HM1", "1.000 mia. kr.", "Nej")]
+    r = read(edited(rows=rows))
+    assert [(i.title, i.amount_dkk, i.amount_text) for i in r.initiatives] == [
+        ("Mentorordning", None, "99999999999999999999999999 mia. kr."),
+        ("Lektiecafe", 1_000_000_000_000, "1.000 mia. kr.")]
+    assert r.warnings == (
+        "initiatives row 1: the amount “99999999999999999999999999 mia. kr.” is not plausible "
+        "(more than 1.000 mia. kr.); it was not counted",)
+
+
 def test_a_document_that_is_not_the_form_is_read_as_such() -> None:
     d = docx.Document()
     d.add_heading("Handleplan for integration 2012", 1)
