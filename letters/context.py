@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from models.barometer import Reading
+from models.form import goal_heading
 from models.numbers import with_unit
 from models.plan import YearPlan
 from models.wheel import Committee, Goal, Wheel
@@ -53,7 +54,7 @@ def _goal_static(goal: Goal, area_title: str) -> dict[str, Any]:
     return {
         "key": goal.key,
         "title": goal.title,
-        "heading": f"{goal.key} – {goal.title}",
+        "heading": goal_heading(goal.key, goal.title),
         "area": area_title,
         "unit": goal.unit,
         "direction": "op" if goal.direction == "up" else "ned",

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.form import COLUMN_HEADER, TABLE_HEADER_TEXT, Column, goal_heading
 from models.numbers import MAX_DKK_TEXT, read_dkk
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -37,7 +38,6 @@ W_STRICT = b"http://purl.oclc.org/ooxml/wordprocessingml/main"  # "Strict Open X
 W = "{" + W_NS + "}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 CT_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-TABLE_HEADER = ("Initiativ", "Hovedmål", "Beløb (kr.)", "Finansieret")
 
 # subtrees whose text is not what the reader sees: deleted or moved-away text, the fallback
 # copy of alternate content, text boxes, field codes, paragraph and run properties
@@ -299,23 +299,23 @@ def _table_rows(tbl: Any, levels: Mapping[str, int]) -> list[list[str]]:
 # --- the initiatives table --------------------------------------------------------------
 
 
-def _column(header: str) -> str | None:
+def _column(header: str) -> Column | None:
     h = _clean_line(header.replace("\n", " ")).lower()
     if not h:
         return None
     if h.startswith("initiativ") or h in ("indsats", "tiltag", "navn"):
-        return "title"
+        return Column.TITLE
     if "hovedmål" in h or h in ("mål", "goal"):
-        return "goal"
+        return Column.GOAL
     if h.startswith("beløb") or h in ("kr.", "kr", "dkk", "udgift", "pris"):
-        return "amount"
+        return Column.AMOUNT
     if h.startswith("finansier"):
-        return "financed"
+        return Column.FINANCED
     return None
 
 
-def _header_map(row: list[str]) -> dict[int, str]:
-    found: dict[int, str] = {}
+def _header_map(row: list[str]) -> dict[int, Column]:
+    found: dict[int, Column] = {}
     for i, cell in enumerate(row):
         col = _column(cell)
         if col is not None and col not in found.values():
@@ -325,7 +325,7 @@ def _header_map(row: list[str]) -> dict[int, str]:
 
 def _is_initiatives_header(row: list[str]) -> bool:
     cols = set(_header_map(row).values())
-    return ("title" in cols and len(cols) >= 2) or len(cols) >= 3
+    return (Column.TITLE in cols and len(cols) >= 2) or len(cols) >= 3
 
 
 def _financed(text: str) -> tuple[bool | None, bool]:
@@ -507,7 +507,7 @@ def _read_blocks(
                             f"({', '.join(expected)}); its text was read")
     missing = tuple(k for k in expected if k not in found)
     for key in missing:
-        what = f"{key} – {titles[key]}" if key in titles else key
+        what = goal_heading(key, titles[key]) if key in titles else key
         warnings.append(f"{key}: no heading begins with {key}; nothing was read for {what}")
     for key, text in goals.items():
         if not text and key in expected:
@@ -518,7 +518,7 @@ def _read_blocks(
     if not table_idx:
         warnings.append(
             "no initiatives table was found (a table with the header row "
-            f"{' | '.join(TABLE_HEADER)}); no initiatives were read"
+            f"{TABLE_HEADER_TEXT}); no initiatives were read"
         )
     elif len(table_idx) > 1:
         warnings.append(f"{len(table_idx)} initiatives tables were found; all their rows were read")
@@ -530,9 +530,8 @@ def _read_blocks(
         header = table.rows[hdr_at]
         cols = _header_map(header)
         names = set(cols.values())
-        for col, label in (("goal", "Hovedmål"), ("amount", "Beløb (kr.)"),
-                           ("financed", "Finansieret")):
-            if col not in names:
+        for col, label in COLUMN_HEADER.items():
+            if col is not Column.TITLE and col not in names:
                 warnings.append(f"the initiatives table has no {label} column")
         extra = [h for i, h in enumerate(header) if i not in cols and _clean_line(h)]
         for h in extra:
@@ -573,14 +572,14 @@ def _read_blocks(
 
 
 def _initiative(
-    cells: dict[str, str], row: int, expected: list[str], keys_re: re.Pattern[str] | None,
+    cells: dict[Column, str], row: int, expected: list[str], keys_re: re.Pattern[str] | None,
     canonical: dict[str, str],
 ) -> tuple[Initiative, list[str]]:
     warnings: list[str] = []
-    title = cells.get("title", "")
+    title = cells.get(Column.TITLE, "")
     if not title:
         warnings.append(f"initiatives row {row}: the Initiativ cell is empty")
-    goal_text = cells.get("goal", "")
+    goal_text = cells.get(Column.GOAL, "")
     goal: str | None = None
     if goal_text:
         keys = [canonical[m.group(1).lower()] for m in keys_re.finditer(goal_text)] \
@@ -599,7 +598,7 @@ def _initiative(
                             "key (such as HM2)")
     elif title:
         warnings.append(f"initiatives row {row}: no Hovedmål given")
-    amount_text = cells.get("amount", "")
+    amount_text = cells.get(Column.AMOUNT, "")
     parsed = read_dkk(amount_text.replace("\n", " ")) if amount_text else None
     amount = parsed.kroner if parsed is not None else None
     if parsed is not None and parsed.too_large:
@@ -608,7 +607,7 @@ def _initiative(
     elif amount_text and amount is None:
         warnings.append(f"initiatives row {row}: the amount {_quote(amount_text)} could not be "
                         "read as kroner")
-    financed_text = cells.get("financed", "")
+    financed_text = cells.get(Column.FINANCED, "")
     financed, understood = _financed(financed_text)
     if not understood:
         warnings.append(f"initiatives row {row}: Finansieret {_quote(financed_text)} is not "

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from letters.readback import FormReading, Initiative
 from models.barometer import Reading, for_goal, is_illustrative, period_label
 from models.budget import FUNDED_DA, Decision, title_key
+from models.form import TABLE_HEADER, goal_heading
 from models.numbers import dansk_tal, format_dkk
 
 if TYPE_CHECKING:
@@ -369,7 +370,7 @@ def _amount(i: Initiative) -> str:
 
 
 def _goal_label(g: Goal) -> str:
-    return f"{g.key} – {g.title}"
+    return goal_heading(g.key, g.title)
 
 
 def _readings_period(readings: Sequence[Reading]) -> str:
@@ -494,7 +495,7 @@ def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None)
                 for h in c.handins], widths=(5.2, 3.4, 3.4, 4.0))
         inits = c.initiatives()
         if inits:
-            _table(doc, ("Initiativ", "Hovedmål", "Beløb (kr.)", "Finansieret", "Fra"),
+            _table(doc, (*TABLE_HEADER, "Fra"),
                    [(i.title, i.goal or "–", _amount(i), _financed_da(i), src)
                     for i, src in inits], caption="Initiativer:",
                    widths=(5.0, 2.4, 3.0, 2.4, 3.2))
