@@ -7,7 +7,7 @@ transaction with its audit entry, then sent by the outbox sender — so a rerun,
 second worker never sends it twice. A rerun after it was queued reports the queued message
 and builds nothing.
 
-What goes into the documents (:mod:`letters.report_docx`) is gathered here from the state
+What goes into the documents (:mod:`letters.reports`) is gathered here from the state
 database: the requests and their status as of the run, the latest submission of each
 request read back (:func:`letters.readback.read_form`), the barometer readings and, for the
 budget overview, the budget decisions (``aarshjul budget import``).
@@ -30,18 +30,15 @@ from sqlmodel import Session, col, select
 from flows import engine as E
 from flows import ports
 from flows.report import RunReport
-from letters.report_docx import (
-    CommitteeReport,
-    Handin,
-    StatusData,
+from letters.reports.budget_overview import budget_overview_docx
+from letters.reports.data import CommitteeReport, Handin, StatusData
+from letters.reports.markdown import (
     budget_markdown,
-    budget_overview_docx,
-    budget_totals,
-    format_dkk,
+    budget_summary,
     status_markdown,
-    status_report_docx,
-    status_totals,
+    status_summary,
 )
+from letters.reports.status_report import status_report_docx
 from models.plan import PlannedEvent, require_aware
 from models.state import LATE, ON_TIME, BarometerReading, Document, Request, Submission
 
@@ -307,27 +304,6 @@ def _run(
             report.messages = E.message_rows(st, [key])
 
     return handler
-
-
-def status_summary(data: StatusData) -> str:
-    t = status_totals(data)
-    parts = []
-    for d in data.wheel.deliverables:
-        c = t.by_deliverable.get(d.key)
-        if c:
-            parts.append(f"{d.title}: {c['on_time']} rettidige, {c['late']} for sent, "
-                         f"{c['missing']} mangler")
-    f = t.financing
-    return (f"Statusrapport {data.year}: {t.committees} udvalg. " + "; ".join(parts)
-            + f". Initiativer finansieret {format_dkk(f.financed)}, ikke finansieret "
-            f"{format_dkk(f.not_financed)}")
-
-
-def budget_summary(data: StatusData) -> str:
-    t = budget_totals(data).total
-    return (f"Samlet overblik {data.year}: ønsket i maj {format_dkk(t.asked)}, bevilget "
-            f"{format_dkk(t.granted)}; {t.counts['yes']} finansieret, {t.counts['partly']} "
-            f"delvist, {t.counts['no']} ikke finansieret, {t.counts['none']} uden beslutning.")
 
 
 status_report_handler = _run(status_report_docx, status_markdown, status_summary, False)

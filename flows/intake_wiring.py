@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.numbers import count_text, end_sentence, format_dkk
+
 if TYPE_CHECKING:
     from letters.readback import FormReading
     from models.wheel import Wheel
@@ -114,10 +116,6 @@ def summarize(reading: FormReading, expected_keys: Iterable[str]) -> ReadSummary
     )
 
 
-def _kr(n: int) -> str:
-    return f"{n:,}".replace(",", ".") + " kr."
-
-
 def _keys(keys: Iterable[str]) -> str:
     return ", ".join(keys)
 
@@ -152,11 +150,10 @@ def reading_notes(
         if reading.table_found:
             total = sum(i.amount_dkk or 0 for i in reading.initiatives)
             n = len(reading.initiatives)
-            notes.append(
-                f"Initiativtabel: {n} initiativ{'' if n == 1 else 'er'}"
-                + (f", i alt {_kr(total)}" if n else "")
-                + "."
-            )
+            notes.append(end_sentence(
+                f"Initiativtabel: {count_text(n, 'initiativ', 'initiativer')}"
+                + (f", i alt {format_dkk(total)}" if n else "")
+            ))
         else:
             notes.append("Mangler: ingen initiativtabel fundet; ingen initiativer læst.")
     if reading.warnings:

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from models.numbers import count_text
 
 if TYPE_CHECKING:
     from flows.engine import Setup
@@ -946,7 +947,8 @@ def print_outcome(o: Outcome, console: Any) -> None:
     out = Console(highlight=False, soft_wrap=True)
     out.print(t)
     out.print(
-        f"Afleveringer: {by['on_time']} rettidige, {by['late']} for sene, "
+        f"Afleveringer: {count_text(by['on_time'], 'rettidig', 'rettidige')}, "
+        f"{count_text(by['late'], 'for sen', 'for sene')}, "
         f"{by['missing']} mangler. E-mails: {len(s['emails'])} ("
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         + ")."

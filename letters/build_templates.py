@@ -320,9 +320,9 @@ def formular(doc: Any) -> None:
 
 def statusrapport_forside(doc: Any) -> None:
     _p(doc, "")
-    _p(doc, "Samlet statusrapport {{ year }}", "Title")
+    _p(doc, "{{ title }}", "Title")
     _p(doc, "{{ policy.name }}", "Heading 1")
-    _p(doc, "Status på integrationsindsatsen i de stående udvalg")
+    _p(doc, "{{ subtitle }}")
     _p(doc, "")
     _p(doc, "Til {{ owner.name }} og Borgerrepræsentationen")
     _p(doc, "{{ sender.name }}")

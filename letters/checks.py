@@ -100,7 +100,7 @@ def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list
 
 def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
     from letters import render
-    from letters.context import cover_context, form_context, letter_context
+    from letters.context import REPORT_COVERS, cover_context, form_context, letter_context
     from models.plan import year_plan
 
     wheel, source = loaded.wheel, loaded.source
@@ -137,7 +137,8 @@ def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
             ctxs.append(form_context(wheel, plan, d.key, ckey))
     cover = render.template_path(COVER, directory)
     if cover.is_file():
-        uses.setdefault(COVER, []).append(cover_context(wheel, plan, _report_day(plan)))
+        uses.setdefault(COVER, []).extend(cover_context(wheel, plan, _report_day(plan), kind)
+                                          for kind in REPORT_COVERS)
 
     for name, contexts in uses.items():
         path = render.template_path(name, directory)

@@ -14,6 +14,7 @@ from typing import Any
 
 from models.barometer import Reading
 from models.form import goal_heading
+from models.kinds import EventKind
 from models.numbers import with_unit
 from models.plan import YearPlan
 from models.wheel import Committee, Goal, Wheel
@@ -230,8 +231,30 @@ def form_context(
     return ctx
 
 
-def cover_context(wheel: Wheel, plan: YearPlan, report_date: date) -> dict[str, Any]:
-    """The cover of the status report (statusrapport_forside)."""
+# the title and subtitle of each report's cover ({year}: the cycle year)
+REPORT_COVERS: dict[EventKind, tuple[str, str]] = {
+    EventKind.STATUS_REPORT: (
+        "Samlet statusrapport {year}",
+        "Status på integrationsindsatsen i de stående udvalg",
+    ),
+    EventKind.BUDGET: (
+        "Samlet overblik over integrationsindsatsen {year}",
+        "Budgetvedtagelsen: finansierede og ikke finansierede initiativer, sammenholdt med "
+        "udvalgenes ønsker i maj",
+    ),
+}
+
+
+def cover_context(
+    wheel: Wheel, plan: YearPlan, report_date: date,
+    kind: EventKind = EventKind.STATUS_REPORT,
+) -> dict[str, Any]:
+    """The cover of a report (statusrapport_forside): the status report's, or with ``kind``
+    ``budget`` the budget overview's; ``title`` and ``subtitle`` say which."""
+    if kind not in REPORT_COVERS:
+        raise ValueError(f"no report cover for {kind!r} (known: {', '.join(REPORT_COVERS)})")
+    title, subtitle = REPORT_COVERS[kind]
     ctx = _common(wheel, plan)
-    ctx.update(report_date=dato(report_date), report_date_iso=report_date.isoformat())
+    ctx.update(report_date=dato(report_date), report_date_iso=report_date.isoformat(),
+               kind=str(kind), title=title.format(year=plan.year), subtitle=subtitle)
     return ctx

@@ -95,7 +95,7 @@ def _year(wheel: Any, tmp: Path) -> Any:
 
 def _status(st: Any) -> bytes:
     from flows.event_reports import gather
-    from letters.report_docx import status_report_docx
+    from letters.reports.status_report import status_report_docx
 
     return status_report_docx(gather(st, YEAR, _at("2012-08-15T09:00")))
 
@@ -104,7 +104,7 @@ def _overview(st: Any) -> bytes:
     from dataclasses import replace
 
     from flows.event_reports import budget_decisions, gather
-    from letters.report_docx import budget_overview_docx
+    from letters.reports.budget_overview import budget_overview_docx
 
     data = gather(st, YEAR, _at("2012-10-08T09:00"))
     decisions, sources = budget_decisions(st, YEAR)

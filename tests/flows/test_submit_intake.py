@@ -114,6 +114,7 @@ def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: 
     total = 1_500_000 + 1_500_000 + 250_000 + 500_000 + 2_000_000_000 + 75_000
     amount = f"{total:,}".replace(",", ".")
     assert f"Initiativtabel: {len(ROWS)} initiativer, i alt {amount} kr." in out
+    assert "kr.." not in out  # one full stop after an amount
     assert "Mangler" not in out
     # status: the Læst column and the JSON reading
     doc = status_json()

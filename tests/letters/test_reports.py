@@ -14,21 +14,21 @@ import pytest
 
 from letters.intake import check_docx
 from letters.readback import FormReading, Initiative
-from letters.report_docx import (
+from letters.reports.budget_overview import budget_overview_docx
+from letters.reports.data import (
     CommitteeReport,
     Handin,
     StatusData,
-    budget_overview_docx,
     budget_totals,
     financing,
-    format_dkk,
-    status_markdown,
-    status_report_docx,
     status_totals,
 )
+from letters.reports.markdown import status_markdown
+from letters.reports.status_report import status_report_docx
 from models.barometer import Reading
 from models.budget import Decision
 from models.config import load
+from models.numbers import format_dkk
 from models.plan import year_plan
 
 ROOT = Path(__file__).resolve().parents[2]
