@@ -19,8 +19,9 @@ A template is compiled once (:class:`DocxTemplate`) and rendered per letter:
    - A newline is put before every paragraph, so a Jinja line number is a paragraph number
      (counted from the top of the part, table cells included): errors name the paragraph.
 
-2. ONE Jinja template per part is compiled in a :class:`jinja2.sandbox.SandboxedEnvironment`
-   (templates are edited by users) with ``autoescape=True`` (XML escaping) and
+2. ONE Jinja template per part is compiled in the project's sandbox
+   (:func:`letters.sandbox.environment`: templates are edited by users, and every render is
+   bounded in loops, sizes and time) with ``autoescape=True`` (XML escaping) and
    ``StrictUndefined``. The environment is created once, at import.
 
 3. Per letter only the tagged parts are rendered; the output zip is written by hand: the
@@ -40,17 +41,17 @@ import logging
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from letters.docxzip import ZipWriter
+from letters.sandbox import LimitError, environment
 
 log = logging.getLogger("letters.render")
 
@@ -157,37 +158,7 @@ def xml_value(value: Any) -> Any:
     return Markup(out)  # noqa: S704 - escaped above; only our own <w:br/>/<w:tab/> added
 
 
-class DataSandbox(SandboxedEnvironment):
-    """The sandbox, with ``x.name`` on a plain dict looked up as an item first.
-
-    Jinja tries the attribute first and falls back to the item, which costs an exception
-    per look-up on our dict contexts. Items of a dict are data, never code (the sandbox
-    does not check them either), so looking them up first is as safe and about twice as
-    fast; a name that is not a key still goes through the sandbox's attribute checks.
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
-def make_environment(finalize: Callable[[Any], Any] | None = xml_value) -> jinja2.Environment:
-    """The sandboxed environment of the .docx parts (one per process, see ``ENV``)."""
-    return DataSandbox(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=finalize,
-        keep_trailing_newline=True,
-        auto_reload=False,
-        cache_size=0,
-    )
-
-
-ENV = make_environment()
+ENV = environment(autoescape=True, finalize=xml_value)  # the .docx parts: one per process
 _ENV_LOCK = threading.Lock()
 
 
@@ -471,6 +442,8 @@ class DocxTemplate:
                     if str(p) not in seen:
                         seen.add(str(p))
                         found.append(p)
+                    if isinstance(exc, LimitError):
+                        break  # the template's, not the data's: the other contexts say the same
         return found
 
     def _raise_if_broken(self) -> None:
