@@ -12,7 +12,8 @@ or ``serve``, nor exhaust memory. Per render:
   at most :data:`MAX_STRING` items and as much text when printed; all strings made
   together at most :data:`MAX_MADE` characters; a whole number at most
   :data:`MAX_INT_BITS` bits; a width or precision in a format at most :data:`MAX_WIDTH`;
-- the output has at most :data:`MAX_OUTPUT` characters;
+- the output has at most :data:`MAX_OUTPUT` characters; the filters that are slow on big
+  input (``sort``, ``wordwrap``, ``urlize``, ...) take at most :data:`MAX_FILTER_INPUT`;
 - and, whatever the template does, it takes at most :data:`MAX_SECONDS`.
 
 Going over a limit raises :class:`LimitError` (a :class:`jinja2.sandbox.SecurityError`)
@@ -58,6 +59,7 @@ MAX_MADE = 20_000_000
 MAX_INT_BITS = 100_000
 MAX_WIDTH = 10_000
 MAX_OUTPUT = 5_000_000
+MAX_FILTER_INPUT = 100_000
 MAX_SECONDS = 2.0
 
 _LOOP = "__aarshjul_loop"
@@ -103,15 +105,13 @@ class Budget:
                              "in one render")
         if static:
             self.write(static)
-        if not self.iterations % 256:
-            self.check_time()
+        self.check_time()
 
     def call(self) -> None:
         self.calls += 1
         if self.calls > MAX_CALLS:
             raise LimitError(f"the template makes more than {_n(MAX_CALLS)} calls in one render")
-        if not self.calls % 256:
-            self.check_time()
+        self.check_time()
 
     def make(self, size: int, what: str = "a string") -> None:
         if size > MAX_STRING:
@@ -335,6 +335,31 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
 
 
 _BOUNDED_FILTERS = ("batch", "center", "format", "indent", "join", "replace", "slice", "tojson")
+# filters that take long on big input (about a second on a million characters or items)
+_HEAVY_FILTERS = ("dictsort", "groupby", "pprint", "sort", "unique", "urlize", "wordwrap")
+
+
+def _heavy_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """The built-in filter ``name``, refusing input of more than MAX_FILTER_INPUT."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str | bytes | Mapping | list | tuple | set | frozenset):
+            value = _listed(value)
+        if printed_size(value, MAX_FILTER_INPUT) > MAX_FILTER_INPUT:
+            raise LimitError(f"{name}() is given more than {_n(MAX_FILTER_INPUT)} characters")
+        return value
+
+    if getattr(original, "jinja_pass_arg", None) is not None:
+        def with_ctx(ctx: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(ctx, check(value), *args, **kwargs)
+
+        with_ctx.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return with_ctx
+
+    def plain(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(check(value), *args, **kwargs)
+
+    return plain
 
 
 def _loop_filter(iterable: Any, static: int = 0) -> Iterator[Any]:
@@ -437,6 +462,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(**options)
         self.globals["range"] = _range
         self.globals.pop("lipsum", None)
+        for name in _HEAVY_FILTERS:
+            self.filters[name] = _heavy_filter(name, jfilters.FILTERS[name])
         for name in _BOUNDED_FILTERS:
             self.filters[name] = _bounded_filter(name, jfilters.FILTERS[name])
         self.filters[_LOOP] = _loop_filter
@@ -528,6 +555,7 @@ def _counting(finalize: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
             b.output += size
         if b.output > MAX_OUTPUT:
             b.write(0)  # raises
+        b.check_time()
         return out
 
     return counted

@@ -60,6 +60,8 @@ HOSTILE = {
     "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}":
         "more than 10.000 calls",
     "{{ lipsum(10**9) }}": "lipsum",
+    "{{ ('word ' * 100000)|wordwrap(1) }}": "wordwrap() is given more than 100.000 characters",
+    "{{ ('x' * 200000)|list|sort }}": "sort() is given more than 100.000 characters",
     "{% set l = [] %}{{ l.append(1) }}": "",  # lists cannot be changed
 }
 
@@ -98,6 +100,8 @@ def test_ordinary_templates_render_as_before() -> None:
     assert render("{% for i in range(3) if i %}{{ i }}{% else %}none{% endfor %}") == "12"
     assert render("{% for i in [] %}{{ i }}{% else %}none{% endfor %}") == "none"
     assert render("{{ {'a': 1}|dictsort }}") == "[('a', 1)]"
+    assert render("{{ names|sort|join(' ') }} {{ 'a b c'|wordwrap(3) }}",
+                  names=["b", "a"]) == "a b a b\nc"
     # the limits are per render: the same template renders again and again
     t = S.environment(autoescape=False).from_string(
         "{% for i in range(10000) %}{% endfor %}{{ ('x' * 999999)|length }}")
