@@ -34,8 +34,9 @@ from letters.context import (
     salutation,
     ugedag_dato,
 )
+from letters.limits import LimitError
 from letters.render import clean_text, templates_dir
-from letters.sandbox import LimitError, bytecode_cache, environment
+from letters.sandbox import bytecode_cache, environment
 from models.plan import YearPlan
 from models.problems import Problem
 from models.wheel import Wheel

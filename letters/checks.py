@@ -67,7 +67,8 @@ def _stamp(loaded: Loaded, directory: Path) -> Path | None:
     h.update(str(directory.resolve()).encode())
     here = Path(__file__).resolve().parent
     files = sorted(directory.rglob("*")) if directory.is_dir() else []
-    files += [here / f for f in ("checks.py", "render.py", "sandbox.py", "context.py", "bodies.py")]
+    files += [here / f for f in ("checks.py", "render.py", "sandbox.py", "limits.py", "context.py",
+                                  "bodies.py")]
     files += [here.parent / "models" / f for f in ("dates.py", "numbers.py", "plan.py", "wheel.py")]
     for f in files:
         try:

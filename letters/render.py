@@ -51,7 +51,8 @@ import jinja2
 from markupsafe import Markup, escape
 
 from letters.docxzip import ZipWriter
-from letters.sandbox import LimitError, environment
+from letters.limits import LimitError
+from letters.sandbox import environment
 
 log = logging.getLogger("letters.render")
 
