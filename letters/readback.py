@@ -40,6 +40,7 @@ from models.form import COLUMN_HEADER, TABLE_HEADER_TEXT, Column, goal_heading
 from models.numbers import MAX_DKK_TEXT, read_dkk
 
 _SEPARATOR = re.compile(r"^\s*[–—\-:.)]")
+KEPT = "det er gemt, som det blev sendt"  # a file that cannot be read is still kept
 
 _YES = {"ja", "j", "yes", "y", "x", "✓", "✔", "true", "finansieret", "fuldt finansieret",
         "ja, finansieret", "ja, fuldt"}
@@ -159,9 +160,8 @@ def read_form(
         blocks = document_blocks(data)
     except UnreadableDocument as exc:
         if exc.cause is None:
-            return _not_read(expected, "the document has no body; it is kept as sent")
-        return _not_read(expected,
-                         f"the document could not be read ({exc.cause}); it is kept as sent")
+            return _not_read(expected, f"dokumentet har intet indhold; {KEPT}")
+        return _not_read(expected, f"dokumentet kunne ikke læses: {exc.cause}; {KEPT}")
     return _read_blocks(blocks, expected, list(known_goals), dict(goal_titles or {}))
 
 
@@ -192,10 +192,9 @@ def _read_blocks(
     initiatives = _initiatives(r, table_idx)
     is_form = bool(set(expected) & found) or bool(table_idx)
     if not is_form:
-        asked = ", ".join(expected) if expected else "none"
-        r.warnings.insert(0, "this does not look like the form: no goal heading (goals: "
-                             f"{asked}) and no initiatives table were found; the document is "
-                             "kept as sent")
+        asked = ", ".join(expected) if expected else "ingen"
+        r.warnings.insert(0, "dokumentet ligner ikke formularen: hverken en overskrift for et "
+                             f"af målene ({asked}) eller en initiativtabel er fundet; {KEPT}")
     return FormReading(
         goals=goals,
         initiatives=tuple(initiatives),
@@ -232,8 +231,8 @@ def _goal_headings(r: _Reader) -> tuple[dict[int, str], set[int]]:
                     heads[i] = key
                     pseudo.add(i)
                     r.warnings.append(
-                        f"{key}: the paragraph {_quote(b.text)} is not formatted as a heading; "
-                        "it was read as the goal's heading"
+                        f"{key}: afsnittet {_quote(b.text)} er ikke formateret som overskrift; "
+                        "det er læst som målets overskrift"
                     )
     found = set(heads.values())
     for key in r.expected:
@@ -246,8 +245,8 @@ def _goal_headings(r: _Reader) -> tuple[dict[int, str], set[int]]:
                                     or _norm_title(b.text).endswith(title))):
                 heads[i] = key
                 r.warnings.append(
-                    f"{key}: the heading {_quote(b.text)} no longer begins with {key}; "
-                    "it was matched by the goal's title"
+                    f"{key}: overskriften {_quote(b.text)} begynder ikke længere med {key}; "
+                    "den er genkendt på målets titel"
                 )
                 break
     return heads, pseudo
@@ -281,7 +280,8 @@ def _sections(
                 parts.append(b.text)
         text = "\n\n".join(p for p in parts if p)
         if key in goals:
-            r.warnings.append(f"{key}: the goal has more than one heading; the texts are joined")
+            r.warnings.append(f"{key}: målet har mere end én overskrift; teksterne er lagt "
+                              "sammen")
             goals[key] = "\n\n".join(t for t in (goals[key], text) if t)
         else:
             goals[key] = text
@@ -295,15 +295,16 @@ def _goal_warnings(r: _Reader, goals: dict[str, str], found: set[str]) -> tuple[
     expected = r.expected
     for key in goals:
         if key not in expected and expected:
-            r.warnings.append(f"{key}: a heading for a goal that is not one of this form's goals "
-                              f"({', '.join(expected)}); its text was read")
+            r.warnings.append(f"{key}: en overskrift for et mål, som ikke er blandt formularens "
+                              f"mål ({', '.join(expected)}); teksten under den er læst")
     missing = tuple(k for k in expected if k not in found)
     for key in missing:
         what = goal_heading(key, r.titles[key]) if key in r.titles else key
-        r.warnings.append(f"{key}: no heading begins with {key}; nothing was read for {what}")
+        r.warnings.append(f"{key}: ingen overskrift begynder med {key}; intet er læst for "
+                          f"{what}")
     for key, text in goals.items():
         if not text and key in expected:
-            r.warnings.append(f"{key}: nothing is written under the heading")
+            r.warnings.append(f"{key}: der er ikke skrevet noget under overskriften")
     return missing
 
 
@@ -312,12 +313,12 @@ def _initiatives(r: _Reader, table_idx: list[int]) -> list[Initiative]:
     initiatives: list[Initiative] = []
     if not table_idx:
         r.warnings.append(
-            "no initiatives table was found (a table with the header row "
-            f"{TABLE_HEADER_TEXT}); no initiatives were read"
+            "ingen initiativtabel fundet (en tabel med overskriftsrækken "
+            f"{TABLE_HEADER_TEXT}); ingen initiativer er læst"
         )
     elif len(table_idx) > 1:
-        r.warnings.append(f"{len(table_idx)} initiatives tables were found; all their rows "
-                          "were read")
+        r.warnings.append(f"{len(table_idx)} initiativtabeller fundet; alle deres rækker er "
+                          "læst")
     row_no = 0
     for t in table_idx:
         table = r.blocks[t]
@@ -328,10 +329,10 @@ def _initiatives(r: _Reader, table_idx: list[int]) -> list[Initiative]:
         names = set(cols.values())
         for col, label in COLUMN_HEADER.items():
             if col is not Column.TITLE and col not in names:
-                r.warnings.append(f"the initiatives table has no {label} column")
+                r.warnings.append(f"initiativtabellen mangler kolonnen {label}")
         for h in [h for i, h in enumerate(header) if i not in cols and clean_line(h)]:
             r.warnings.append(
-                f"the initiatives table has an extra column {_quote(h)}; it was not read"
+                f"initiativtabellen har en ekstra kolonne {_quote(h)}; den er ikke læst"
             )
         for row in table.rows[hdr_at + 1:]:
             if _is_initiatives_header(row) and _header_map(row) == cols:
@@ -341,8 +342,8 @@ def _initiatives(r: _Reader, table_idx: list[int]) -> list[Initiative]:
             if not any(cells.values()):
                 if any(clean_line(c) for c in row):
                     row_no += 1
-                    r.warnings.append(f"initiatives row {row_no}: only the extra columns are "
-                                      "filled in; the row was not read")
+                    r.warnings.append(f"initiativrække {row_no}: kun de ekstra kolonner er "
+                                      "udfyldt; rækken er ikke læst")
                 continue
             row_no += 1
             init, row_warnings = _initiative(cells, row_no, r.expected, r.keys_re, r.canonical)
@@ -358,7 +359,7 @@ def _initiative(
     warnings: list[str] = []
     title = cells.get(Column.TITLE, "")
     if not title:
-        warnings.append(f"initiatives row {row}: the Initiativ cell is empty")
+        warnings.append(f"initiativrække {row}: cellen Initiativ er tom")
     goal_text = cells.get(Column.GOAL, "")
     goal: str | None = None
     if goal_text:
@@ -368,30 +369,30 @@ def _initiative(
         if keys:
             goal = keys[0]
             if len(keys) > 1:
-                warnings.append(f"initiatives row {row}: several goals named ({', '.join(keys)}); "
-                                f"counted under {goal}")
+                warnings.append(f"initiativrække {row}: flere mål nævnt ({', '.join(keys)}); "
+                                f"talt med under {goal}")
             if expected and goal not in expected:
-                warnings.append(f"initiatives row {row}: {goal} is not one of this form's goals "
+                warnings.append(f"initiativrække {row}: {goal} er ikke blandt formularens mål "
                                 f"({', '.join(expected)})")
         else:
-            warnings.append(f"initiatives row {row}: Hovedmål {_quote(goal_text)} names no goal "
-                            "key (such as HM2)")
+            warnings.append(f"initiativrække {row}: Hovedmål {_quote(goal_text)} nævner ingen "
+                            "målnøgle (som HM2)")
     elif title:
-        warnings.append(f"initiatives row {row}: no Hovedmål given")
+        warnings.append(f"initiativrække {row}: Hovedmål er ikke udfyldt")
     amount_text = cells.get(Column.AMOUNT, "")
     parsed = read_dkk(amount_text.replace("\n", " ")) if amount_text else None
     amount = parsed.kroner if parsed is not None else None
     if parsed is not None and parsed.too_large:
-        warnings.append(f"initiatives row {row}: the amount {_quote(amount_text)} is not "
-                        f"plausible (more than {MAX_DKK_TEXT}); it was not counted")
+        warnings.append(f"initiativrække {row}: beløbet {_quote(amount_text)} er urealistisk "
+                        f"stort (mere end {MAX_DKK_TEXT}); det er ikke talt med")
     elif amount_text and amount is None:
-        warnings.append(f"initiatives row {row}: the amount {_quote(amount_text)} could not be "
-                        "read as kroner")
+        warnings.append(f"initiativrække {row}: beløbet {_quote(amount_text)} kunne ikke læses "
+                        "som kroner")
     financed_text = cells.get(Column.FINANCED, "")
     financed, understood = _financed(financed_text)
     if not understood:
-        warnings.append(f"initiatives row {row}: Finansieret {_quote(financed_text)} is not "
-                        "ja, nej or delvist")
+        warnings.append(f"initiativrække {row}: Finansieret {_quote(financed_text)} er ikke "
+                        "ja, nej eller delvist")
     return Initiative(title, goal, amount, amount_text, financed, row, financed_text), warnings
 
 

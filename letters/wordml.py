@@ -41,7 +41,8 @@ _HEADING_NAME = re.compile(r"^(?:heading|overskrift)\s*(\d)$", re.I)
 
 
 class UnreadableDocument(Exception):
-    """The document cannot be read as WordprocessingML (``cause``: why; None: it has no body)."""
+    """The document cannot be read as WordprocessingML (``cause``: why, in Danish for the
+    coordinator; None: it has no body)."""
 
     def __init__(self, cause: str | None) -> None:
         self.cause = cause
@@ -300,8 +301,17 @@ def document_blocks(data: bytes) -> list[Block]:
             styles: bytes | None = _transitional(z.read("word/styles.xml"))
         except KeyError:
             styles = None
-    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, ValueError, OSError) as exc:
-        raise UnreadableDocument(str(exc)) from None
+    except zipfile.BadZipFile:
+        raise UnreadableDocument("det er ikke en zip-fil, som et Word-dokument er") from None
+    except KeyError as exc:
+        m = re.search(r"'([^']+)'", str(exc))
+        raise UnreadableDocument("en del af dokumentet mangler"
+                                 + (f" ({m.group(1)})" if m else "")) from None
+    except etree.XMLSyntaxError as exc:
+        raise UnreadableDocument(f"dokumentets XML er ikke gyldig (linje {exc.lineno})") \
+            from None
+    except (ValueError, OSError) as exc:
+        raise UnreadableDocument(f"filen kunne ikke åbnes ({type(exc).__name__})") from None
     body = root.find(W + "body")
     if body is None:
         raise UnreadableDocument(None)

@@ -63,7 +63,7 @@ def full_year() -> StatusData:
                        2, "Delvist"),
         )
         r = FormReading({g: f"{c.name} arbejder med {g}." for g in goals}, inits,
-                        ("initiatives row 2: no Hovedmål given",), (), True, True)
+                        ("initiativrække 2: Hovedmål er ikke udfyldt",), (), True, True)
         handins = tuple(
             Handin(d.key, d.title, plan.deliverable(d.key).due, "on_time" if n % 3 else "late",
                    got, r, f"{d.key}-2012-{c.key}-20120426T1430.docx", revisions=n % 2)
