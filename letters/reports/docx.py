@@ -8,9 +8,9 @@ Normal style and the core properties.
 
 Table columns are sized so that no word and no amount breaks in the middle on A4
 (:func:`fit_columns`): each column is at least as wide as its longest word (the header in
-bold), an amount such as ``17.500.000 kr.`` counting as one word; the rest of the text width
-is shared by the given weights. A table whose longest words do not fit at 11 pt is set at
-10 or 9 pt.
+bold), an amount such as ``17.500.000 kr.`` or a date such as ``26. september 2012``
+counting as one word; the rest of the text width is shared by the given weights. A table
+whose longest words do not fit at 11 pt is set at 10 or 9 pt.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ CELL_PADDING_CM = 2 * 108 / 567  # the "Tabel" style's left and right cell margi
 SLACK_CM = 0.15  # what layout engines add (kerning, rounding to twips)
 BODY_PT = 11.0  # the Normal style's size
 SIZES_PT = (BODY_PT, 10.0, 9.0)  # tried in turn until the longest words fit
-_AMOUNT = re.compile(r"^-?\d[\d.]* kr\.$")
+# what a line may not be broken inside: an amount ("17.500.000 kr.", "1,5 mio. kr."), a Danish
+# date ("26. september 2012"), else a word
+_UNIT = re.compile(r"-?\d[\d.,]* (?:mio\. |mia\. )?kr\.|\d{1,2}\. [^\W\d_]+ \d{4}|\S+")
 
 
 def _w(tag: str) -> str:
@@ -77,15 +79,8 @@ class Columns:
 
 
 def _units(text: str) -> list[str]:
-    """What a line may not be broken inside: each word, an amount as a whole."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if _AMOUNT.match(line):
-            out.append(line)
-        else:
-            out.extend(line.split())
-    return out
+    """What a line may not be broken inside: each word, an amount or a date as a whole."""
+    return _UNIT.findall(text)
 
 
 def _least(texts: Iterable[str], size: float, bold: bool) -> float:
