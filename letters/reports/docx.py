@@ -136,7 +136,7 @@ def table(doc: Any, header: Sequence[str], rows: Iterable[Sequence[str]],
     body = [list(r) for r in rows]
     cols = columns or fit_columns(header, body, weights or [1.0] * len(header))
     if caption:
-        doc.add_paragraph(caption)
+        doc.add_paragraph(caption).paragraph_format.keep_with_next = True  # not left alone
     elif _ends_with_table(doc):
         doc.add_paragraph()  # two tables in a row would be laid out as one
     t = doc.add_table(rows=1, cols=len(header))
