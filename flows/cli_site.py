@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from flows.binding import setup_for
 from flows.cli_outputs import write_atomic
 from flows.common import (
     DEFAULT_CONFIG,
@@ -27,7 +28,6 @@ from flows.common import (
     settings_or_exit,
     year_or_exit,
 )
-from flows.compose import setup_for
 from letters.ics import calendar_bytes
 from letters.wheel_picture import render_wheel
 from models.kinds import RequestStatus

@@ -37,7 +37,7 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
         n = len(exc.problems)
         fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
 
-    problems = template_problems(loaded)
+    problems = template_problems(loaded, settings_or_exit(config).templates_dir)
     errors = [p for p in problems if p.severity == "error"]
     loaded.warnings.extend(p for p in problems if p.severity != "error")
     if errors:

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from flows import runs
 from flows.artifacts import artifact_key, progress, summary_markdown, table_rows
-from flows.compose import binding, current_binding
+from flows.binding import binding, current_binding
 from flows.report import RunReport
 from flows.services.setup import Refused
 from models.dates import dansk_dato, dansk_tid

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from letters.charts import chart_alt_text
-from letters.context import with_unit
 from models.barometer import Reading, for_goal, is_illustrative, period_label
 from models.dates import dansk_dato
+from models.numbers import with_unit
 from models.wheel import Goal, Wheel
 
 SNAPSHOT_NAME = "barometer.md"

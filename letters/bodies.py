@@ -2,8 +2,9 @@
 
 The templates live in ``letters/templates/mail/`` (or ``$AARSHJUL_TEMPLATES_DIR/mail``):
 ``<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html`` for each kind, with
-``footer.txt`` and ``base.html`` shared. They are rendered in a sandbox with
-StrictUndefined; the HTML is autoescaped, the text is not. A subject is made one line
+``footer.txt`` and ``base.html`` shared. They are rendered in the project's sandbox
+(:func:`letters.sandbox.environment`: loops, sizes and time bounded) with StrictUndefined;
+the HTML is autoescaped, the text is not. A subject is made one line
 (whitespace collapsed). Control characters in data (other than tab and newline in bodies)
 are removed with a warning, as in the letters.
 
@@ -23,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from letters import TEMPLATES_DIR
 from letters.context import (
     _committee,
     _common,
@@ -34,7 +35,9 @@ from letters.context import (
     salutation,
     ugedag_dato,
 )
-from letters.render import clean_text, templates_dir
+from letters.limits import LimitError
+from letters.render import clean_text
+from letters.sandbox import bytecode_cache, environment
 from models.kinds import BodyKind
 from models.plan import YearPlan
 from models.problems import Problem
@@ -44,7 +47,7 @@ KINDS: tuple[str, ...] = tuple(BodyKind)
 
 
 def mail_dir(directory: Path | None = None) -> Path:
-    return (directory or templates_dir()) / "mail"
+    return (directory or TEMPLATES_DIR) / "mail"
 
 
 def _finalize(value: Any) -> Any:
@@ -58,18 +61,17 @@ def _finalize(value: Any) -> Any:
 
 
 class _Envs:
+    """The text and HTML environments of one mail directory: the same but for autoescape."""
+
     def __init__(self, directory: Path) -> None:
         loader = jinja2.FileSystemLoader(str(directory))
-        common: dict[str, Any] = {
-            "loader": loader, "undefined": jinja2.StrictUndefined, "finalize": _finalize,
-            "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True,
-            "auto_reload": True,
-            # compiled templates are kept between processes (per user, mode 0700, keyed by
-            # the source's checksum): `aarshjul check` compiles two dozen mail templates
-            "bytecode_cache": jinja2.FileSystemBytecodeCache(),
-        }
-        self.text = SandboxedEnvironment(autoescape=False, **common)
-        self.html = SandboxedEnvironment(autoescape=True, **common)
+        # compiled templates are kept between processes (`aarshjul check` compiles two dozen
+        # mail templates); see letters.sandbox.bytecode_cache
+        cache = bytecode_cache()
+        self.text = environment(autoescape=False, finalize=_finalize, loader=loader,
+                                lines=True, bytecode_cache=cache)
+        self.html = environment(autoescape=True, finalize=_finalize, loader=loader,
+                                lines=True, bytecode_cache=cache)
         self.lock = threading.Lock()
 
 
@@ -299,7 +301,10 @@ def body_problems(wheel: Wheel, plan: YearPlan, directory: Path | None = None) -
                                         "the mail template does not exist"))
     if problems:
         return problems
+    refused: set[str] = set()  # kinds whose templates went over a limit: not rendered again
     for kind, ctx in samples:
+        if kind in refused:
+            continue
         try:
             render_body(kind, ctx, directory)
         except jinja2.TemplateSyntaxError as exc:
@@ -311,6 +316,8 @@ def body_problems(wheel: Wheel, plan: YearPlan, directory: Path | None = None) -
             file, line = _template_frame(exc)
             p = Problem(os.path.relpath(file) if file else str(mdir), line, kind,
                         runtime_message(exc))
+            if isinstance(exc, LimitError):
+                refused.add(kind)
         else:
             continue
         if str(p) not in seen:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from letters.render import TEMPLATES_DIR
+from models.form import TABLE_HEADER
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -300,15 +301,15 @@ def formular(doc: Any) -> None:
             "efter behov).")
     _p(doc, "Hovedmål", "Heading 1")
     _p(doc, "{%p for g in goals %}")
-    _p(doc, "{{ g.key }} – {{ g.title }}", "Heading 2")
+    _p(doc, "{{ g.heading }}", "Heading 2")  # models.form.goal_heading: key, a space, ...
     _p(doc, "")
     _p(doc, "")
     _p(doc, "{%p endfor %}")
     _p(doc, "Initiativer", "Heading 1")
     _table(
         doc,
-        ["Initiativ", "Hovedmål", "Beløb (kr.)", "Finansieret"],
-        [["", "", "", ""] for _ in range(5)],
+        list(TABLE_HEADER),
+        [["" for _ in TABLE_HEADER] for _ in range(5)],
         [7.0, 2.6, 3.4, 3.6],
     )
     _p(doc, "")
@@ -319,9 +320,9 @@ def formular(doc: Any) -> None:
 
 def statusrapport_forside(doc: Any) -> None:
     _p(doc, "")
-    _p(doc, "Samlet statusrapport {{ year }}", "Title")
+    _p(doc, "{{ title }}", "Title")
     _p(doc, "{{ policy.name }}", "Heading 1")
-    _p(doc, "Status på integrationsindsatsen i de stående udvalg")
+    _p(doc, "{{ subtitle }}")
     _p(doc, "")
     _p(doc, "Til {{ owner.name }} og Borgerrepræsentationen")
     _p(doc, "{{ sender.name }}")

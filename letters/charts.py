@@ -19,6 +19,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any, Literal
 
 from models.barometer import Reading, for_goal, period_label
+from models.numbers import dansk_tal, with_unit
 
 if TYPE_CHECKING:
     from models.wheel import Goal
@@ -34,16 +35,6 @@ BASELINE = "#757575"
 WARN = "#C62828"
 
 
-def _tal(value: float) -> str:
-    from letters.context import dansk_tal
-
-    return dansk_tal(value)
-
-
-def _with_unit(value: float, unit: str) -> str:
-    return f"{_tal(value)} {unit}" if unit else _tal(value)
-
-
 def _change_unit(unit: str) -> str:
     return "procentpoint" if unit.strip() == "%" else unit
 
@@ -54,7 +45,7 @@ def _better(goal: Goal) -> str:
 
 def chart_rows(goal: Goal, readings: Sequence[Reading]) -> list[tuple[str, str]]:
     """The chart's figures as table rows: (``2. halvår 2011``, ``7,4 %``), in time order."""
-    return [(period_label(r.period), _with_unit(r.value, goal.unit))
+    return [(period_label(r.period), with_unit(r.value, goal.unit))
             for r in for_goal(readings, goal.key)]
 
 
@@ -70,7 +61,7 @@ def chart_alt_text(goal: Goal, readings: Sequence[Reading], *, illustrative: boo
     else:
         parts.append("Målinger: " + "; ".join(f"{p}: {v}" for p, v in chart_rows(goal, rs)) + ".")
         base, last = rs[0], rs[-1]
-        parts.append(f"Udgangspunkt: {_with_unit(base.value, goal.unit)} "
+        parts.append(f"Udgangspunkt: {with_unit(base.value, goal.unit)} "
                      f"({period_label(base.period)}).")
         if len(rs) > 1:
             diff = last.value - base.value
@@ -78,15 +69,15 @@ def chart_alt_text(goal: Goal, readings: Sequence[Reading], *, illustrative: boo
                 change = "uændret i forhold til udgangspunktet"
             else:
                 way = "højere" if diff > 0 else "lavere"
-                change = (f"{_tal(abs(diff))} {_change_unit(goal.unit)} {way} end "
+                change = (f"{dansk_tal(abs(diff))} {_change_unit(goal.unit)} {way} end "
                           "udgangspunktet").replace("  ", " ")
-            parts.append(f"Seneste: {_with_unit(last.value, goal.unit)} "
+            parts.append(f"Seneste: {with_unit(last.value, goal.unit)} "
                          f"({period_label(last.period)}), {change}.")
     if goal.target is None:
         wording = f" (politikken: {goal.target_text})" if goal.target_text else ""
         parts.append(f"Målet er ikke fastsat{wording}.")
     else:
-        parts.append(f"Mål: {_with_unit(goal.target.value, goal.unit)} i {goal.target.year}.")
+        parts.append(f"Mål: {with_unit(goal.target.value, goal.unit)} i {goal.target.year}.")
     parts.append(_better(goal).capitalize() + ".")
     return " ".join(parts)
 
@@ -135,13 +126,13 @@ def goal_chart(
         if rs:
             ax.plot(xs, ys, color=LINE, marker="o", linewidth=2, markersize=4, zorder=3)
             for x, y in zip(xs, ys, strict=True):
-                ax.annotate(_tal(y), (x, y), textcoords="offset points", xytext=(0, 6),
+                ax.annotate(dansk_tal(y), (x, y), textcoords="offset points", xytext=(0, 6),
                             ha="center", fontsize=7, color=LINE)
             ax.axhline(ys[0], color=BASELINE, linestyle=":", linewidth=1, zorder=1)
             notes.append((BASELINE, f"Udgangspunkt ({period_label(rs[0].period)}):\n"
-                                    f"{_with_unit(ys[0], goal.unit)}"))
+                                    f"{with_unit(ys[0], goal.unit)}"))
             notes.append((LINE, f"Seneste ({period_label(rs[-1].period)}):\n"
-                                f"{_with_unit(ys[-1], goal.unit)}"))
+                                f"{with_unit(ys[-1], goal.unit)}"))
         else:
             ax.text(0.5, 0.5, NO_READING.capitalize(), transform=ax.transAxes, ha="center",
                     va="center", fontsize=10, color=BASELINE)
@@ -149,7 +140,7 @@ def goal_chart(
             tx, ty = goal.target.year + 0.5, goal.target.value
             ax.axhline(ty, color=TARGET, linestyle="--", linewidth=1.2, zorder=2)
             ax.plot([tx], [ty], marker="*", markersize=11, color=TARGET, zorder=4)
-            notes.append((TARGET, f"Mål for {goal.target.year}:\n{_with_unit(ty, goal.unit)}"))
+            notes.append((TARGET, f"Mål for {goal.target.year}:\n{with_unit(ty, goal.unit)}"))
         else:
             keep = goal.target_text.replace(" %", "\u00a0%") if goal.target_text else ""
             wording = ("\n" + textwrap.fill(f"(politikken: {keep})", 30)
@@ -181,7 +172,7 @@ def goal_chart(
             ax.set_ylim(lo - pad, hi + pad)
         else:
             ax.set_yticks([])
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _tal(round(v, 2))))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: dansk_tal(round(v, 2))))
         if goal.unit:
             ax.set_ylabel(goal.unit)
         ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)

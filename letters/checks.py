@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from letters import TEMPLATES_DIR
 from models.config import Loaded
 from models.problems import Problem
 
@@ -45,12 +46,6 @@ def _sample_readings(wheel: Any) -> dict[str, list[Any]]:
     return {g.key: [Reading(g.key, "2011-H2", 1.5, "illustrativ")] for g in wheel.goals}
 
 
-def _templates_dir() -> Path:
-    """As :func:`letters.render.templates_dir`, without importing Jinja."""
-    env = os.environ.get("AARSHJUL_TEMPLATES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent / "templates"
-
-
 def _stamp(loaded: Loaded, directory: Path) -> Path | None:
     """A file whose existence says: this wheel with these templates and this code was
     checked and had no problem. Keyed by the wheel's content, every template file's name,
@@ -67,8 +62,9 @@ def _stamp(loaded: Loaded, directory: Path) -> Path | None:
     h.update(str(directory.resolve()).encode())
     here = Path(__file__).resolve().parent
     files = sorted(directory.rglob("*")) if directory.is_dir() else []
-    files += [here / f for f in ("checks.py", "render.py", "context.py", "bodies.py")]
-    files += [here.parent / "models" / f for f in ("dates.py", "plan.py", "wheel.py")]
+    files += [here / f for f in ("checks.py", "render.py", "sandbox.py", "limits.py", "context.py",
+                                  "bodies.py")]
+    files += [here.parent / "models" / f for f in ("dates.py", "numbers.py", "plan.py", "wheel.py")]
     for f in files:
         try:
             st = f.stat()
@@ -84,7 +80,7 @@ def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list
     A clean result is remembered (a stamp file in ``~/.cache/aarshjul``), so the check that
     runs before every verb costs nothing until the wheel, a template or the code changes.
     """
-    directory = templates_dir or _templates_dir()
+    directory = templates_dir or TEMPLATES_DIR
     stamp = _stamp(loaded, directory)
     if stamp is not None and stamp.exists():
         return []
@@ -100,7 +96,7 @@ def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list
 
 def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
     from letters import render
-    from letters.context import cover_context, form_context, letter_context
+    from letters.context import REPORT_COVERS, cover_context, form_context, letter_context
     from models.plan import year_plan
 
     wheel, source = loaded.wheel, loaded.source
@@ -137,7 +133,8 @@ def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
             ctxs.append(form_context(wheel, plan, d.key, ckey))
     cover = render.template_path(COVER, directory)
     if cover.is_file():
-        uses.setdefault(COVER, []).append(cover_context(wheel, plan, _report_day(plan)))
+        uses.setdefault(COVER, []).extend(cover_context(wheel, plan, _report_day(plan), kind)
+                                          for kind in REPORT_COVERS)
 
     for name, contexts in uses.items():
         path = render.template_path(name, directory)

@@ -13,6 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from models.barometer import Reading
+from models.form import goal_heading
+from models.kinds import EventKind
+from models.numbers import with_unit
 from models.plan import YearPlan
 from models.wheel import Committee, Goal, Wheel
 
@@ -36,26 +39,6 @@ def ugedag_dato(d: date) -> str:
     return dansk_ugedag_dato(d)
 
 
-def dansk_tal(value: float) -> str:
-    """``5.8`` -> ``5,8``; ``1234.5`` -> ``1.234,5``; whole numbers without decimals."""
-    if value != value:  # NaN
-        return "–"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    whole, _, frac = text.partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + ".".join(groups) + ("," + frac if frac else "")
-
-
-def with_unit(value: float, unit: str) -> str:
-    return f"{dansk_tal(value)} {unit}" if unit else dansk_tal(value)
-
-
 def latest(readings: Sequence[Reading] | None) -> Reading | None:
     """The reading of the latest period (periods sort as text: ``2011-H2`` < ``2012-H1``)."""
     if not readings:
@@ -72,7 +55,7 @@ def _goal_static(goal: Goal, area_title: str) -> dict[str, Any]:
     return {
         "key": goal.key,
         "title": goal.title,
-        "heading": f"{goal.key} – {goal.title}",
+        "heading": goal_heading(goal.key, goal.title),
         "area": area_title,
         "unit": goal.unit,
         "direction": "op" if goal.direction == "up" else "ned",
@@ -177,13 +160,12 @@ def _common(wheel: Wheel, plan: YearPlan) -> dict[str, Any]:
     }
 
 
-def conference(wheel: Wheel, plan: YearPlan) -> dict[str, Any] | None:
-    """The annual integration conference: the ``do: meeting`` event named konference."""
-    for e in plan.events:
-        if e.do == "meeting" and ("konference" in e.key.lower() or "konference" in e.title.lower()):
-            return {"key": e.key, "title": e.title, "date": dato(e.day),
-                    "weekday_date": ugedag_dato(e.day), "iso": e.day.isoformat()}
-    return None
+def invited_to(wheel: Wheel, plan: YearPlan, event_key: str) -> dict[str, Any]:
+    """The event a letter invites to (``conference`` in the templates): the one its
+    ``invites_to`` names, else the letter's own event."""
+    e = plan.event(wheel.event[event_key].invites_to or event_key)
+    return {"key": e.key, "title": e.title, "date": dato(e.day),
+            "weekday_date": ugedag_dato(e.day), "iso": e.day.isoformat()}
 
 
 def deliverable_rows(
@@ -226,7 +208,7 @@ def letter_context(
         goals=goal_rows(wheel, committee_key, readings),
         focus_areas=focus_area_rows(wheel, committee_key),
         deliverables=deliverable_rows(wheel, plan, event_key, committee_key),
-        conference=conference(wheel, plan),
+        conference=invited_to(wheel, plan, event_key),
     )
     return ctx
 
@@ -248,8 +230,30 @@ def form_context(
     return ctx
 
 
-def cover_context(wheel: Wheel, plan: YearPlan, report_date: date) -> dict[str, Any]:
-    """The cover of the status report (statusrapport_forside)."""
+# the title and subtitle of each report's cover ({year}: the cycle year)
+REPORT_COVERS: dict[EventKind, tuple[str, str]] = {
+    EventKind.STATUS_REPORT: (
+        "Samlet statusrapport {year}",
+        "Status på integrationsindsatsen i de stående udvalg",
+    ),
+    EventKind.BUDGET: (
+        "Samlet overblik over integrationsindsatsen {year}",
+        "Budgetvedtagelsen: finansierede og ikke finansierede initiativer, sammenholdt med "
+        "udvalgenes ønsker i maj",
+    ),
+}
+
+
+def cover_context(
+    wheel: Wheel, plan: YearPlan, report_date: date,
+    kind: EventKind = EventKind.STATUS_REPORT,
+) -> dict[str, Any]:
+    """The cover of a report (statusrapport_forside): the status report's, or with ``kind``
+    ``budget`` the budget overview's; ``title`` and ``subtitle`` say which."""
+    if kind not in REPORT_COVERS:
+        raise ValueError(f"no report cover for {kind!r} (known: {', '.join(REPORT_COVERS)})")
+    title, subtitle = REPORT_COVERS[kind]
     ctx = _common(wheel, plan)
-    ctx.update(report_date=dato(report_date), report_date_iso=report_date.isoformat())
+    ctx.update(report_date=dato(report_date), report_date_iso=report_date.isoformat(),
+               kind=str(kind), title=title.format(year=plan.year), subtitle=subtitle)
     return ctx

@@ -19,8 +19,9 @@ A template is compiled once (:class:`DocxTemplate`) and rendered per letter:
    - A newline is put before every paragraph, so a Jinja line number is a paragraph number
      (counted from the top of the part, table cells included): errors name the paragraph.
 
-2. ONE Jinja template per part is compiled in a :class:`jinja2.sandbox.SandboxedEnvironment`
-   (templates are edited by users) with ``autoescape=True`` (XML escaping) and
+2. ONE Jinja template per part is compiled in the project's sandbox
+   (:func:`letters.sandbox.environment`: templates are edited by users, and every render is
+   bounded in loops, sizes and time) with ``autoescape=True`` (XML escaping) and
    ``StrictUndefined``. The environment is created once, at import.
 
 3. Per letter only the tagged parts are rendered; the output zip is written by hand: the
@@ -38,25 +39,24 @@ from __future__ import annotations
 import html
 import logging
 import re
-import struct
 import threading
 import zipfile
-import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from letters import docprops
+from letters import TEMPLATES_DIR, docprops
+from letters.docxzip import ZipWriter
+from letters.limits import LimitError
+from letters.sandbox import environment
 
 log = logging.getLogger("letters.render")
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_P = f"{{{W_NS}}}p"
@@ -67,7 +67,6 @@ XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 TEXT_PARTS = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 MAX_TEMPLATE_BYTES = 20_000_000
 MAX_PART_BYTES = 20_000_000  # uncompressed, checked before a member is read
-COMPRESS_LEVEL = 6
 
 TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 OPEN_RE = re.compile(r"\{\{|\{%|\{#")
@@ -160,37 +159,7 @@ def xml_value(value: Any) -> Any:
     return Markup(out)  # noqa: S704 - escaped above; only our own <w:br/>/<w:tab/> added
 
 
-class DataSandbox(SandboxedEnvironment):
-    """The sandbox, with ``x.name`` on a plain dict looked up as an item first.
-
-    Jinja tries the attribute first and falls back to the item, which costs an exception
-    per look-up on our dict contexts. Items of a dict are data, never code (the sandbox
-    does not check them either), so looking them up first is as safe and about twice as
-    fast; a name that is not a key still goes through the sandbox's attribute checks.
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
-def make_environment(finalize: Callable[[Any], Any] | None = xml_value) -> jinja2.Environment:
-    """The sandboxed environment of the .docx parts (one per process, see ``ENV``)."""
-    return DataSandbox(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=finalize,
-        keep_trailing_newline=True,
-        auto_reload=False,
-        cache_size=0,
-    )
-
-
-ENV = make_environment()
+ENV = environment(autoescape=True, finalize=xml_value)  # the .docx parts: one per process
 _ENV_LOCK = threading.Lock()
 
 
@@ -379,99 +348,6 @@ def prepare_part(name: str, data: bytes) -> PreparedPart:
     return PreparedPart(name, source, lines, texts, problems, has_tags)
 
 
-# --- zip writing ------------------------------------------------------------------------------
-
-_LOCAL = struct.Struct("<4s5H3L2H")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_END = struct.Struct("<4s4H2LH")
-
-
-@dataclass
-class _Member:
-    name: bytes
-    method: int
-    dostime: int
-    dosdate: int
-    crc: int
-    csize: int
-    usize: int
-    offset: int
-    flags: int
-
-
-def _local_header(m: _Member) -> bytes:
-    return _LOCAL.pack(b"PK\x03\x04", 20, m.flags, m.method, m.dostime, m.dosdate,
-                       m.crc, m.csize, m.usize, len(m.name), 0) + m.name
-
-
-def _central(m: _Member) -> bytes:
-    return _CENTRAL.pack(b"PK\x01\x02", 20, 20, m.flags, m.method, m.dostime, m.dosdate,
-                         m.crc, m.csize, m.usize, len(m.name), 0, 0, 0, 0, 0, m.offset) + m.name
-
-
-def deflate(data: bytes, level: int = COMPRESS_LEVEL) -> bytes:
-    c = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
-class ZipWriter:
-    """Writes a zip from precomputed untouched members plus freshly rendered parts."""
-
-    def __init__(self, raw: bytes, zf: zipfile.ZipFile, changed: list[str],
-                 added: Sequence[str] = (), stored: Sequence[str] = ()) -> None:
-        blob: list[bytes] = []
-        members: list[_Member] = []
-        offset = 0
-        for info in zf.infolist():
-            if info.filename in changed:
-                continue
-            start = info.header_offset
-            nlen, elen = struct.unpack("<2H", raw[start + 26 : start + 30])
-            data_at = start + 30 + nlen + elen
-            data = raw[data_at : data_at + info.compress_size]
-            m = self._member(info, offset)
-            m.crc, m.csize, m.usize = info.CRC, info.compress_size, info.file_size
-            m.method = info.compress_type
-            head = _local_header(m)
-            blob += [head, data]
-            members.append(m)
-            offset += len(head) + len(data)
-        self.static = b"".join(blob)
-        self.static_central = b"".join(_central(m) for m in members)
-        self.count = len(members)
-        self.changed = [self._member(zf.getinfo(n), 0) for n in changed]
-        stamp = zf.infolist()[0].date_time if zf.infolist() else (1980, 1, 1, 0, 0, 0)
-        self.changed += [self._member(zipfile.ZipInfo(n, stamp), 0) for n in added]
-        for m in self.changed:  # small parts (custom properties): stored, not deflated
-            if m.name.decode("utf-8") in stored:
-                m.method = zipfile.ZIP_STORED
-
-    @staticmethod
-    def _member(info: zipfile.ZipInfo, offset: int) -> _Member:
-        y, mo, d, h, mi, s = info.date_time
-        name = info.filename.encode("utf-8")
-        flags = 0x800 if not info.filename.isascii() else 0
-        return _Member(name, zipfile.ZIP_DEFLATED, (h << 11) | (mi << 5) | (s // 2),
-                       ((y - 1980) << 9) | (mo << 5) | d, 0, 0, 0, offset, flags)
-
-    def write(self, contents: list[bytes], level: int = COMPRESS_LEVEL) -> bytes:
-        out = [self.static]
-        central = [self.static_central]
-        offset = len(self.static)
-        for m0, data in zip(self.changed, contents, strict=True):
-            comp = data if m0.method == zipfile.ZIP_STORED else deflate(data, level)
-            m = _Member(m0.name, m0.method, m0.dostime, m0.dosdate,
-                        zlib.crc32(data), len(comp), len(data), offset, m0.flags)
-            head = _local_header(m)
-            out += [head, comp]
-            central.append(_central(m))
-            offset += len(head) + len(comp)
-        cd = b"".join(central)
-        n = self.count + len(contents)
-        out += [cd, _END.pack(b"PK\x05\x06", 0, 0, n, n, len(cd), offset, 0)]
-        return b"".join(out)
-
-
 # --- the template -------------------------------------------------------------------------------
 
 
@@ -569,6 +445,8 @@ class DocxTemplate:
                     if str(p) not in seen:
                         seen.add(str(p))
                         found.append(p)
+                    if isinstance(exc, LimitError):
+                        break  # the template's, not the data's: the other contexts say the same
         return found
 
     def _raise_if_broken(self) -> None:
@@ -638,16 +516,8 @@ _cache: dict[tuple[Path, str], DocxTemplate] = {}
 _cache_lock = threading.Lock()
 
 
-def templates_dir() -> Path:
-    """``AARSHJUL_TEMPLATES_DIR`` if set, else the templates shipped in ``letters/templates``."""
-    import os
-
-    env = os.environ.get("AARSHJUL_TEMPLATES_DIR")
-    return Path(env) if env else TEMPLATES_DIR
-
-
 def template_path(name: str, directory: Path | None = None) -> Path:
-    return (directory or templates_dir()) / f"{name}.docx"
+    return (directory or TEMPLATES_DIR) / f"{name}.docx"
 
 
 def template(name: str, templates_dir: Path | None = None) -> DocxTemplate:

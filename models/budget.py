@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from models.csvtable import Spec, Table
+from models.numbers import MAX_DKK_TEXT, read_dkk
 from models.problems import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -110,8 +111,6 @@ SPEC = Spec(
 
 def parse_csv(text: str, wheel: Wheel, file: str = "budget.csv") -> list[Decision]:
     """The decisions in ``text``, in file order; raises ConfigError with every problem."""
-    from letters.amounts import parse_dkk
-
     problems: list[Problem] = []
 
     def problem(line: int, path: str, message: str) -> None:
@@ -150,8 +149,12 @@ def parse_csv(text: str, wheel: Wheel, file: str = "budget.csv") -> list[Decisio
         elif funded is None:
             problem(line, "funded", f"{funded_text!r} is not ja, nej or delvist")
         amount_text = table.cell(row, "amount")
-        amount = parse_dkk(amount_text) if amount_text else None
-        if amount_text and amount is None:
+        parsed = read_dkk(amount_text) if amount_text else None
+        amount = parsed.kroner if parsed is not None else None
+        if parsed is not None and parsed.too_large:
+            problem(line, "amount", f"{amount_text!r} is not a plausible amount: "
+                                    f"more than {MAX_DKK_TEXT}")
+        elif amount_text and amount is None:
             problem(line, "amount", f"{amount_text!r} is not an amount in kroner "
                                     "(write 1.500.000 kr. or 1,5 mio. kr.)")
         elif amount is not None and amount < 0:

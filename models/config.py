@@ -290,7 +290,29 @@ def _cross_checks(src: Source) -> list[Problem]:
     out: list[Problem] = []
     policy = data.get("policy") if isinstance(data.get("policy"), dict) else {}
     years = _policy_years(policy)
+    _check_years(src, policy, out)
+    committee_keys = [
+        c["key"] for _, c in _items(data, "committees") if isinstance(c.get("key"), str)
+    ]
+    goals: list[tuple[Path, dict[str, Any]]] = []
+    for ai, area in _items(data, "focus_areas"):
+        for gi, goal in _items(area, "goals"):
+            goals.append((("focus_areas", ai, "goals", gi), goal))
+    _check_unique_keys(src, goals, out)
+    # references; not when the list they refer to is itself unreadable (the schema says so)
+    refs = _Refs(src, out, committee_keys)
+    owner = policy.get("owner")
+    if isinstance(owner, str) and refs.check_committees and owner not in committee_keys:
+        out.append(src.problem(("policy", "owner"), _unknown("committee", owner, committee_keys)))
+    _check_goals(refs, goals, years)
+    _check_deliverables_and_events(refs, years)
+    for j, day in _str_list(policy.get("closed_days")):
+        _check_month_day(src, ("policy", "closed_days", j), day, years, out)
+    _check_send_time(src, policy, years, out)
+    return out
 
+
+def _check_years(src: Source, policy: dict[str, Any], out: list[Problem]) -> None:
     yrs = policy.get("years")
     if isinstance(yrs, list) and len(yrs) == 2 and all(_is_int(y) for y in yrs):
         if yrs[0] > yrs[1]:
@@ -306,10 +328,11 @@ def _cross_checks(src: Source) -> list[Problem]:
         elif yrs[1] - yrs[0] > 50:
             out.append(src.problem(("policy", "years"), "a policy spans at most 50 years"))
 
-    # unique keys
-    committee_keys = [
-        c["key"] for _, c in _items(data, "committees") if isinstance(c.get("key"), str)
-    ]
+
+def _check_unique_keys(
+    src: Source, goals: list[tuple[Path, dict[str, Any]]], out: list[Problem]
+) -> None:
+    data = src.data
     for coll in ("committees", "deliverables", "events", "focus_areas"):
         seen: dict[str, int] = {}
         for i, item in _items(data, coll):
@@ -326,10 +349,6 @@ def _cross_checks(src: Source) -> list[Problem]:
                 else:
                     seen[k] = i
     goal_seen: dict[str, Path] = {}
-    goals: list[tuple[Path, dict[str, Any]]] = []
-    for ai, area in _items(data, "focus_areas"):
-        for gi, goal in _items(area, "goals"):
-            goals.append((("focus_areas", ai, "goals", gi), goal))
     for path, goal in goals:
         k = goal.get("key")
         if isinstance(k, str):
@@ -344,74 +363,68 @@ def _cross_checks(src: Source) -> list[Problem]:
             else:
                 goal_seen[k] = path
 
-    # references; not when the list they refer to is itself unreadable (the schema says so)
-    check_committees = bool(committee_keys)
-    owner = policy.get("owner")
-    if isinstance(owner, str) and check_committees and owner not in committee_keys:
-        out.append(src.problem(("policy", "owner"), _unknown("committee", owner, committee_keys)))
 
-    def check_refs(path: Path, value: Any, known: list[str], what: str) -> None:
+@dataclass
+class _Refs:
+    """Checks that names refer to keys the file defines."""
+
+    src: Source
+    out: list[Problem]
+    committee_keys: list[str]
+
+    @property
+    def check_committees(self) -> bool:
+        return bool(self.committee_keys)
+
+    def check(self, path: Path, value: Any, known: list[str], what: str) -> None:
         for i, name in _str_list(value):
             if name not in known:
-                out.append(src.problem((*path, i), _unknown(what, name, known)))
+                self.out.append(self.src.problem((*path, i), _unknown(what, name, known)))
 
+    def committees(self, path: Path, value: Any) -> None:
+        if self.check_committees:
+            self.check(path, value, self.committee_keys, "committee")
+
+
+def _check_goals(refs: _Refs, goals: list[tuple[Path, dict[str, Any]]], years: list[int]) -> None:
     for path, goal in goals:
-        if check_committees:
-            check_refs((*path, "committees"), goal.get("committees"), committee_keys, "committee")
+        refs.committees((*path, "committees"), goal.get("committees"))
         tgt = goal.get("target")
         if isinstance(tgt, dict) and _is_int(tgt.get("year")) and years:
             if not (years[0] - 10 <= tgt["year"] <= years[-1] + 10):
-                out.append(
-                    src.problem(
+                refs.out.append(
+                    refs.src.problem(
                         (*path, "target", "year"),
                         f"{tgt['year']} is far outside the policy's years "
                         f"({years[0]}-{years[-1]})",
                     )
                 )
 
+
+def _check_deliverables_and_events(refs: _Refs, years: list[int]) -> None:
+    src, out, data = refs.src, refs.out, refs.src.data
     deliverable_keys = [
         d["key"] for _, d in _items(data, "deliverables") if isinstance(d.get("key"), str)
     ]
     none_named = "names no committee; leave the key out for every committee but the owner"
     for i, d in _items(data, "deliverables"):
-        if check_committees:
-            check_refs(("deliverables", i, "from"), d.get("from"), committee_keys, "committee")
+        refs.committees(("deliverables", i, "from"), d.get("from"))
         _check_month_day(src, ("deliverables", i, "due"), d.get("due"), years, out)
         if isinstance(d.get("from"), list) and not d["from"]:
             out.append(src.problem(("deliverables", i, "from"), none_named))
 
     opened: set[str] = set()
+    event_keys = [e["key"] for _, e in _items(data, "events") if isinstance(e.get("key"), str)]
     for i, e in _items(data, "events"):
-        if check_committees:
-            check_refs(("events", i, "to"), e.get("to"), committee_keys, "committee")
+        refs.committees(("events", i, "to"), e.get("to"))
+        target = e.get("invites_to")
+        if isinstance(target, str) and target not in event_keys:
+            out.append(src.problem(("events", i, "invites_to"),
+                                   _unknown("event", target, event_keys)))
         if isinstance(data.get("deliverables"), list):
-            check_refs(("events", i, "opens"), e.get("opens"), deliverable_keys, "deliverable")
+            refs.check(("events", i, "opens"), e.get("opens"), deliverable_keys, "deliverable")
         _check_month_day(src, ("events", i, "date"), e.get("date"), years, out)
-        do = e.get("do")
-        if do == "letters" and e.get("letter") is None:
-            out.append(
-                src.problem(
-                    ("events", i, "letter"),
-                    "an event with do: letters needs 'letter', the name of its letter template",
-                )
-            )
-        if isinstance(do, str) and do != "letters":
-            if e.get("letter") is not None:
-                out.append(
-                    src.problem(
-                        ("events", i, "letter"),
-                        f"only an event with do: letters sends a letter (this one does {do}); "
-                        "remove 'letter'",
-                    )
-                )
-            if e.get("opens"):
-                out.append(
-                    src.problem(
-                        ("events", i, "opens"),
-                        "only an event with do: letters can open deliverables "
-                        f"(this one does {do}); remove 'opens'",
-                    )
-                )
+        _check_event_kind(src, i, e, out)
         if isinstance(e.get("to"), list) and not e["to"]:
             out.append(src.problem(("events", i, "to"), none_named))
         for _, name in _str_list(e.get("opens")):
@@ -427,10 +440,44 @@ def _cross_checks(src: Source) -> list[Problem]:
                 )
             )
 
-    for j, day in _str_list(policy.get("closed_days")):
-        _check_month_day(src, ("policy", "closed_days", j), day, years, out)
 
-    # send_time must exist on every day of the policy's years (no spring-forward gap)
+def _check_event_kind(src: Source, i: int, e: dict[str, Any], out: list[Problem]) -> None:
+    """Only an event with ``do: letters`` has a letter and opens deliverables, and it must."""
+    do = e.get("do")
+    if do == "letters" and e.get("letter") is None:
+        out.append(
+            src.problem(
+                ("events", i, "letter"),
+                "an event with do: letters needs 'letter', the name of its letter template",
+            )
+        )
+    if isinstance(do, str) and do != "letters":
+        if e.get("letter") is not None:
+            out.append(
+                src.problem(
+                    ("events", i, "letter"),
+                    f"only an event with do: letters sends a letter (this one does {do}); "
+                    "remove 'letter'",
+                )
+            )
+        if e.get("opens"):
+            out.append(
+                src.problem(
+                    ("events", i, "opens"),
+                    "only an event with do: letters can open deliverables "
+                    f"(this one does {do}); remove 'opens'",
+                )
+            )
+        if e.get("invites_to") is not None:
+            out.append(src.problem(("events", i, "invites_to"),
+                                   f"only a letter invites to an event (this one does {do}); "
+                                   "remove 'invites_to'"))
+
+
+def _check_send_time(
+    src: Source, policy: dict[str, Any], years: list[int], out: list[Problem]
+) -> None:
+    """``send_time`` must exist on every day of the policy's years (no spring-forward gap)."""
     tzname, send = policy.get("timezone"), policy.get("send_time")
     if isinstance(tzname, str) and isinstance(send, str) and HHMM_RE.match(send) and years:
         try:
@@ -449,7 +496,6 @@ def _cross_checks(src: Source) -> list[Problem]:
                         "summer time begins); choose another time, e.g. 09:00",
                     )
                 )
-    return out
 
 
 def _late_openings(wheel: Wheel, source: Source) -> list[Problem]:

@@ -304,6 +304,8 @@ class Event(_Frozen):
     letter: Key | None = None
     to: Keys | None = None
     opens: Keys = ()
+    # project keys
+    invites_to: Key | None = None  # the event a letter invites to; default: the event itself
 
     @property
     def month_day(self) -> tuple[int, int]:

@@ -7,7 +7,7 @@ by the one sender, so a rerun, a retry or a second worker never sends it twice. 
 after it was queued reports the queued message and builds nothing.
 
 What the documents show is gathered by :func:`flows.services.report_data.gather`; the
-documents are :mod:`letters.report_docx`'s; the figures are also the run's markdown artifact
+documents are :mod:`letters.reports`'; the figures are also the run's markdown artifact
 (key ``aarshjul-<year>-<event>``).
 """
 
@@ -32,16 +32,15 @@ from flows.services.outbox import (
 from flows.services.report_data import gather
 from flows.services.setup import Setup
 from letters.mail import Attachment, Outgoing
-from letters.report_docx import (
-    StatusData,
+from letters.reports.budget_overview import budget_overview_docx
+from letters.reports.data import StatusData
+from letters.reports.markdown import (
     budget_markdown,
-    budget_overview_docx,
-    budget_totals,
-    format_dkk,
+    budget_summary,
     status_markdown,
-    status_report_docx,
-    status_totals,
+    status_summary,
 )
+from letters.reports.status_report import status_report_docx
 from models.kinds import BodyKind, MessageKind
 from models.plan import PlannedEvent
 
@@ -55,27 +54,6 @@ def report_outgoing(st: Setup, pe: PlannedEvent, year: int, as_of: datetime,
                event=pe.key)
     to = tuple(dict.fromkeys((*owner.to, w.policy.coordinator.email)))
     return outgoing(st, a, as_of, to=to, cc=owner.cc, attachments=(attachment,))
-
-
-def status_summary(data: StatusData) -> str:
-    t = status_totals(data)
-    parts = []
-    for d in data.wheel.deliverables:
-        c = t.by_deliverable.get(d.key)
-        if c:
-            parts.append(f"{d.title}: {c['on_time']} rettidige, {c['late']} for sent, "
-                         f"{c['missing']} mangler")
-    f = t.financing
-    return (f"Statusrapport {data.year}: {t.committees} udvalg. " + "; ".join(parts)
-            + f". Initiativer finansieret {format_dkk(f.financed)}, ikke finansieret "
-            f"{format_dkk(f.not_financed)}")
-
-
-def budget_summary(data: StatusData) -> str:
-    t = budget_totals(data).total
-    return (f"Samlet overblik {data.year}: ønsket i maj {format_dkk(t.asked)}, bevilget "
-            f"{format_dkk(t.granted)}; {t.counts['yes']} finansieret, {t.counts['partly']} "
-            f"delvist, {t.counts['no']} ikke finansieret, {t.counts['none']} uden beslutning.")
 
 
 def _again(run: EventRun, key: str) -> EventResult:

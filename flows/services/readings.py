@@ -20,14 +20,11 @@ from sqlmodel import Session, col, select
 
 from flows.services.setup import Setup
 from letters.readback import FormReading, read_form
+from models.numbers import count_text, end_sentence, format_dkk
 from models.state import Document, Request, Submission
 from models.wheel import Wheel
 
 MAX_WARNINGS_LISTED = 10
-
-
-def format_dkk(n: int) -> str:
-    return f"{n:,}".replace(",", ".") + " kr."
 
 
 def expected_goals(wheel: Wheel, committee: str) -> list[str]:
@@ -114,8 +111,8 @@ def _goal_notes(reading: FormReading, exp: list[str]) -> list[str]:
     if reading.table_found:
         total = sum(i.amount_dkk or 0 for i in reading.initiatives)
         n = len(reading.initiatives)
-        notes.append(f"Initiativtabel: {n} initiativ{'' if n == 1 else 'er'}"
-                     + (f", i alt {format_dkk(total)}" if n else "") + ".")
+        notes.append(end_sentence(f"Initiativtabel: {count_text(n, 'initiativ', 'initiativer')}"
+                                  + (f", i alt {format_dkk(total)}" if n else "")))
     else:
         notes.append("Mangler: ingen initiativtabel fundet; ingen initiativer læst.")
     return notes

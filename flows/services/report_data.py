@@ -17,7 +17,7 @@ from flows.services.setup import Setup
 from flows.services.status import request_rows
 from flows.services.storage import barometer_readings, budget_decisions
 from letters.readback import FormReading
-from letters.report_docx import CommitteeReport, Handin, StatusData
+from letters.reports.data import CommitteeReport, Handin, StatusData
 from models.kinds import CLOSED_RECEIVED, RequestStatus
 from models.plan import require_aware
 from models.state import Document, Request, Submission
@@ -92,4 +92,4 @@ def gather(st: Setup, year: int, as_of: datetime, event_title: str = "", *,
     return StatusData(wheel=w, plan=st.plan(year), year=year, report_date=today,
                       event_title=event_title, committees=tuple(committees),
                       readings=tuple(barometer_readings(st.db)), decisions=decisions,
-                      decision_sources=sources)
+                      decision_sources=sources, templates_dir=st.templates_dir)

@@ -40,6 +40,7 @@ from flows.prefect_server import (
 from flows.simulate.scenario import BUNDLED, ScenarioError, load_scenario
 from flows.simulate.timeline import Step, timeline
 from letters.smtp_url import parse_smtp_url
+from models.numbers import count_text
 
 if TYPE_CHECKING:
     from flows.prefect_auth import Credential
@@ -188,7 +189,8 @@ def print_outcome(o: Outcome, console: Any) -> None:
     out = Console(highlight=False, soft_wrap=True)
     out.print(t)
     out.print(
-        f"Afleveringer: {by['on_time']} rettidige, {by['late']} for sene, "
+        f"Afleveringer: {count_text(by['on_time'], 'rettidig', 'rettidige')}, "
+        f"{count_text(by['late'], 'for sen', 'for sene')}, "
         f"{by['missing']} mangler. E-mails: {len(s['emails'])} ("
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         + ")."

@@ -13,6 +13,7 @@ import docx
 from docx.text.paragraph import Paragraph
 
 from flows.simulate.scenario import PlannedInitiative
+from models.numbers import format_dkk, format_mio_dkk
 from models.wheel import Wheel
 
 ILLUSTRATIVE = "(Illustrativ tekst)"
@@ -60,10 +61,8 @@ def illustrative_goal_text(
 
 
 def _dkk_text(amount: int, style: int) -> str:
-    if style % 2 and amount >= 100_000:
-        mio = f"{amount / 1_000_000:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-        return f"{mio} mio. kr."
-    return f"{amount:,} kr.".replace(",", ".")
+    """Amounts as committees write them: every other one in millions."""
+    return format_mio_dkk(amount) if style % 2 and amount >= 100_000 else format_dkk(amount)
 
 
 def illustrative_initiatives(wheel: Wheel, committee: str) -> tuple[PlannedInitiative, ...]:

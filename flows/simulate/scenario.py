@@ -43,8 +43,8 @@ from typing import Any
 
 import yaml
 
-from letters.amounts import parse_dkk
 from models.budget import COLUMNS, Decision, parse_csv, parse_funded
+from models.numbers import parse_dkk
 from models.plan import parse_instant
 from models.problems import ConfigError
 from models.wheel import Wheel

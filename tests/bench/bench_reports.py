@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from models.form import begins_with_goal_key
 from tests.bench import Result, median_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def _fill(raw: bytes, goals: list[str], committee: str) -> bytes:
 
     d = docx.Document(io.BytesIO(raw))
     for key in goals:
-        head = next(p for p in d.paragraphs if p.text.startswith(key + " "))
+        head = next(p for p in d.paragraphs if begins_with_goal_key(p.text, key))
         Paragraph(head._p.getnext(), head._parent).add_run(
             f"{committee} arbejder med {key}: sprogstøtte, mentorer og samarbejde med "
             "foreningerne i de udsatte boligområder. " * 3)
@@ -96,14 +97,14 @@ def _year(wheel: Any, tmp: Path) -> Any:
 
 def _status(st: Any) -> bytes:
     from flows.services.report_data import gather
-    from letters.report_docx import status_report_docx
+    from letters.reports.status_report import status_report_docx
 
     return status_report_docx(gather(st, YEAR, _at("2012-08-15T09:00")))
 
 
 def _overview(st: Any) -> bytes:
     from flows.services.report_data import gather
-    from letters.report_docx import budget_overview_docx
+    from letters.reports.budget_overview import budget_overview_docx
 
     return budget_overview_docx(gather(st, YEAR, _at("2012-10-08T09:00"), with_budget=True))
 

@@ -32,7 +32,7 @@ def flow_at(fn: Any, st: Setup, when: str, *, upload: Path | None = None,
             preview_dir: Path | None = None, **params: Any) -> Any:
     """Run the Prefect flow ``fn`` in this process as of the local instant ``when``, bound
     to ``st`` as the CLI binds it (``upload``: the file a receipt run registers)."""
-    from flows.compose import Binding, bound
+    from flows.binding import Binding, bound
 
     with bound(Binding(st, at(when), preview_dir, upload)):
         return fn(**params)

@@ -103,6 +103,21 @@ def test_budget_import_refuses_with_line_numbers_and_stores_nothing(env: Path) -
     assert rows(env, BudgetDecision) == []
 
 
+def test_budget_import_refuses_an_implausible_amount_without_a_crash(env: Path) -> None:
+    f = env / "budget.csv"
+    f.write_text("committee,initiative,goal,amount,funded\n"
+                 "BUU,Mentorordning,HM1,99999999999999999999999999 mia. kr.,delvist\n",
+                 encoding="utf-8")
+    r = cli("budget", "import", str(f), "--year", "2012")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [
+        f"{f}:2 amount: '99999999999999999999999999 mia. kr.' is not a plausible amount: "
+        "more than 1.000 mia. kr.",
+        f"{f}: refused, 1 problem; nothing was stored.",
+    ]
+    assert rows(env, BudgetDecision) == []
+
+
 def test_budget_import_stores_per_year_idempotently(env: Path) -> None:
     f = env / "budget.csv"
     f.write_text("udvalg;initiativ;hovedmål;beløb;finansieret\n"

@@ -267,8 +267,8 @@ def _rows(doc: Any, first_header: str) -> list[list[str]]:
 def test_bundled_year_reports_have_goal_texts_initiatives_and_budget(tmp_path: Path) -> None:
     from flows.simulate.forms import illustrative_goal_text
     from flows.simulate.scenario import BUNDLED, load_scenario
-    from letters.amounts import parse_dkk
     from models.config import load
+    from models.numbers import parse_dkk
 
     wheel = load(CONFIG).wheel
     sc = load_scenario(BUNDLED, wheel)

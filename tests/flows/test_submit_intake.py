@@ -114,6 +114,7 @@ def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: 
     total = 1_500_000 + 1_500_000 + 250_000 + 500_000 + 2_000_000_000 + 75_000
     amount = f"{total:,}".replace(",", ".")
     assert f"Initiativtabel: {len(ROWS)} initiativer, i alt {amount} kr." in out
+    assert "kr.." not in out  # one full stop after an amount
     assert "Mangler" not in out
     # status: the Læst column and the JSON reading
     doc = status_json()
@@ -131,6 +132,22 @@ def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: 
     r = cli("status", "--year", "2012", "--as-of", "2012-06-01T09:00")
     assert r.exit_code == 0
     assert "Læst" in r.stdout and "3/3 mål, 6 initiativer" in " ".join(r.stdout.split())
+
+
+def test_an_implausible_amount_is_registered_with_a_warning_not_a_crash(env: Path) -> None:
+    rows = [("Mentorordning", "HM1", "99999999999999999999999999 mia. kr.", "Ja"),
+            ("Lektiecafe", "HM1", "500 t.kr.", "Nej")]
+    d = fill(docx.Document(io.BytesIO(sent_form())), rows=rows)
+    buf = io.BytesIO()
+    d.save(buf)
+    f = env / "handleplan.docx"
+    f.write_bytes(buf.getvalue())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "Initiativtabel: 2 initiativer, i alt 500.000 kr." in out
+    assert "1.000 mia. kr." in out  # the warning states the bound
+    assert count(env, "submissions") == 1 and len(receipts(env)) == 1
 
 
 def test_a_form_with_a_missing_heading_and_no_table_says_what_is_missing(env: Path) -> None:

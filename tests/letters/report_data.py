@@ -10,9 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from letters.readback import FormReading, Initiative
-from letters.report_docx import CommitteeReport, Handin, StatusData, format_dkk
+from letters.reports.data import CommitteeReport, Handin, StatusData
 from models.barometer import Reading
 from models.config import load
+from models.numbers import format_dkk
 from models.plan import year_plan
 
 ROOT = Path(__file__).resolve().parents[2]

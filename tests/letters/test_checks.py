@@ -147,3 +147,47 @@ def test_a_clean_result_is_remembered_until_a_template_changes(
     (p,) = template_problems(loaded, tdir)
     assert p.line == 1
     assert list((fresh_cache / "aarshjul").iterdir()) == [stamp]  # problems are not stamped
+
+
+def _conference_is_a_letters_event() -> str:
+    """The wheel with no meeting: the conference itself is the letters event that invites."""
+    text = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
+    text = text.replace("    invites_to: konference\n", "")
+    start = text.index("  - key: konference\n")
+    end = text.index("  - key: borgmestersamtaler\n")
+    return text[:start] + text[end:]
+
+
+def test_a_conference_that_is_its_own_letters_event_works_with_the_bundled_template() -> None:
+    from letters.context import letter_context
+    from letters.render import template
+    from models.plan import year_plan
+
+    loaded = loads(_conference_is_a_letters_event())
+    assert "konference" not in loaded.wheel.event
+    assert [p for p in template_problems(loaded) if p.severity == "error"] == []
+    w = loaded.wheel
+    plan = year_plan(w, 2012)
+    ctx = letter_context(w, plan, "konference-invitation", "BUU")
+    assert ctx["conference"]["key"] == "konference-invitation"  # the event itself
+    template("konferenceinvitation").render(ctx)
+
+
+def test_invites_to_names_the_conference_and_is_checked() -> None:
+    from letters.context import letter_context
+    from models.plan import year_plan
+
+    w = load(ROOT / "aarshjul.yaml").wheel
+    ctx = letter_context(w, year_plan(w, 2012), "konference-invitation", "BUU")
+    assert ctx["conference"]["key"] == "konference"
+    assert ctx["conference"]["weekday_date"] == "torsdag den 15. marts 2012"
+    text = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
+    with pytest.raises(Exception) as info:
+        loads(text.replace("invites_to: konference", "invites_to: konferense"))
+    problems = info.value.problems  # type: ignore[attr-defined]
+    assert [(p.path, "konferense" in p.message) for p in problems] == [
+        ("events[2].invites_to", True)]
+    with pytest.raises(Exception) as info:
+        loads(text.replace("    do: barometer\n", "    do: barometer\n    invites_to: konference\n",
+                           1))
+    assert "only a letter invites to an event" in str(info.value)

@@ -20,7 +20,7 @@ import pikepdf
 import pytest
 
 from letters.pdf import PdfCopy, no_pdf_note, tagged_pdf, with_title_and_language
-from letters.report_docx import status_report_docx
+from letters.reports.status_report import status_report_docx
 from tests.letters.report_data import seven_committee_status
 
 SOFFICE = shutil.which("soffice")

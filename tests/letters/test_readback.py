@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from letters.intake import Refused, check_docx
 from letters.readback import FormReading, Initiative, read_form
+from models.form import begins_with_goal_key
 from tests.letters import hostile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def sent_form() -> bytes:
 
 
 def goal_heading(d: Any, key: str) -> Any:
-    return next(p for p in d.paragraphs if p.text.startswith(key + " "))
+    return next(p for p in d.paragraphs if begins_with_goal_key(p.text, key))
 
 
 def fill(d: Any, texts: dict[str, str] = TEXTS, rows: list[tuple[str, ...]] = ROWS) -> Any:
@@ -127,7 +128,7 @@ def test_the_blank_form_reads_as_the_form_with_empty_goals() -> None:
     assert r.goals == {"HM1": "", "HM3": "", "HM5": ""}
     assert r.empty_goals == ("HM1", "HM3", "HM5")
     assert r.initiatives == ()
-    assert "HM1: nothing is written under the heading" in r.warnings
+    assert "HM1: der er ikke skrevet noget under overskriften" in r.warnings
 
 
 # --- real-world edits -------------------------------------------------------------------
@@ -159,7 +160,8 @@ def test_heading_without_its_key_is_missing_with_a_warning() -> None:
     assert r.missing_goals == ("HM1",)
     assert "HM1" not in r.goals
     assert r.goals["HM3"] == TEXTS["HM3"]
-    assert any(w.startswith("HM1: no heading begins with HM1") for w in r.warnings)
+    assert any(w.startswith("HM1: ingen overskrift begynder med HM1; intet er læst for HM1")
+               for w in r.warnings)
     assert r.is_form
     # given the titles, the heading is matched by its title, with a warning
     titles = {"HM1": "De faglige resultater skal forbedres for de 25 procent svageste "
@@ -167,7 +169,7 @@ def test_heading_without_its_key_is_missing_with_a_warning() -> None:
     r2 = read(data, goal_titles=titles)
     assert r2.goals["HM1"] == TEXTS["HM1"]
     assert r2.missing_goals == ()
-    assert any("matched by the goal's title" in w for w in r2.warnings)
+    assert any("den er genkendt på målets titel" in w for w in r2.warnings)
 
 
 def test_reordered_sections_are_read_by_key() -> None:
@@ -243,7 +245,7 @@ def test_deleted_table_gives_a_warning_and_the_goals_are_still_read() -> None:
     assert r.goals == TEXTS
     assert r.initiatives == ()
     assert not r.table_found
-    assert any(w.startswith("no initiatives table was found") for w in r.warnings)
+    assert any(w.startswith("ingen initiativtabel fundet") for w in r.warnings)
 
 
 def test_an_extra_column_is_ignored_with_a_warning() -> None:
@@ -257,7 +259,7 @@ def test_an_extra_column_is_ignored_with_a_warning() -> None:
     r = read(edited(add_column))
     assert r.initiatives == EXPECTED_ROWS
     assert r.warnings == (
-        "the initiatives table has an extra column “Bemærkning”; it was not read",
+        "initiativtabellen har en ekstra kolonne “Bemærkning”; den er ikke læst",
     )
 
 
@@ -267,7 +269,9 @@ def test_heading_turned_into_a_normal_paragraph_is_read_with_a_warning() -> None
 
     r = read(edited(unstyle))
     assert r.goals == TEXTS
-    assert len(r.warnings) == 1 and "not formatted as a heading" in r.warnings[0]
+    assert len(r.warnings) == 1 and r.warnings[0].startswith("HM5: afsnittet “HM5 – ")
+    assert "er ikke formateret som overskrift; det er læst som målets overskrift" in \
+        r.warnings[0]
 
 
 def test_unreadable_cells_give_warnings_per_row() -> None:
@@ -287,13 +291,25 @@ def test_unreadable_cells_give_warnings_per_row() -> None:
         ("Jobcenter", "HM2", 10_000, True),
     ]
     assert r.warnings == (
-        "initiatives row 1: the amount “se bilag” could not be read as kroner",
-        "initiatives row 2: Hovedmål “skolerne” names no goal key (such as HM2)",
-        "initiatives row 2: Finansieret “måske” is not ja, nej or delvist",
-        "initiatives row 3: the Initiativ cell is empty",
-        "initiatives row 4: several goals named (HM1, HM5); counted under HM1",
-        "initiatives row 5: HM2 is not one of this form's goals (HM1, HM3, HM5)",
+        "initiativrække 1: beløbet “se bilag” kunne ikke læses som kroner",
+        "initiativrække 2: Hovedmål “skolerne” nævner ingen målnøgle (som HM2)",
+        "initiativrække 2: Finansieret “måske” er ikke ja, nej eller delvist",
+        "initiativrække 3: cellen Initiativ er tom",
+        "initiativrække 4: flere mål nævnt (HM1, HM5); talt med under HM1",
+        "initiativrække 5: HM2 er ikke blandt formularens mål (HM1, HM3, HM5)",
     )
+
+
+def test_an_implausible_amount_is_a_warning_not_a_crash() -> None:
+    rows = [("Mentorordning", "HM1", "99999999999999999999999999 mia. kr.", "Ja"),
+            ("Lektiecafe", "HM1", "1.000 mia. kr.", "Nej")]
+    r = read(edited(rows=rows))
+    assert [(i.title, i.amount_dkk, i.amount_text) for i in r.initiatives] == [
+        ("Mentorordning", None, "99999999999999999999999999 mia. kr."),
+        ("Lektiecafe", 1_000_000_000_000, "1.000 mia. kr.")]
+    assert r.warnings == (
+        "initiativrække 1: beløbet “99999999999999999999999999 mia. kr.” er urealistisk stort "
+        "(mere end 1.000 mia. kr.); det er ikke talt med",)
 
 
 def test_a_document_that_is_not_the_form_is_read_as_such() -> None:
@@ -310,7 +326,48 @@ def test_a_document_that_is_not_the_form_is_read_as_such() -> None:
     assert r.goals == {}
     assert r.initiatives == ()
     assert r.missing_goals == tuple(GOALS)
-    assert r.warnings[0].startswith("this does not look like the form")
+    assert r.warnings[0] == (
+        "dokumentet ligner ikke formularen: hverken en overskrift for et af målene (HM1, HM3, "
+        "HM5) eller en initiativtabel er fundet; det er gemt, som det blev sendt")
+
+
+def test_every_warning_a_coordinator_reads_is_danish() -> None:
+    def two_tables_no_goal_column(d: Any) -> None:
+        t = d.tables[0]
+        t._tbl.addnext(copy.deepcopy(t._tbl))
+        t.rows[0].cells[1].text = "Noter"
+        goal_heading(d, "HM3").style = d.styles["Normal"]
+        h = goal_heading(d, "HM5")
+        h.insert_paragraph_before("HM5 – igen", style=h.style)
+
+    def not_the_form() -> bytes:
+        d = docx.Document()
+        d.add_paragraph("Kære sekretariat.")
+        return save(d)
+
+    rows = [("", "HM1, HM9", "se bilag", "måske"), ("Noget", "", "99999999999 mia.", ""),
+            ("Andet", "skolerne", "", "")]
+    readings = [
+        read(edited(two_tables_no_goal_column, rows=rows), known_goals=["HM9"]),
+        read(edited(rows=rows), known_goals=["HM9"]),
+        read(sent_form()),
+        read(not_the_form()),
+        read(b"PK\x03\x04 not a zip"),
+        read_form(edited(), ["HM2"], known_goals=GOALS, goal_titles={"HM2": "Overledigheden"}),
+    ]
+    warnings = [w for r in readings for w in r.warnings]
+    assert len(warnings) >= 15
+    english = (" the ", " is ", " was ", " were ", " not ", " no ", " could ", " has ",
+               " row ", " heading", " table", " read ", " found", " kept ")
+    for w in warnings:
+        assert not any(e in f" {w} " for e in english), w
+    assert any(w.startswith("dokumentet kunne ikke læses: det er ikke en zip-fil")
+               for w in warnings)
+    assert any("mangler kolonnen Hovedmål" in w for w in warnings)
+    assert "2 initiativtabeller fundet; alle deres rækker er læst" in warnings
+    assert "HM1: en overskrift for et mål, som ikke er blandt formularens mål (HM2); teksten " \
+        "under den er læst" in warnings
+    assert "initiativrække 1: HM1 er ikke blandt formularens mål (HM2)" in warnings
 
 
 def test_a_form_built_by_hand_with_python_docx_reads_too() -> None:
@@ -363,9 +420,9 @@ def test_tracked_changes_placeholders_and_content_controls() -> None:
     check_docx(data, "f.docx")
     r = read_form(data, ["HM1"])
     assert r.goals == {"HM1": "Vi tilføjer tekst-nu"}
-    assert r.warnings == ("no initiatives table was found (a table with the header row "
-                          "Initiativ | Hovedmål | Beløb (kr.) | Finansieret); no initiatives "
-                          "were read",)
+    assert r.warnings == ("ingen initiativtabel fundet (en tabel med overskriftsrækken "
+                          "Initiativ | Hovedmål | Beløb (kr.) | Finansieret); ingen initiativer "
+                          "er læst",)
 
 
 # --- properties -------------------------------------------------------------------------

@@ -42,6 +42,15 @@ def test_comma_and_semicolon_files_with_danish_amounts(wheel: Wheel) -> None:
         Decision("KFU", "Bland dig i Byen", "HM4", None, "yes", 2)]
 
 
+def test_an_implausible_amount_is_a_problem_not_a_crash(wheel: Wheel) -> None:
+    text = ("committee,initiative,goal,amount,funded\n"
+            "BUU,Mentorordning,HM1,99999999999999999999999999 mia. kr.,delvist\n"
+            "BUU,Lektiecafe,HM1,1.000 mia. kr.,ja\n")
+    assert problems(text, wheel) == [
+        "b.csv:2 amount: '99999999999999999999999999 mia. kr.' is not a plausible amount: "
+        "more than 1.000 mia. kr."]
+
+
 def test_every_problem_has_its_line_number(wheel: Wheel) -> None:
     text = (
         "committee,initiative,goal,amount,funded\n"

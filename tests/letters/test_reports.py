@@ -14,21 +14,21 @@ import pytest
 
 from letters.intake import check_docx
 from letters.readback import FormReading, Initiative
-from letters.report_docx import (
+from letters.reports.budget_overview import budget_overview_docx
+from letters.reports.data import (
     CommitteeReport,
     Handin,
     StatusData,
-    budget_overview_docx,
     budget_totals,
     financing,
-    format_dkk,
-    status_markdown,
-    status_report_docx,
     status_totals,
 )
+from letters.reports.markdown import status_markdown
+from letters.reports.status_report import status_report_docx
 from models.barometer import Reading
 from models.budget import Decision
 from models.config import load
+from models.numbers import format_dkk
 from models.plan import year_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def data() -> StatusData:
                    init("Sprogstøtte", "HM5", 1_000_000, False),
                    init("Ledere", "HM3", 250_000, None),
                    init("Uklart beløb", "HM1", None, True, "1-2 mio.")),
-                  ("the table has an extra column",))
+                  ("initiativtabellen har en ekstra kolonne “Bemærkning”; den er ikke læst",))
     buu2 = reading({"HM1": "Redegørelse om HM1."},
                    (init("mentorordning", "HM1", 2_000_000, True),))  # replaces the first
     committees = (
@@ -127,7 +127,7 @@ def test_status_report_content(data: StatusData) -> None:
     assert "Intet skrevet om dette mål." in body  # BUU's empty HM3
     assert "Teknik- og Miljøudvalget (TMU): Har ikke afleveret." in body
     assert "1-2 mio. (kan ikke læses)" in body
-    assert "the table has an extra column" in body  # read-back warnings in the appendix
+    assert "initiativtabellen har en ekstra kolonne “Bemærkning”" in body  # read-back warnings
     assert "budget.csv" not in body  # the status report does not cite the budget
     assert len(d.inline_shapes) == 6
     for el in d.element.body.iter(WP + "docPr"):
