@@ -5,8 +5,10 @@
 are attachments; attachment names with æøå as RFC 2231 (``filename*=utf-8''...``).
 
 Every header value from config or data is checked *before* building: CR, LF, NUL (and the
-other control characters) and ``=?`` are refused with :class:`HeaderInjection`. The Python
-here (3.11.7) has CVE-2024-6923, where an encoded newline in a header could inject a header.
+other C0 and C1 control characters) and ``=?`` are refused with :class:`HeaderInjection`.
+The Python here (3.11.7) has CVE-2024-6923, where an encoded newline in a header could
+inject a header. A display name is written so that it reads back exactly, or refused
+(:func:`check_display_name`).
 
 The Message-ID is derived from the idempotency key (:func:`message_id`), so the same logical
 message always carries the same Message-ID; the Date is the instant it was queued, in the
@@ -22,10 +24,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import quoprimime
+from email import message_from_bytes, quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
+from email.policy import SMTP, EmailPolicy, default
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Literal
@@ -35,7 +37,9 @@ from zoneinfo import ZoneInfo
 Kind = Literal["letter", "reminder", "escalation", "receipt", "report", "alert"]
 KINDS: tuple[str, ...] = ("letter", "reminder", "escalation", "receipt", "report", "alert")
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+# C0 controls, DEL, the C1 controls U+0080-U+009F (U+0085 is a line break to the email
+# package) and the Unicode line and paragraph separators.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
@@ -166,6 +170,7 @@ def check(o: Outgoing, domain: str) -> None:
     name, addr = o.sender
     check_header(name, "sender name")
     check_address(addr, "sender address")
+    check_display_name(name, addr, "sender name")
     if not o.to:
         raise ValueError("to: at least one recipient is needed")
     for i, a in enumerate(o.to):
@@ -236,9 +241,122 @@ def _package_fold(name: str, value: str) -> bytes:
     return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
 
 
+# --- From: a display name that reads back exactly -----------------------------------------
+#
+# The email package writes most display names well, but not all: a run of white space
+# collapses, and for a long name it may put a real space between two encoded words, where
+# RFC 2047 decoders (every mail program) drop it while Python's address parser keeps it,
+# and it may fold a long encoded name so that Python's parser adds a space. So the
+# package's From line is kept only when it reads back exactly; else the name is written by
+# _own_phrase; and a name that neither writes so that it reads back is refused.
+
+_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")  # RFC 5322 atext
+_ADJACENT_WORDS = re.compile(r"\?=\s+=\?")  # two encoded words with only white space between
+_ENCODED_WORD_MAX = 75  # RFC 2047
+_SPACES = re.compile(" {2,}")
+
+
+def _encoded_word(text: str) -> str:
+    """``text`` as one RFC 2047 encoded word, Q or B, whichever is shorter. In Q, only the
+    characters RFC 2047 allows in a phrase are left as they are (_Q_SAFE)."""
+    q = "=?utf-8?q?" + "".join(map(_q, text)) + "?="
+    b = "=?utf-8?b?" + binascii.b2a_base64(text.encode("utf-8"), newline=False).decode() + "?="
+    return q if len(q) <= len(b) else b
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _own_phrase(name: str) -> list[str] | None:
+    """The display name as phrase words, or None when it cannot be written safely.
+
+    Atoms stay as they are, each stretch of other ASCII words becomes one quoted string and
+    each stretch of words with other characters one encoded word, with the spaces inside.
+    Two encoded words are never adjacent (decoders disagree about the space between them),
+    so a stretch that does not fit one encoded word cannot be written.
+    """
+    words: list[str] = []
+    run: list[str] = []
+    run_kind = ""
+    for tok in [*name.split(" "), ""]:
+        kind = "" if not tok else "atom" if _ATOM.match(tok) else (
+            "quoted" if tok.isascii() else "encoded")
+        if run and kind != run_kind:
+            text = " ".join(run)
+            words.append(_quoted(text) if run_kind == "quoted" else _encoded_word(text))
+            run = []
+        if kind == "atom":
+            words.append(tok)
+        elif kind:
+            run.append(tok)
+            run_kind = kind
+    if any(len(w) > (_ENCODED_WORD_MAX if w.startswith("=?") else 900) for w in words):
+        return None
+    return words
+
+
+def _fold_words(head: str, words: list[str]) -> bytes | None:
+    """``head`` and the words, folded before a word where a line would pass 78 columns."""
+    lines = [head]
+    for w in words:
+        if lines[-1] == head or len(lines[-1]) + 1 + len(w) <= _LINE:
+            lines[-1] += " " + w
+        else:
+            lines.append(" " + w)
+    if max(map(len, lines)) > 998:
+        return None
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _reads_back(line: bytes, name: str, addr: str) -> bool:
+    """Does the ``From:`` line read back as ``name`` and ``addr``, in Python's parser
+    (``email.policy.default``) and in an RFC 2047 decoder alike?"""
+    if _ADJACENT_WORDS.search(re.sub(rb"\r\n(?=[ \t])", b"", line).decode("ascii")):
+        return False
+    header = message_from_bytes(line + b"\r\n", policy=default)["From"]
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
+    return (not header.defects and len(addresses) == 1
+            and addresses[0].display_name == name and addresses[0].addr_spec == addr)
+
+
 @lru_cache(maxsize=256)
+def _from_line(name: str, addr: str) -> bytes | None:
+    package = _package_fold("From", str(Address(display_name=name, addr_spec=addr)))
+    if _reads_back(package, name, addr):
+        return package
+    words = _own_phrase(name)
+    own = None if words is None else _fold_words("From:", [*words, f"<{addr}>"])
+    if own is not None and _reads_back(own, name, addr):
+        return own
+    return None
+
+
+def display_name(name: str) -> str:
+    """The display name as it is written: the outer white space dropped and each run of
+    spaces made one (as a phrase reads, RFC 5322; Python's parser collapses them too)."""
+    return _SPACES.sub(" ", name.strip())
+
+
+def check_display_name(name: str, addr: str, what: str) -> str:
+    """Refuse a display name that could break out of its header, or that cannot be written
+    so that it reads back exactly as :func:`display_name` (in Python's parser and in RFC 2047
+    decoders)."""
+    check_header(name, what)
+    if _from_line(display_name(name), addr) is None:
+        raise HeaderInjection(
+            f"{what}: {name!r} cannot be written as an e-mail display name that reads back "
+            "exactly: a stretch of words with letters beyond ASCII or punctuation is too long "
+            "for one encoded word (RFC 2047); shorten it or break it with plain words")
+    return name
+
+
 def _from(name: str, addr: str) -> bytes:
-    return _package_fold("From", str(Address(display_name=name, addr_spec=addr)))
+    line = _from_line(name, addr)
+    if line is None:
+        check_display_name(name, addr, "sender name")
+    assert line is not None
+    return line
 
 
 def _header(name: str, value: str) -> bytes:
@@ -350,7 +468,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     assert o.date is not None
     name, addr = o.sender
     head = [
-        _from(name.strip(), addr),
+        _from(display_name(name), addr),
         _header("To", ", ".join(o.to)),
     ]
     if o.cc:
