@@ -817,7 +817,7 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
         if journal is not None:
             try:
                 journal.record(rec, raw, sent_at=now)
-            except OSError as exc:  # the message is out: never resend for the journal
+            except Exception as exc:  # the message is out: never resend for the journal
                 journal_error = f"{type(exc).__name__}: {exc}"
         if not (rec.resend_pending or accepted.refused or journal_error):
             # The common case, no alert to write: one UPDATE, as the ORM path would do.
