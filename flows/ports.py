@@ -8,8 +8,10 @@ The engine needs Word rendering (``letters.render``), letter/form contexts
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from flows.settings import Settings
 from letters.bodies import body_context, render_body
 from letters.context import form_context, letter_context
 from letters.delivery import (
@@ -20,11 +22,17 @@ from letters.delivery import (
     is_paused,
     send_pending,
     set_paused,
-    transport_from_env,
+    transport_for,
 )
 from letters.journal import Journal
 from letters.mail import Attachment, Outgoing, build, message_id
 from models.barometer import Reading
+
+
+def transport_from_env(default_dir: Path) -> Any:
+    """SMTP at ``AARSHJUL_SMTP_URL`` (read by the Settings object) when set, else .eml
+    files in ``default_dir``."""
+    return transport_for(Settings.from_env().smtp_url, default_dir)
 
 
 def render_docx(name: str, ctx: dict[str, Any]) -> bytes:

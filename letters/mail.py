@@ -34,6 +34,8 @@ from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from models.kinds import MessageKind
+
 Kind = Literal["letter", "reminder", "escalation", "receipt", "report", "alert"]
 KINDS: tuple[str, ...] = ("letter", "reminder", "escalation", "receipt", "report", "alert")
 
@@ -108,7 +110,7 @@ class Outgoing:
     """
 
     key: str
-    kind: Kind
+    kind: Kind | MessageKind
     year: int
     committee: str | None
     event: str | None

@@ -1,5 +1,9 @@
 """The outbox: every e-mail, built once and stored before anything is sent (CONTRACT §2 "Once").
 
+The vocabularies are the StrEnums of ``models.kinds``: ``status`` holds an
+:class:`~models.kinds.OutboxStatus`, ``kind`` a :class:`~models.kinds.MessageKind`, and an
+alert's ``kind`` an :class:`~models.kinds.AlertKind` (stored as their values).
+
 ``outbox``: one row per logical message, with its unique idempotency ``key`` and the built
 RFC 5322 bytes (``raw``); a resend sends these very bytes. ``status`` moves
 pending → claimed → sending → sent, or to ``failed`` (a 5xx, or 4xx retries used up) or
@@ -18,16 +22,12 @@ Migrations: ``models/migrations/versions/0001_outbox.py`` creates these tables; 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.db import UTCDateTime
-
-Status = Literal["pending", "claimed", "sending", "sent", "failed", "uncertain"]
-STATUSES: tuple[str, ...] = ("pending", "claimed", "sending", "sent", "failed", "uncertain")
-AlertKind = Literal["failed", "uncertain", "refused", "journal"]
+from models.kinds import OutboxStatus
 
 
 class OutboxRow(SQLModel, table=True):
@@ -54,7 +54,7 @@ class OutboxRow(SQLModel, table=True):
     raw: bytes = Field(sa_type=LargeBinary)
     sha256: str = Field(max_length=64)
     queued_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=20)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = Field(default=None, max_length=200)

@@ -22,7 +22,7 @@ from letters.delivery import (
     problem_rows,
     send_pending,
     set_paused,
-    transport_from_env,
+    transport_for,
 )
 from letters.journal import Journal
 from letters.mail import build, message_id
@@ -284,19 +284,20 @@ def test_pause_holds_everything_until_resume(tmp_path: Path, smtpd) -> None:  # 
     assert send_pending(engine, SmtpTransport(smtpd.url), None, now=NOW).sent == [letter().key]
 
 
-def test_directory_transport_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    t = transport_from_env(tmp_path / "mail")
-    assert isinstance(t, DirectoryTransport)
+def test_directory_transport_and_smtp_url(tmp_path: Path) -> None:
+    for url in (None, "", "  "):
+        assert isinstance(transport_for(url, tmp_path / "mail"), DirectoryTransport)
+    t = transport_for(None, tmp_path / "mail")
     engine = migrated(tmp_path)
     fill(engine, [letter(), reminder()])
     report = send_pending(engine, t, None, now=NOW)
     assert len(report.sent) == 2
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert {f.read_bytes() for f in files} == {r.raw for r in rows(engine).values()}
-    monkeypatch.setenv("AARSHJUL_SMTP_URL", "smtp://mail.kk.example:587?starttls=true")
-    t2 = transport_from_env(tmp_path / "mail")
+    t2 = transport_for("smtp://mail.kk.example:587?starttls=true", tmp_path / "mail")
     assert isinstance(t2, SmtpTransport) and t2.url.starttls and t2.url.port == 587
+    with pytest.raises(ValueError, match="AARSHJUL_SMTP_URL"):
+        transport_for("http://mail.kk.example", tmp_path / "mail")
 
 
 @pytest.mark.parametrize(("url", "expected"), [
