@@ -3,8 +3,9 @@
 Layout of the journal directory::
 
     <dir>/<year>/<key>.<hash8>.eml   the exact bytes sent (what the committee received)
-    <dir>/index.jsonl                 one JSON object per message
-    <dir>/index.csv                   the same, for a records system's import (UTF-8, header row)
+    <dir>/index.jsonl                 one JSON object per message: the record
+    <dir>/index.csv                   derived from it, for a records system's import (UTF-8,
+                                      header row)
 
 Index fields: ``message_id, key, kind, year, committee, event, deliverable, slot, from, to, cc,
 subject, date`` (the message's Date header), ``sent_at`` (ISO 8601), ``sha256`` (of the .eml
@@ -12,6 +13,11 @@ bytes), ``file`` (relative to the journal directory). Each message is indexed on
 it was sent twice after an uncertain attempt (its bytes are identical). Several processes may
 record into one journal: each record (the .eml, then its index line) is written under an
 ``flock``.
+
+index.jsonl is the source of truth; index.csv is written after it and rewritten from it
+(atomically, under the lock) whenever its size is not that of the entries: a kill between the
+two appends, a torn or edited CSV. So a repaired CSV is byte for byte the one a clean run
+writes. The check runs at every record and in :meth:`Journal.repair`.
 
 A damaged index never stops a send: a garbled line (a hand edit) or a torn last line (a
 crash, a power loss, a full disk) is logged with its file and line number and skipped, and
@@ -39,6 +45,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
+
+from letters.delivery.faults import Faults
 
 log = logging.getLogger("aarshjul.journal")
 
@@ -156,16 +164,32 @@ def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
 
 
+def _csv_text(entries: list[dict[str, Any]], *, header: bool) -> bytes:
+    """index.csv's bytes for ``entries`` (with the header row or without)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
+    if header:
+        w.writeheader()
+    for e in entries:
+        w.writerow({k: "" if e.get(k) is None else e[k] for k in FIELDS})
+    return buf.getvalue().encode("utf-8")
+
+
+_CSV_HEADER = len(_csv_text([], header=True))
+
+
 class Journal:
     """The journal directory of one engine. Several processes may record into it at once:
     each record (the .eml and its index line) is written under an ``flock``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, faults: Faults | None = None) -> None:
         self.directory = Path(directory)
+        self._faults = faults or Faults()
         self._known: set[str] = set()  # Message-IDs in the index
         self._pos = 0  # how far index.jsonl has been read
         self._line = 0  # ... in lines
         self._inode: int | None = None
+        self._csv_size = 0  # the size index.csv has when it holds the entries read so far
         self._damaged = False  # a write of ours failed: repair at the next record
         self._lock: IO[bytes] | None = None
 
@@ -203,11 +227,17 @@ class Journal:
         return path
 
     def repair(self) -> None:
-        """Rebuild the index from what is on disk: garbled lines dropped, and an entry for
-        every .eml that has none (see :meth:`_repair`)."""
+        """Rebuild the index from what is on disk: garbled lines dropped, an entry for every
+        .eml that has none (see :meth:`_repair`), and index.csv rewritten from index.jsonl
+        where they differ. Raises :class:`JournalError`."""
         with self._locked():
-            self._catch_up()
-            self._repair(None)
+            try:
+                self._catch_up()
+                self._repair(None)
+                self._sync_csv()
+            except OSError as exc:
+                raise JournalError(f"{self.directory}: the index was not repaired: {exc}"
+                                   ) from exc
 
     def _entry(self, row: Any, raw: bytes, path: Path, when: datetime | None) -> dict[str, Any]:
         h = index_headers(raw)
@@ -244,6 +274,7 @@ class Journal:
             damaged = self._catch_up()
             if damaged or self._damaged:
                 self._repair(entry)
+            self._sync_csv()
             if entry["message_id"] in self._known:
                 return
             self._append(entry)
@@ -253,6 +284,7 @@ class Journal:
                                f"written: {type(exc).__name__}: {exc}") from exc
 
     def _append(self, entry: dict[str, Any]) -> None:
+        """index.jsonl first (the record), then index.csv (derived from it)."""
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         with open(self.index_path, "ab") as f:
             start = f.tell()
@@ -268,13 +300,33 @@ class Journal:
             self._line += 1
             self._inode = os.fstat(f.fileno()).st_ino
         self._known.add(entry["message_id"])
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
-        with open(self.csv_path, "a", encoding="utf-8", newline="") as f:
-            if f.tell() == 0:
-                w.writeheader()
-            w.writerow({k: "" if entry[k] is None else entry[k] for k in FIELDS})
-            f.write(buf.getvalue())
+        row = _csv_text([entry], header=self._csv_size == 0)
+        self._csv_size += len(row)
+        self._faults.hit("between_index_and_csv")
+        with open(self.csv_path, "ab") as f:
+            f.write(row)
+
+    def _sync_csv(self) -> None:
+        """index.csv is derived from index.jsonl: when its size is not the size of the
+        entries read (a crash between the two appends, a torn or edited file), rewrite it
+        from index.jsonl, atomically. Under the lock, after :meth:`_catch_up`."""
+        try:
+            size = os.stat(self.csv_path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size == self._csv_size:
+            return
+        entries = list(self._read_entries(warn=False))
+        data = _csv_text(entries, header=bool(entries))
+        log.warning("%s: rewritten from %s (%d bytes, %d expected)", self.csv_path,
+                    self.index_path.name, size, len(data))
+        tmp = self.csv_path.with_name(f".index.csv.tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fdatasync(f.fileno())
+        os.replace(tmp, self.csv_path)
+        self._csv_size = len(data)
 
     def close(self) -> None:
         if self._lock is not None:
@@ -297,7 +349,7 @@ class Journal:
             return False
         if st.st_ino != self._inode or st.st_size < self._pos:  # replaced by a repair
             self._known.clear()
-            self._pos = self._line = 0
+            self._pos = self._line = self._csv_size = 0
             self._inode = st.st_ino
         with open(self.index_path, "rb") as f:
             f.seek(self._pos)
@@ -308,13 +360,14 @@ class Journal:
             self._line += 1
             if not line.strip():
                 continue
-            mid = _message_id_of_line(line)
-            if mid is None:
+            e = _parse_line(line)
+            if e is None:
                 log.warning("%s:%d: a garbled index line was skipped: %r", self.index_path,
                             self._line, line[:120])
                 damaged = True
             else:
-                self._known.add(mid)
+                self._known.add(e["message_id"])
+                self._csv_size += len(_csv_text([e], header=self._csv_size == 0))
         self._pos += end
         if data[end:].strip():
             log.warning("%s:%d: a torn last index line was skipped: %r", self.index_path,
@@ -365,11 +418,15 @@ class Journal:
         self._known = seen
         self._pos, self._line = size, len(entries)
         self._inode = os.stat(self.index_path).st_ino
+        self._csv_size = len(_csv_text(entries, header=bool(entries)))
         self._damaged = False
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """The index entries in order; a garbled line is logged and skipped, and so is a
         last line that is still being written."""
+        return self._read_entries(warn=True)
+
+    def _read_entries(self, *, warn: bool) -> Iterator[dict[str, Any]]:
         if not self.index_path.exists():
             return
         data = self.index_path.read_bytes()
@@ -379,7 +436,8 @@ class Journal:
                 continue
             e = _parse_line(line)
             if e is None:
-                log.warning("%s:%d: a garbled index line was skipped", self.index_path, n)
+                if warn:
+                    log.warning("%s:%d: a garbled index line was skipped", self.index_path, n)
                 continue
             yield e
 
@@ -392,11 +450,6 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
     if not isinstance(e, dict) or not isinstance(e.get("message_id"), str):
         return None
     return e
-
-
-def _message_id_of_line(line: bytes) -> str | None:
-    e = _parse_line(line)
-    return None if e is None else str(e["message_id"])
 
 
 def _rebuilt_entry(eml: Path, rel: str, salvaged: list[dict[str, Any]]) -> dict[str, Any]:

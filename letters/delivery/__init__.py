@@ -13,7 +13,7 @@ its sender.
 """
 
 from letters.delivery.alerts import ALERT_TEXT, AlertPolicy, record_alert
-from letters.delivery.faults import FAULT_VARIABLE, PHASES, Faults
+from letters.delivery.faults import FAULT_VARIABLE, JOURNAL_PHASES, PHASES, Faults
 from letters.delivery.outbox import enqueue, is_paused, problem_rows, set_paused
 from letters.delivery.sender import (
     BACKOFF,
@@ -39,6 +39,7 @@ __all__ = [
     "ALERT_TEXT",
     "BACKOFF",
     "FAULT_VARIABLE",
+    "JOURNAL_PHASES",
     "MAX_ATTEMPTS",
     "PHASES",
     "Accepted",

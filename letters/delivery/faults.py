@@ -1,10 +1,12 @@
 """Crash-test hooks: the sender kills itself with SIGKILL at a named phase.
 
-``Faults("phase:N")`` kills the process at the N-th hit of ``phase``: ``after_claim``,
-``during_data`` (half the message data written), ``after_250_before_commit`` or
-``after_commit``. The spec comes from ``AARSHJUL_FAULT``, which only ``flows/settings.py``
-reads; whoever starts the sender passes the hooks in (``send_pending(..., faults=...)``).
-Without a spec nothing happens.
+``Faults("phase:N")`` kills the process at the N-th hit of ``phase``: the sender's
+``after_claim``, ``during_data`` (half the message data written), ``after_250_before_commit``
+or ``after_commit``, or the journal's ``between_index_and_csv`` (a record's index.jsonl line
+written, its index.csv row not yet). The spec comes from ``AARSHJUL_FAULT``, which only
+``flows/settings.py`` reads; whoever starts the sender passes the hooks in
+(``send_pending(..., faults=...)``, ``Journal(dir, faults=...)``). Without a spec nothing
+happens.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import signal
 
 FAULT_VARIABLE = "AARSHJUL_FAULT"  # where the spec comes from (named in messages)
-PHASES = ("after_claim", "during_data", "after_250_before_commit", "after_commit")
+PHASES = ("after_claim", "during_data", "after_250_before_commit", "after_commit")  # sender
+JOURNAL_PHASES = ("between_index_and_csv",)
 
 
 class Faults:
@@ -25,9 +28,10 @@ class Faults:
         self.hits: dict[str, int] = {}
         if spec:
             phase, _, n = spec.partition(":")
-            if phase not in PHASES or not n.isdigit() or int(n) < 1:
+            phases = PHASES + JOURNAL_PHASES
+            if phase not in phases or not n.isdigit() or int(n) < 1:
                 raise ValueError(
-                    f"{FAULT_VARIABLE}={spec!r}: use one of {', '.join(PHASES)} and :N")
+                    f"{FAULT_VARIABLE}={spec!r}: use one of {', '.join(phases)} and :N")
             self.phase, self.nth = phase, int(n)
 
     def __repr__(self) -> str:

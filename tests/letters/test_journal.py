@@ -7,7 +7,9 @@ import email
 import hashlib
 import json
 import logging
+import os
 import re
+import signal
 from datetime import timedelta
 from email.policy import default
 from pathlib import Path
@@ -15,9 +17,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 
-from letters.delivery import DirectoryTransport, SmtpTransport, send_pending
+from letters.delivery import DirectoryTransport, Faults, SmtpTransport, send_pending
 from letters.journal import FIELDS, Journal, JournalError, index_headers
 from letters.mail import HeaderInjection, build
 from models.db import session
@@ -220,3 +222,73 @@ def test_repair_indexes_every_eml_once(tmp_path: Path) -> None:
     assert sorted(e["key"] for e in entries) == sorted(r.key for r in rows)
     again.repair()
     assert list(Journal(journal.directory).entries()) == entries
+
+
+# --- index.csv is derived from index.jsonl --------------------------------------------------
+
+
+def _record_all(journal: Journal, rows: list[OutboxRow]) -> None:
+    for row in rows:
+        journal.record(row, row.raw, sent_at=WINTER)
+
+
+def _killed_between_the_writes(journal_dir: Path, rows: list[OutboxRow], nth: int) -> int:
+    """Record ``rows`` in a forked process that is killed (SIGKILL) after the index.jsonl
+    line of its ``nth`` record, before that record's index.csv row."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _record_all(Journal(journal_dir, faults=Faults(f"between_index_and_csv:{nth}")),
+                        rows)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+def test_a_kill_between_the_index_writes_loses_no_csv_row(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = migrated(tmp_path)
+    fill(engine, [letter(c) for c in ("BUU", "KFU", "SUU")] + [reminder("BUU"), reminder("TMU")])
+    with session(engine) as s:
+        rows = list(s.exec(select(OutboxRow).order_by(col(OutboxRow.id))))
+    clean = tmp_path / "clean"
+    _record_all(Journal(clean), rows)
+
+    crashed = tmp_path / "crashed"
+    status = _killed_between_the_writes(crashed, rows[:3], 3)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    with open(crashed / "index.csv", encoding="utf-8", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 2  # the third row is lost ...
+    assert len(list(Journal(crashed).entries())) == 3  # ... its index line is not
+    with caplog.at_level(logging.WARNING, logger="aarshjul.journal"):
+        _record_all(Journal(crashed), rows[3:])  # the next record, in another process
+    assert f"{crashed / 'index.csv'}: rewritten from index.jsonl" in caplog.text
+    assert (crashed / "index.csv").read_bytes() == (clean / "index.csv").read_bytes()
+    assert (crashed / "index.jsonl").read_bytes() == (clean / "index.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["missing", "torn", "edited", "truncated to the header"])
+def test_repair_rewrites_the_csv_from_the_jsonl(tmp_path: Path, damage: str) -> None:
+    journal, rows = _sent(tmp_path)
+    good = journal.csv_path.read_bytes()
+    if damage == "missing":
+        journal.csv_path.unlink()
+    elif damage == "torn":
+        journal.csv_path.write_bytes(good[:-25])
+    elif damage == "edited":
+        journal.csv_path.write_bytes(good.replace(b"BUU", b"BUUUU"))
+    else:
+        journal.csv_path.write_bytes(good.split(b"\r\n", 1)[0] + b"\r\n")
+    Journal(journal.directory).repair()
+    assert journal.csv_path.read_bytes() == good
+    # and a later record appends to the repaired file, as a clean run would
+    again = Journal(journal.directory)
+    again.record(rows[0], rows[0].raw, sent_at=WINTER)
+    assert journal.csv_path.read_bytes() == good
+
+
+def test_a_fault_spec_is_checked() -> None:
+    with pytest.raises(ValueError, match="between_index_and_csv"):
+        Faults("between_index_and_cvs:1")
+    assert Faults("between_index_and_csv:2").armed("between_index_and_csv")
