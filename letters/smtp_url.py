@@ -8,14 +8,22 @@ Forms::
 
 User and password are percent-decoded (write ``@`` as ``%40``). More query options:
 ``timeout=SECONDS`` (default 60), ``helo=NAME`` (the EHLO name), ``cafile=PATH`` (trust this
-CA bundle for TLS, e.g. a municipal CA). Unknown options are refused.
+CA bundle for TLS, e.g. a municipal CA). Unknown options are refused, and so are a
+non-positive or non-finite timeout, a ``helo`` that is not a host name or an address literal
+(it goes into the EHLO command), a host with spaces or control characters, and a password
+without a user.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+VARIABLE = "AARSHJUL_SMTP_URL"
+_BAD_HOST = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_HELO = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")  # sent in EHLO: no CR/LF, no spaces
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -34,23 +42,44 @@ class SmtpUrl:
 
     def redacted(self) -> str:
         scheme = "smtps" if self.implicit_tls else "smtp"
-        auth = f"{self.user}:***@" if self.user else ""
+        auth = "" if self.user is None else (
+            f"{self.user}:***@" if self.password is not None else f"{self.user}@")
         q = "?starttls=true" if self.starttls else ""
         return f"{scheme}://{auth}{self.host}:{self.port}{q}"
 
 
 def parse_smtp_url(url: str) -> SmtpUrl:
-    """Parse an ``AARSHJUL_SMTP_URL``; ``ValueError`` says what is wrong (no password in it)."""
+    """Parse an ``AARSHJUL_SMTP_URL``. Whatever the input, the only exception is a
+    ``ValueError`` that says what is wrong, starting with ``AARSHJUL_SMTP_URL``, and never
+    holding the password."""
+    try:
+        return _parse(url)
+    except ValueError as exc:
+        if str(exc).startswith(VARIABLE):
+            raise
+        raise ValueError(f"{VARIABLE} is not a valid URL") from None
+
+
+def _parse(url: str) -> SmtpUrl:
+    if not isinstance(url, str):
+        raise ValueError(f"{VARIABLE} must be text")
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps"):
-        raise ValueError("AARSHJUL_SMTP_URL must start with smtp:// or smtps://")
-    if not parts.hostname:
-        raise ValueError("AARSHJUL_SMTP_URL has no host")
+        raise ValueError(f"{VARIABLE} must start with smtp:// or smtps://")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"{VARIABLE} has no host")
+    if _BAD_HOST.search(host):
+        raise ValueError(f"{VARIABLE}: the host has spaces or control characters in it")
     try:
-        port = parts.port or (465 if scheme == "smtps" else 25)
+        port = parts.port
     except ValueError:
-        raise ValueError("AARSHJUL_SMTP_URL has an invalid port") from None
+        raise ValueError(f"{VARIABLE} has an invalid port") from None
+    if port is None:
+        port = 465 if scheme == "smtps" else 25
+    elif not 0 < port < 65536:
+        raise ValueError(f"{VARIABLE} has an invalid port")
     opts: dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         opts[k.lower()] = v
@@ -58,27 +87,36 @@ def parse_smtp_url(url: str) -> SmtpUrl:
     if "starttls" in opts:
         v = opts.pop("starttls").lower()
         if v not in _TRUE | _FALSE:
-            raise ValueError("AARSHJUL_SMTP_URL: starttls must be true or false")
+            raise ValueError(f"{VARIABLE}: starttls must be true or false")
         starttls = v in _TRUE
     if starttls and scheme == "smtps":
-        raise ValueError("AARSHJUL_SMTP_URL: smtps:// is already TLS; drop ?starttls=true")
+        raise ValueError(f"{VARIABLE}: smtps:// is already TLS; drop ?starttls=true")
     timeout = 60.0
     if "timeout" in opts:
         try:
             timeout = float(opts.pop("timeout"))
         except ValueError:
-            raise ValueError("AARSHJUL_SMTP_URL: timeout must be a number of seconds") from None
+            timeout = -1.0
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"{VARIABLE}: timeout must be a positive number of seconds")
     helo = opts.pop("helo", None) or None
+    if helo is not None and not _HELO.fullmatch(helo):
+        raise ValueError(f"{VARIABLE}: helo must be a host name or an address literal "
+                         "such as [192.0.2.1]")
     cafile = opts.pop("cafile", None) or None
     if opts:
-        raise ValueError(f"AARSHJUL_SMTP_URL: unknown option(s) {', '.join(sorted(opts))}")
+        raise ValueError(f"{VARIABLE}: unknown option(s) {', '.join(sorted(opts))}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and user is None:
+        raise ValueError(f"{VARIABLE}: a password needs a user (user:password@host)")
     return SmtpUrl(
-        host=parts.hostname,
+        host=host,
         port=port,
         implicit_tls=scheme == "smtps",
         starttls=starttls,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        user=user,
+        password=password,
         timeout=timeout,
         helo=helo,
         cafile=cafile,

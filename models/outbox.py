@@ -14,9 +14,12 @@ reached the server (a duplicate with the same Message-ID is possible and was rep
 ``outbox_alert``: what the coordinator must see (failed for good, uncertain, refused
 recipients, journal copy not written), one row per outbox row and kind.
 
-``outbox_control``: the single row holding ``pause``/``resume``.
+``outbox_control``: the single row holding ``pause``/``resume``, and the sender's health:
+``last_error`` (why the mail server could not be reached, and ``last_error_at``), cleared
+when a message goes out, and ``last_ok_at``.
 
-Migrations: ``models/migrations/versions/0001_outbox.py`` creates these tables; keep both in step.
+Migrations: ``models/migrations/versions/0001_outbox.py`` creates these tables and
+``0004_sender_health.py`` adds the health columns; keep both in step.
 """
 
 from __future__ import annotations
@@ -88,3 +91,8 @@ class OutboxControl(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     paused: bool = Field(default=False)
     changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # sender health: why the last run could not reach the mail server (no password in it),
+    # cleared by the next message that goes out; and when one last went out
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_ok_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -14,7 +14,14 @@ its sender.
 
 from letters.delivery.alerts import ALERT_TEXT, AlertPolicy, record_alert
 from letters.delivery.faults import FAULT_VARIABLE, JOURNAL_PHASES, PHASES, Faults
-from letters.delivery.outbox import enqueue, is_paused, problem_rows, set_paused
+from letters.delivery.outbox import (
+    SenderHealth,
+    enqueue,
+    is_paused,
+    problem_rows,
+    sender_health,
+    set_paused,
+)
 from letters.delivery.sender import (
     BACKOFF,
     MAX_ATTEMPTS,
@@ -50,6 +57,7 @@ __all__ = [
     "DirectoryTransport",
     "Faults",
     "PermanentFailure",
+    "SenderHealth",
     "SmtpTransport",
     "TransientFailure",
     "Transport",
@@ -60,6 +68,7 @@ __all__ = [
     "problem_rows",
     "record_alert",
     "send_pending",
+    "sender_health",
     "set_paused",
     "transport_for",
 ]

@@ -6,13 +6,15 @@ adds nothing. The caller commits, in the same transaction as the state change th
 for the message (a letter and the request it opens are stored together).
 
 ``pause`` / ``resume`` (:func:`set_paused`) hold all sending; :func:`problem_rows` lists
-what a coordinator must look at.
+what a coordinator must look at; :func:`sender_health` says whether the mail server could be
+reached.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -76,6 +78,27 @@ def set_paused(session: Session, paused: bool, as_of: datetime) -> None:
     ctl.changed_at = as_of
     session.add(ctl)
     session.flush()
+
+
+@dataclass(frozen=True)
+class SenderHealth:
+    """What ``outbox_control`` says of the sender: paused, why the mail server could not be
+    reached at the last try (``last_error``, no password in it; None once a message went out
+    again) and when, and when a message last went out."""
+
+    paused: bool = False
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_ok_at: datetime | None = None
+
+
+def sender_health(session: Session) -> SenderHealth:
+    from models.outbox import OutboxControl
+
+    ctl = session.get(OutboxControl, 1)
+    if ctl is None:
+        return SenderHealth()
+    return SenderHealth(ctl.paused, ctl.last_error, ctl.last_error_at, ctl.last_ok_at)
 
 
 def problem_rows(session: Session, year: int | None = None) -> Iterator[OutboxRow]:

@@ -26,6 +26,7 @@ alerts (:mod:`letters.delivery.alerts`) and the line of the :class:`DeliveryRepo
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
     from letters.journal import Journal
     from models.outbox import OutboxRow
+
+log = logging.getLogger("aarshjul.delivery")
 
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(minutes=5)
@@ -86,6 +89,9 @@ class DeliveryReport:
     paused: bool = False
     deliveries: list[Delivery] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)  # keys taken over from dead senders
+    # the mail server could not be reached (the run stopped there): which server (redacted
+    # URL) and why, never a password; also kept in outbox_control (sender_health)
+    unreachable: str | None = None
 
     def keys(self, status: DeliveryStatus) -> list[str]:
         return [d.key for d in self.deliveries if d.status == status]
@@ -111,7 +117,7 @@ class DeliveryReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "worker": self.worker, "paused": self.paused, "recovered": self.recovered,
-            "deliveries": [d.__dict__ for d in self.deliveries],
+            "unreachable": self.unreachable, "deliveries": [d.__dict__ for d in self.deliveries],
         }
 
 
@@ -337,7 +343,7 @@ def send_pending(engine: Engine, transport: Transport, journal: Journal | None, 
     done = 0
     try:
         _recover(engine, live, worker, now, alert, report)
-        while limit is None or done < limit:
+        while (limit is None or done < limit) and report.unreachable is None:
             with session(engine) as s:
                 if is_paused(s):
                     report.paused = True
@@ -353,12 +359,40 @@ def send_pending(engine: Engine, transport: Transport, journal: Journal | None, 
                 if not _send_one(engine, transport, journal, row_id, worker=worker, now=now,
                                  alert=alert, faults=faults, max_attempts=max_attempts,
                                  backoff=backoff, report=report):
-                    return report  # no connection: stop; the rest stays for the next run
+                    break  # no connection: stop; the rest stays for the next run
     finally:
         _release(engine, worker)
         transport.close()
         live.release()
+    _record_health(engine, report, now)
     return report
+
+
+def _record_health(engine: Engine, report: DeliveryReport, now: datetime) -> None:
+    """Keep why the server could not be reached in ``outbox_control`` (``status``,
+    ``doctor`` and the digest show it); a message that went out clears it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from models.db import immediate, session
+    from models.outbox import OutboxControl
+
+    went_out = any(d.status in (DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN)
+                   for d in report.deliveries)
+    if report.unreachable is None and not went_out:
+        return
+    for _ in range(2):  # a concurrent sender may insert the one row first
+        with session(immediate(engine)) as s:
+            ctl = s.get(OutboxControl, 1) or OutboxControl(id=1)
+            if went_out:
+                ctl.last_ok_at, ctl.last_error, ctl.last_error_at = now, None, None
+            if report.unreachable is not None:
+                ctl.last_error, ctl.last_error_at = report.unreachable, now
+            s.add(ctl)
+            try:
+                s.commit()
+                return
+            except IntegrityError:
+                s.rollback()
 
 
 def _journal_copy(journal: Journal | None, rec: Any, raw: bytes, now: datetime) -> str | None:
@@ -406,7 +440,11 @@ def _send_one(engine: Engine, transport: Transport, journal: Journal | None, row
         except TransientFailure as exc:
             _record(wengine, row_id, _transient(rec, exc, now, max_attempts, backoff), now,
                     alert, report)
-            return not exc.connection
+            if exc.connection:
+                log.error("the mail server could not be reached: %s", exc.reply)
+                report.unreachable = exc.reply
+                return False
+            return True
         except PermanentFailure as exc:
             _record(wengine, row_id, _permanent(rec, exc), now, alert, report)
             return True

@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,42 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def _why_unreachable(exc: BaseException, u: SmtpUrl, step: str) -> tuple[int | None, str]:
+    """The server's code, if it answered, and why ``step`` of opening a session failed."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__, OSError):
+        exc = exc.__context__  # smtplib's word for a socket error (a timeout, say) on reading
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return exc.smtp_code, f"login refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if step == "STARTTLS":
+            return None, "the server does not offer STARTTLS (the URL asks for starttls=true)"
+        return None, f"{step}: the server does not support it ({exc})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return None, f"the server closed the connection ({step}): {exc or 'no reason given'}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        what = "the server refused the connection" if step == "connect" else step
+        return exc.smtp_code, f"{what}: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return None, (f"connection refused: nothing listens on {u.host}:{u.port}, or a "
+                      "firewall refuses")
+    if isinstance(exc, TimeoutError):
+        return None, f"no answer within {u.timeout:g} s ({step})"
+    if isinstance(exc, socket.gaierror):
+        return None, f"host {u.host} not found: {exc.strerror}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return None, (f"TLS: the server's certificate is not trusted: {exc.verify_message}"
+                      " (cafile= names a CA to trust)")
+    if isinstance(exc, ssl.SSLError):
+        hint = ""
+        if exc.reason == "WRONG_VERSION_NUMBER":  # the server did not answer in TLS
+            hint = (" (the server speaks plain SMTP here: smtps:// is for implicit TLS, "
+                    "usually port 465; for port 587 use smtp://...?starttls=true)")
+        return None, f"TLS failed ({step}): {exc.reason or exc}{hint}"
+    if isinstance(exc, OSError):
+        return None, f"{step}: {exc.strerror or exc}"
+    return None, f"{step}: {type(exc).__name__}: {exc}"
+
+
 def _text(resp: bytes | str) -> str:
     return resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
 
@@ -92,30 +129,45 @@ class SmtpTransport:
         return self._ctx
 
     def _connect(self) -> smtplib.SMTP:
+        """A new session, greeted, in TLS when asked for, logged in when the URL has a user.
+
+        Anything that goes wrong is a :class:`TransientFailure` with ``connection=True``
+        whose reply names the server (redacted URL) and says why, without the password."""
         u = self.url
+        smtp: smtplib.SMTP | None = None
+        step = "connect"
         try:
-            smtp: smtplib.SMTP
             if u.implicit_tls:
                 smtp = smtplib.SMTP_SSL(u.host, u.port, local_hostname=u.helo,
                                         timeout=u.timeout, context=self._context())
             else:
                 smtp = smtplib.SMTP(u.host, u.port, local_hostname=u.helo, timeout=u.timeout)
+            step = "EHLO"
             code, resp = smtp.ehlo()
             if code != 250:
-                smtp.close()
-                raise TransientFailure(code, f"EHLO: {_text(resp)}", connection=True)
+                raise smtplib.SMTPResponseException(code, resp)
             if u.starttls:
+                step = "STARTTLS"
+                if not smtp.has_extn("starttls"):
+                    raise smtplib.SMTPNotSupportedError("STARTTLS is not offered")
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if u.user is not None:
+                step = "login"
                 smtp.login(u.user, u.password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise TransientFailure(exc.smtp_code, f"login refused: {_text(exc.smtp_error)}",
-                                   connection=True) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientFailure(None, f"cannot connect to {u.host}:{u.port}: {exc}",
+            if smtp is not None:
+                with contextlib.suppress(OSError):
+                    smtp.close()
+            answer, why = _why_unreachable(exc, u, step)
+            raise TransientFailure(answer, self._scrub(f"{u.redacted()}: {why}"),
                                    connection=True) from None
         return smtp
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the password, whatever echoed it."""
+        pw = self.url.password
+        return text.replace(pw, "***") if pw and len(pw) >= 3 else text
 
     def close(self) -> None:
         if self._smtp is not None:
