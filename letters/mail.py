@@ -44,6 +44,7 @@ KINDS: tuple[str, ...] = ("letter", "reminder", "escalation", "receipt", "report
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_MSG_ID = re.compile(r"^<[!-;=?-~]+@[!-;=?-~]+>$")  # no space, "<" or ">" inside
 
 _MIME = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -124,6 +125,10 @@ class Outgoing:
     html: str | None
     attachments: tuple[Attachment, ...] = field(default=())
     date: datetime | None = None  # aware: the instant it is queued (simulated in a simulation)
+    # a receipt or refusal that answers a committee's mail: the Message-ID it answers, and
+    # the thread (that mail's References, then its Message-ID)
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -140,6 +145,14 @@ def check_header(value: str, what: str) -> str:
         raise HeaderInjection(f"{what}: control character {m.group()!r} is not allowed in a header")
     if "=?" in value:
         raise HeaderInjection(f"{what}: '=?' is not allowed in a header (encoded-word)")
+    return value
+
+
+def check_message_id(value: str, what: str) -> str:
+    """Refuse what is not one ``<id-left@id-right>`` (RFC 5322 msg-id, printable ASCII)."""
+    check_header(value, what)
+    if not _MSG_ID.match(value):
+        raise HeaderInjection(f"{what}: {value!r} is not a Message-ID such as <id@domain>")
     return value
 
 
@@ -180,6 +193,10 @@ def check(o: Outgoing, domain: str) -> None:
     for i, a in enumerate(o.cc):
         check_address(a, f"cc[{i}]")
     check_header(o.subject, "subject")
+    if o.in_reply_to is not None:
+        check_message_id(o.in_reply_to, "in_reply_to")
+    for i, ref in enumerate(o.references):
+        check_message_id(ref, f"references[{i}]")
     for i, att in enumerate(o.attachments):
         check_header(att.filename, f"attachments[{i}].filename")
         bad = "/" in att.filename or "\\" in att.filename or len(att.filename) > MAX_FILENAME
@@ -199,6 +216,21 @@ def message_id(key: str, domain: str) -> str:
     check_domain(domain)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     return f"<{digest}.aarshjul@{domain.lower()}>"
+
+
+# RFC 3834: an automatic message, so that out-of-office replies and other responders stay
+# silent; Exchange and Outlook read their own header for the same.
+AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
+
+
+def thread_headers(o: Outgoing) -> list[tuple[str, str]]:
+    """In-Reply-To and References, when ``o`` answers a message (each only when set)."""
+    out = []
+    if o.in_reply_to is not None:
+        out.append(("In-Reply-To", o.in_reply_to))
+    if o.references:
+        out.append(("References", " ".join(o.references)))
+    return out
 
 
 def headers_for(o: Outgoing) -> list[tuple[str, str]]:
@@ -311,25 +343,25 @@ def _fold_words(head: str, words: list[str]) -> bytes | None:
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
-def _reads_back(line: bytes, name: str, addr: str) -> bool:
-    """Does the ``From:`` line read back as ``name`` and ``addr``, in Python's parser
-    (``email.policy.default``) and in an RFC 2047 decoder alike?"""
+def _reads_back(line: bytes, field: str, name: str, addr: str) -> bool:
+    """Does the ``field`` line (From, Resent-From) read back as ``name`` and ``addr``, in
+    Python's parser (``email.policy.default``) and in an RFC 2047 decoder alike?"""
     if _ADJACENT_WORDS.search(re.sub(rb"\r\n(?=[ \t])", b"", line).decode("ascii")):
         return False
-    header = message_from_bytes(line + b"\r\n", policy=default)["From"]
+    header = message_from_bytes(line + b"\r\n", policy=default)[field]
     addresses: tuple[Address, ...] = getattr(header, "addresses", ())
     return (not header.defects and len(addresses) == 1
             and addresses[0].display_name == name and addresses[0].addr_spec == addr)
 
 
 @lru_cache(maxsize=256)
-def _from_line(name: str, addr: str) -> bytes | None:
-    package = _package_fold("From", str(Address(display_name=name, addr_spec=addr)))
-    if _reads_back(package, name, addr):
+def _from_line(name: str, addr: str, field: str = "From") -> bytes | None:
+    package = _package_fold(field, str(Address(display_name=name, addr_spec=addr)))
+    if _reads_back(package, field, name, addr):
         return package
     words = _own_phrase(name)
-    own = None if words is None else _fold_words("From:", [*words, f"<{addr}>"])
-    if own is not None and _reads_back(own, name, addr):
+    own = None if words is None else _fold_words(f"{field}:", [*words, f"<{addr}>"])
+    if own is not None and _reads_back(own, field, name, addr):
         return own
     return None
 
@@ -353,18 +385,25 @@ def check_display_name(name: str, addr: str, what: str) -> str:
     return name
 
 
-def _from(name: str, addr: str) -> bytes:
-    line = _from_line(name, addr)
+def mailbox_header(field: str, name: str, addr: str, what: str = "sender name") -> bytes:
+    """``field: name <addr>`` (From, Resent-From), the name as :func:`display_name` writes
+    it; raises :class:`HeaderInjection` for a name that cannot be written so."""
+    line = _from_line(display_name(name), addr, field)
     if line is None:
-        check_display_name(name, addr, "sender name")
+        check_display_name(name, addr, what)
     assert line is not None
     return line
 
 
-def _header(name: str, value: str) -> bytes:
+def header_line(name: str, value: str) -> bytes:
+    """``name: value`` CRLF: as it is when it needs no encoding and fits on one line, else
+    folded (and encoded) by the email package. ``value`` must be checked first."""
     if len(name) + 2 + len(value) <= _LINE and _PLAIN.match(value):
         return f"{name}: {value}\r\n".encode("ascii")
     return _package_fold(name, value)
+
+
+_header = header_line
 
 
 def _q(ch: str) -> str:
@@ -470,7 +509,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     assert o.date is not None
     name, addr = o.sender
     head = [
-        _from(display_name(name), addr),
+        mailbox_header("From", name, addr),
         _header("To", ", ".join(o.to)),
     ]
     if o.cc:
@@ -478,7 +517,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     head.append(_subject(o.subject.strip()))  # header parsers drop outer white space anyway
     head.append(_header("Date", format_datetime(o.date.astimezone(tz))))
     head.append(_header("Message-ID", message_id(o.key, domain)))
-    for k, v in headers_for(o):
+    for k, v in (*thread_headers(o), *AUTOMATIC, *headers_for(o)):
         head.append(_header(k, v))
     # Fixed boundaries (pure: the same message, the same bytes), numbered by the part's place
     # in a depth-first walk. "=_" never occurs in quoted-printable or base64 bodies, so the

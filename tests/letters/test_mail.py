@@ -28,7 +28,8 @@ from letters.mail import (
 from tests.letters.mailtools import COORDINATOR, DOCX, DOMAIN, SENDER, TZ, letter, reminder
 
 BASE_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
-                "x-aarshjul-kind", "x-aarshjul-year"}
+                "auto-submitted", "x-auto-response-suppress", "x-aarshjul-kind",
+                "x-aarshjul-year"}
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -90,6 +91,8 @@ def test_letter_headers_per_contract() -> None:
     assert [a.addr_spec for a in m["To"].addresses] == ["buu@kk.example"]
     assert [a.addr_spec for a in m["Cc"].addresses] == ["sekretariat@kk.example"]
     assert m["Subject"] == "Opfordringsskrivelse 2012 – BUU: æøå ÆØÅ"
+    assert m["Auto-Submitted"] == "auto-generated"  # RFC 3834: no out-of-office replies
+    assert m["X-Auto-Response-Suppress"] == "All"  # the same, for Exchange
     assert header_names(raw) == BASE_HEADERS | {"cc", "x-aarshjul-committee", "x-aarshjul-event"}
 
 
@@ -334,7 +337,7 @@ def reference_build(o: Outgoing) -> bytes:
     by hand): ``build`` must give the same bytes, the Subject header aside."""
     from email.headerregistry import Address
 
-    from letters.mail import POLICY, headers_for
+    from letters.mail import AUTOMATIC, POLICY, headers_for, thread_headers
 
     assert o.date is not None
     msg = EmailMessage(policy=POLICY)
@@ -345,7 +348,7 @@ def reference_build(o: Outgoing) -> bytes:
     msg["Subject"] = "x"
     msg["Date"] = email.utils.format_datetime(o.date.astimezone(TZ))
     msg["Message-ID"] = message_id(o.key, DOMAIN)
-    for k, v in headers_for(o):
+    for k, v in (*thread_headers(o), *AUTOMATIC, *headers_for(o)):
         msg[k] = v
     msg.set_content(o.text, charset="utf-8", cte="quoted-printable")
     if o.html is not None:
@@ -363,6 +366,11 @@ def reference_build(o: Outgoing) -> bytes:
     return msg.as_bytes(policy=POLICY)
 
 
+REPLIED = "<CAJ4x7c=Zq8+udvalg.buu@kk.example>"
+THREAD = ("<first.letter@kk.example>", "<0a1b2c3d4e5f60718293a4b5c6d7e8f9.aarshjul@kk.example>",
+          REPLIED)
+
+
 def without_subject(raw: bytes) -> bytes:
     return re.sub(rb"\r\nSubject:.*?\r\n(?! )", b"\r\nSubject: x\r\n", raw, count=1, flags=re.S)
 
@@ -378,6 +386,8 @@ def without_subject(raw: bytes) -> bytes:
                         Attachment("a" * 150 + ".docx", b""),
                         Attachment("ø" * 120 + ".docx", b"x" * 57),
                         Attachment("plain.bin", b"\x00" * 58, mime="application/x-aarshjul"))),
+    replace(reminder(kind="receipt", slot=None, key="receipt:42"), in_reply_to=REPLIED,
+            references=THREAD),
 ], ids=lambda o: o.key)
 def test_bytes_equal_the_email_package_build(o: Outgoing) -> None:
     assert without_subject(build(o, DOMAIN, TZ)) == without_subject(reference_build(o))
@@ -472,3 +482,34 @@ def test_hypothesis_profile_follows_ci() -> None:
     assert len(drawn[0]) >= 10
     if ci:
         assert drawn[0] == drawn[1]
+
+
+# --- threading: a receipt or refusal answers a committee's mail -------------------------------
+
+
+def test_in_reply_to_and_references_when_set() -> None:
+    plain = parse(build(reminder(kind="receipt", slot=None, key="receipt:42"), DOMAIN, TZ))
+    assert "In-Reply-To" not in plain and "References" not in plain
+    o = replace(reminder(kind="receipt", slot=None, key="receipt:42"), in_reply_to=REPLIED,
+                references=THREAD)
+    raw = build(o, DOMAIN, TZ)
+    m = parse(raw)
+    assert m["In-Reply-To"] == REPLIED
+    assert m["References"].split() == list(THREAD)
+    assert header_names(raw) - header_names(build(replace(o, in_reply_to=None, references=()),
+                                                  DOMAIN, TZ)) == {"in-reply-to", "references"}
+    assert max(len(line) for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize("bad", [
+    "<a@b>\r\nBcc: evil@attacker.example", "<a@b>\x85", "a@kk.example", "<a b@kk.example>",
+    "<a@kk.example", "<@kk.example>", "<a@>", "<a<b@kk.example>", "<=?utf-8?q?x?=@kk.example>",
+    "<a@b> <c@d>",
+])
+@pytest.mark.parametrize("where", ["in_reply_to", "references"])
+def test_thread_message_ids_are_checked(bad: str, where: str) -> None:
+    o = reminder(kind="receipt", slot=None, key="receipt:42")
+    o = replace(o, in_reply_to=bad) if where == "in_reply_to" else replace(
+        o, references=("<ok@kk.example>", bad))
+    with pytest.raises(HeaderInjection, match=where):
+        build(o, DOMAIN, TZ)
