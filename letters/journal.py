@@ -175,12 +175,11 @@ def _csv_text(entries: list[dict[str, Any]], *, header: bool) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-_CSV_HEADER = len(_csv_text([], header=True))
-
 
 class Journal:
     """The journal directory of one engine. Several processes may record into it at once:
-    each record (the .eml and its index line) is written under an ``flock``."""
+    each record (the .eml, its index.jsonl line and its index.csv row) is written under an
+    ``flock``."""
 
     def __init__(self, directory: Path, *, faults: Faults | None = None) -> None:
         self.directory = Path(directory)
@@ -271,7 +270,7 @@ class Journal:
     def _index(self, entry: dict[str, Any]) -> None:
         """Append ``entry`` to the index unless its Message-ID is there; under the lock."""
         try:
-            damaged = self._catch_up()
+            damaged = self._catch_up() or self._index_lost(entry["file"])
             if damaged or self._damaged:
                 self._repair(entry)
             self._sync_csv()
@@ -305,6 +304,17 @@ class Journal:
         self._faults.hit("between_index_and_csv")
         with open(self.csv_path, "ab") as f:
             f.write(row)
+
+    def _index_lost(self, current: str) -> bool:
+        """No index.jsonl, yet .eml files other than ``current``: rebuild it from them."""
+        if self.index_path.exists():
+            return False
+        others = (p for p in self.directory.glob("*/*.eml")
+                  if p.relative_to(self.directory).as_posix() != current)
+        if next(others, None) is None:
+            return False
+        log.warning("%s is missing: rebuilt from the .eml files", self.index_path)
+        return True
 
     def _sync_csv(self) -> None:
         """index.csv is derived from index.jsonl: when its size is not the size of the
@@ -384,16 +394,20 @@ class Journal:
         entries: list[dict[str, Any]] = []
         salvaged: list[dict[str, Any]] = []
         seen: set[str] = set()
-        if self.index_path.exists():
-            for line in self.index_path.read_bytes().split(b"\n"):
-                if not line.strip():
-                    continue
-                e = _parse_line(line)
-                if e is None:
-                    salvaged.append(_salvage(line))
-                elif e["message_id"] not in seen:
-                    seen.add(e["message_id"])
-                    entries.append(e)
+        data = self.index_path.read_bytes() if self.index_path.exists() else b""
+        changed = not self.index_path.exists() or (bool(data) and not data.endswith(b"\n"))
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            e = _parse_line(line)
+            if e is None:
+                salvaged.append(_salvage(line))
+                changed = True
+            elif e["message_id"] not in seen:
+                seen.add(e["message_id"])
+                entries.append(e)
+            else:
+                changed = True
         indexed = {e.get("file") for e in entries}
         skip = None if current is None else current["file"]
         for eml in sorted(self.directory.glob("*/*.eml")):
@@ -407,6 +421,10 @@ class Journal:
                         "" if e["sent_at"] else " (the time it was sent is not known)")
             seen.add(e["message_id"])
             entries.append(e)
+            changed = True
+        if not changed:
+            self._damaged = False
+            return
         tmp = self.index_path.with_name(f".index.jsonl.tmp{os.getpid()}")
         with open(tmp, "wb") as f:
             for e in entries:

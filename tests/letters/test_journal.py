@@ -292,3 +292,25 @@ def test_a_fault_spec_is_checked() -> None:
     with pytest.raises(ValueError, match="between_index_and_csv"):
         Faults("between_index_and_cvs:1")
     assert Faults("between_index_and_csv:2").armed("between_index_and_csv")
+
+
+def test_a_lost_index_is_rebuilt_at_the_next_record(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    journal, rows = _sent(tmp_path)
+    healthy = journal.index_path.stat().st_ino
+    Journal(journal.directory).repair()  # nothing to mend: the file is left alone
+    assert journal.index_path.stat().st_ino == healthy
+    journal.index_path.unlink()
+    (tmp_path / "more").mkdir()
+    engine = migrated(tmp_path / "more")
+    fill(engine, [letter("SUU")])
+    with session(engine) as s:
+        new = s.exec(select(OutboxRow)).one()
+    with caplog.at_level(logging.WARNING, logger="aarshjul.journal"):
+        Journal(journal.directory).record(new, new.raw, sent_at=WINTER)
+    assert "index.jsonl is missing: rebuilt from the .eml files" in caplog.text
+    entries = list(Journal(journal.directory).entries())
+    assert sorted(e["key"] for e in entries) == sorted([r.key for r in rows] + [new.key])
+    assert entries[-1]["sent_at"] == WINTER.isoformat()  # the new one, as recorded
+    with open(journal.csv_path, encoding="utf-8", newline="") as f:
+        assert [r["message_id"] for r in csv.DictReader(f)] == [e["message_id"] for e in entries]
