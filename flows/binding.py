@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flows.services.setup import Setup, open_database
 from flows.settings import Settings
-from letters.delivery import DirectoryTransport, SmtpTransport
+from letters.delivery import Faults, transport_for
 from models.config import load
 from models.wheel import Wheel
 
@@ -79,7 +79,7 @@ def setup_for(settings: Settings, *, actor: str, wheel: Wheel | None = None,
     (SMTP at ``AARSHJUL_SMTP_URL``, else .eml files under the data directory)."""
 
     data = data_dir or settings.data_dir
-    transport = (SmtpTransport(settings.smtp_url) if settings.smtp_url
-                 else DirectoryTransport(data / "outgoing"))
     return Setup(wheel or load_wheel(settings.config), open_database(settings.database_url),
-                 data, transport, actor=actor, templates_dir=settings.templates_dir)
+                 data, transport_for(settings.smtp_url, data / "outgoing"), actor=actor,
+                 templates_dir=settings.templates_dir,
+                 faults=Faults(settings.fault) if settings.fault else None)

@@ -217,12 +217,16 @@ def receipt_body_context(
 
 def report_body_context(
     wheel: Wheel, plan: YearPlan, event_key: str, attachments: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """A report e-mail: the event, the attachments, and ``notes`` for the coordinator (e.g.
+    why there is no PDF copy)."""
     pe = plan.event(event_key)
     ctx = _common(wheel, plan)
     ctx.update(
         event={"key": pe.key, "title": pe.title, "date": dato(pe.day), "iso": pe.day.isoformat()},
         attachments=list(attachments),
+        notes=list(notes),
     )
     return ctx
 
@@ -232,7 +236,7 @@ def body_context(
     event: str | None = None, deliverable: str | None = None, slot: str | None = None,
     received_at: datetime | None = None, revision: bool = False,
     first_received_at: datetime | None = None, file_name: str | None = None,
-    attachments: Sequence[str] = (),
+    attachments: Sequence[str] = (), notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The context of ``kind`` (dispatches to the functions above; checks what it needs)."""
 
@@ -254,7 +258,7 @@ def body_context(
                                     need(committee, "committee"), received_at, revision=revision,
                                     first_received_at=first_received_at, file_name=file_name)
     if kind == "report":
-        return report_body_context(wheel, plan, need(event, "event"), attachments)
+        return report_body_context(wheel, plan, need(event, "event"), attachments, notes)
     raise ValueError(f"unknown body kind {kind!r}")
 
 
@@ -269,7 +273,10 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
             ctx = letter_body_context(wheel, plan, e.key, e.to[0], ["brev.docx"])
             out.append((BodyKind.LETTER, ctx))
         if e.do in ("status_report", "budget"):
-            out.append((BodyKind.REPORT, report_body_context(wheel, plan, e.key, ["rapport.pdf"])))
+            out.append((BodyKind.REPORT, report_body_context(
+                wheel, plan, e.key, ["rapport.docx", "rapport.pdf"])))
+            out.append((BodyKind.REPORT, report_body_context(
+                wheel, plan, e.key, ["rapport.docx"], ["Der kunne ikke laves en PDF-kopi."])))
     if plan.requests:
         r = plan.requests[0]
         for s in r.slots:

@@ -5,8 +5,10 @@
 are attachments; attachment names with æøå as RFC 2231 (``filename*=utf-8''...``).
 
 Every header value from config or data is checked *before* building: CR, LF, NUL (and the
-other control characters) and ``=?`` are refused with :class:`HeaderInjection`. The Python
-here (3.11.7) has CVE-2024-6923, where an encoded newline in a header could inject a header.
+other C0 and C1 control characters) and ``=?`` are refused with :class:`HeaderInjection`.
+The Python here (3.11.7) has CVE-2024-6923, where an encoded newline in a header could
+inject a header. A display name is written so that it reads back exactly, or refused
+(:func:`check_display_name`).
 
 The Message-ID is derived from the idempotency key (:func:`message_id`), so the same logical
 message always carries the same Message-ID; the Date is the instant it was queued, in the
@@ -22,10 +24,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import quoprimime
+from email import message_from_bytes, quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
+from email.policy import SMTP, EmailPolicy, default
 from email.utils import format_datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -36,9 +38,12 @@ from models.kinds import MessageKind
 Kind = MessageKind
 KINDS: tuple[str, ...] = tuple(MessageKind)
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+# C0 controls, DEL, the C1 controls U+0080-U+009F (U+0085 is a line break to the email
+# package) and the Unicode line and paragraph separators.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_MSG_ID = re.compile(r"^<[!-;=?-~]+@[!-;=?-~]+>$")  # no space, "<" or ">" inside
 
 _MIME = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -105,7 +110,7 @@ class Outgoing:
     """
 
     key: str
-    kind: Kind
+    kind: Kind | MessageKind
     year: int
     committee: str | None
     event: str | None
@@ -119,6 +124,10 @@ class Outgoing:
     html: str | None
     attachments: tuple[Attachment, ...] = field(default=())
     date: datetime | None = None  # aware: the instant it is queued (simulated in a simulation)
+    # a receipt or refusal that answers a committee's mail: the Message-ID it answers, and
+    # the thread (that mail's References, then its Message-ID)
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -135,6 +144,14 @@ def check_header(value: str, what: str) -> str:
         raise HeaderInjection(f"{what}: control character {m.group()!r} is not allowed in a header")
     if "=?" in value:
         raise HeaderInjection(f"{what}: '=?' is not allowed in a header (encoded-word)")
+    return value
+
+
+def check_message_id(value: str, what: str) -> str:
+    """Refuse what is not one ``<id-left@id-right>`` (RFC 5322 msg-id, printable ASCII)."""
+    check_header(value, what)
+    if not _MSG_ID.match(value):
+        raise HeaderInjection(f"{what}: {value!r} is not a Message-ID such as <id@domain>")
     return value
 
 
@@ -167,6 +184,7 @@ def check(o: Outgoing, domain: str) -> None:
     name, addr = o.sender
     check_header(name, "sender name")
     check_address(addr, "sender address")
+    check_display_name(name, addr, "sender name")
     if not o.to:
         raise ValueError("to: at least one recipient is needed")
     for i, a in enumerate(o.to):
@@ -174,6 +192,10 @@ def check(o: Outgoing, domain: str) -> None:
     for i, a in enumerate(o.cc):
         check_address(a, f"cc[{i}]")
     check_header(o.subject, "subject")
+    if o.in_reply_to is not None:
+        check_message_id(o.in_reply_to, "in_reply_to")
+    for i, ref in enumerate(o.references):
+        check_message_id(ref, f"references[{i}]")
     for i, att in enumerate(o.attachments):
         check_header(att.filename, f"attachments[{i}].filename")
         bad = "/" in att.filename or "\\" in att.filename or len(att.filename) > MAX_FILENAME
@@ -193,6 +215,21 @@ def message_id(key: str, domain: str) -> str:
     check_domain(domain)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     return f"<{digest}.aarshjul@{domain.lower()}>"
+
+
+# RFC 3834: an automatic message, so that out-of-office replies and other responders stay
+# silent; Exchange and Outlook read their own header for the same.
+AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
+
+
+def thread_headers(o: Outgoing) -> list[tuple[str, str]]:
+    """In-Reply-To and References, when ``o`` answers a message (each only when set)."""
+    out = []
+    if o.in_reply_to is not None:
+        out.append(("In-Reply-To", o.in_reply_to))
+    if o.references:
+        out.append(("References", " ".join(o.references)))
+    return out
 
 
 def headers_for(o: Outgoing) -> list[tuple[str, str]]:
@@ -237,15 +274,135 @@ def _package_fold(name: str, value: str) -> bytes:
     return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
 
 
+# --- From: a display name that reads back exactly -----------------------------------------
+#
+# The email package writes most display names well, but not all: a run of white space
+# collapses, and for a long name it may put a real space between two encoded words, where
+# RFC 2047 decoders (every mail program) drop it while Python's address parser keeps it,
+# and it may fold a long encoded name so that Python's parser adds a space. So the
+# package's From line is kept only when it reads back exactly; else the name is written by
+# _own_phrase; and a name that neither writes so that it reads back is refused.
+
+_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")  # RFC 5322 atext
+_ADJACENT_WORDS = re.compile(r"\?=\s+=\?")  # two encoded words with only white space between
+_ENCODED_WORD_MAX = 75  # RFC 2047
+_SPACES = re.compile(" {2,}")
+
+
+def _encoded_word(text: str) -> str:
+    """``text`` as one RFC 2047 encoded word, Q or B, whichever is shorter. In Q, only the
+    characters RFC 2047 allows in a phrase are left as they are (_Q_SAFE)."""
+    q = "=?utf-8?q?" + "".join(map(_q, text)) + "?="
+    b = "=?utf-8?b?" + binascii.b2a_base64(text.encode("utf-8"), newline=False).decode() + "?="
+    return q if len(q) <= len(b) else b
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _own_phrase(name: str) -> list[str] | None:
+    """The display name as phrase words, or None when it cannot be written safely.
+
+    Atoms stay as they are, each stretch of other ASCII words becomes one quoted string and
+    each stretch of words with other characters one encoded word, with the spaces inside.
+    Two encoded words are never adjacent (decoders disagree about the space between them),
+    so a stretch that does not fit one encoded word cannot be written.
+    """
+    words: list[str] = []
+    run: list[str] = []
+    run_kind = ""
+    for tok in [*name.split(" "), ""]:
+        kind = "" if not tok else "atom" if _ATOM.match(tok) else (
+            "quoted" if tok.isascii() else "encoded")
+        if run and kind != run_kind:
+            text = " ".join(run)
+            words.append(_quoted(text) if run_kind == "quoted" else _encoded_word(text))
+            run = []
+        if kind == "atom":
+            words.append(tok)
+        elif kind:
+            run.append(tok)
+            run_kind = kind
+    if any(len(w) > (_ENCODED_WORD_MAX if w.startswith("=?") else 900) for w in words):
+        return None
+    return words
+
+
+def _fold_words(head: str, words: list[str]) -> bytes | None:
+    """``head`` and the words, folded before a word where a line would pass 78 columns."""
+    lines = [head]
+    for w in words:
+        if lines[-1] == head or len(lines[-1]) + 1 + len(w) <= _LINE:
+            lines[-1] += " " + w
+        else:
+            lines.append(" " + w)
+    if max(map(len, lines)) > 998:
+        return None
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _reads_back(line: bytes, field: str, name: str, addr: str) -> bool:
+    """Does the ``field`` line (From, Resent-From) read back as ``name`` and ``addr``, in
+    Python's parser (``email.policy.default``) and in an RFC 2047 decoder alike?"""
+    if _ADJACENT_WORDS.search(re.sub(rb"\r\n(?=[ \t])", b"", line).decode("ascii")):
+        return False
+    header = message_from_bytes(line + b"\r\n", policy=default)[field]
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
+    return (not header.defects and len(addresses) == 1
+            and addresses[0].display_name == name and addresses[0].addr_spec == addr)
+
+
 @lru_cache(maxsize=256)
-def _from(name: str, addr: str) -> bytes:
-    return _package_fold("From", str(Address(display_name=name, addr_spec=addr)))
+def _from_line(name: str, addr: str, field: str = "From") -> bytes | None:
+    package = _package_fold(field, str(Address(display_name=name, addr_spec=addr)))
+    if _reads_back(package, field, name, addr):
+        return package
+    words = _own_phrase(name)
+    own = None if words is None else _fold_words(f"{field}:", [*words, f"<{addr}>"])
+    if own is not None and _reads_back(own, field, name, addr):
+        return own
+    return None
 
 
-def _header(name: str, value: str) -> bytes:
+def display_name(name: str) -> str:
+    """The display name as it is written: the outer white space dropped and each run of
+    spaces made one (as a phrase reads, RFC 5322; Python's parser collapses them too)."""
+    return _SPACES.sub(" ", name.strip())
+
+
+def check_display_name(name: str, addr: str, what: str) -> str:
+    """Refuse a display name that could break out of its header, or that cannot be written
+    so that it reads back exactly as :func:`display_name` (in Python's parser and in RFC 2047
+    decoders)."""
+    check_header(name, what)
+    if _from_line(display_name(name), addr) is None:
+        raise HeaderInjection(
+            f"{what}: {name!r} cannot be written as an e-mail display name that reads back "
+            "exactly: a stretch of words with letters beyond ASCII or punctuation is too long "
+            "for one encoded word (RFC 2047); shorten it or break it with plain words")
+    return name
+
+
+def mailbox_header(field: str, name: str, addr: str, what: str = "sender name") -> bytes:
+    """``field: name <addr>`` (From, Resent-From), the name as :func:`display_name` writes
+    it; raises :class:`HeaderInjection` for a name that cannot be written so."""
+    line = _from_line(display_name(name), addr, field)
+    if line is None:
+        check_display_name(name, addr, what)
+    assert line is not None
+    return line
+
+
+def header_line(name: str, value: str) -> bytes:
+    """``name: value`` CRLF: as it is when it needs no encoding and fits on one line, else
+    folded (and encoded) by the email package. ``value`` must be checked first."""
     if len(name) + 2 + len(value) <= _LINE and _PLAIN.match(value):
         return f"{name}: {value}\r\n".encode("ascii")
     return _package_fold(name, value)
+
+
+_header = header_line
 
 
 def _q(ch: str) -> str:
@@ -351,7 +508,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     assert o.date is not None
     name, addr = o.sender
     head = [
-        _from(name.strip(), addr),
+        mailbox_header("From", name, addr),
         _header("To", ", ".join(o.to)),
     ]
     if o.cc:
@@ -359,7 +516,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     head.append(_subject(o.subject.strip()))  # header parsers drop outer white space anyway
     head.append(_header("Date", format_datetime(o.date.astimezone(tz))))
     head.append(_header("Message-ID", message_id(o.key, domain)))
-    for k, v in headers_for(o):
+    for k, v in (*thread_headers(o), *AUTOMATIC, *headers_for(o)):
         head.append(_header(k, v))
     # Fixed boundaries (pure: the same message, the same bytes), numbered by the part's place
     # in a depth-first walk. "=_" never occurs in quoted-printable or base64 bodies, so the

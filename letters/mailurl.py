@@ -11,11 +11,19 @@ option each and remove it, so that :func:`refuse_unknown` can name what is left.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
+
+
+_BAD_HOST = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")  # goes into EHLO: no CR/LF, no spaces
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,13 +56,19 @@ def split(url: str, var: str, schemes: dict[str, int]) -> UrlParts:
         )
     if not parts.hostname:
         raise ValueError(f"{var} has no host")
+    if _BAD_HOST.search(parts.hostname):
+        raise ValueError(f"{var}: the host has spaces or control characters in it")
     try:
-        port = parts.port or schemes[scheme]
+        port = parts.port if parts.port is not None else schemes[scheme]
     except ValueError:
+        port = -1
+    if not 0 < port < 65536:
         raise ValueError(
             f"{var} has an invalid port (a ':' or '/' in the password must be written as %3A "
             "or %2F)"
-        ) from None
+        )
+    if parts.password is not None and not parts.username:
+        raise ValueError(f"{var} has a password but no user")
     opts: dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         opts[k.lower()] = v
@@ -92,6 +106,28 @@ def take_seconds(opts: dict[str, str], name: str, var: str, default: float) -> f
 
 def take_text(opts: dict[str, str], name: str) -> str | None:
     return opts.pop(name, None) or None
+
+
+def take_name(opts: dict[str, str], name: str, var: str) -> str | None:
+    """A host name option that goes into a protocol command (``helo``): no spaces, no
+    line breaks."""
+    value = take_text(opts, name)
+    if value is not None and not _NAME.fullmatch(value):
+        raise ValueError(f"{var}: {name} must be a host name (letters, digits, '.' and '-')")
+    return value
+
+
+def parse_or_refuse(parse: Callable[[str], T], url: object, var: str) -> T:
+    """``parse(url)``, whose only exception is a ValueError starting with ``var`` that holds
+    no part of the password, whatever the input."""
+    if not isinstance(url, str):
+        raise ValueError(f"{var} must be text")
+    try:
+        return parse(url)
+    except ValueError as exc:
+        if str(exc).startswith(var):
+            raise
+        raise ValueError(f"{var} is not a valid URL") from None
 
 
 def refuse_unknown(opts: dict[str, str], var: str) -> None:

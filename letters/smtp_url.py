@@ -8,7 +8,10 @@ Forms::
 
 User and password are percent-decoded (write ``@`` as ``%40``). More query options:
 ``timeout=SECONDS`` (default 60), ``helo=NAME`` (the EHLO name), ``cafile=PATH`` (trust this
-CA bundle for TLS, e.g. a municipal CA). Unknown options are refused.
+CA bundle for TLS, e.g. a municipal CA). Unknown options are refused, and so are a
+non-positive or non-finite timeout, a ``helo`` that is not a host name or an address literal
+(it goes into the EHLO command), a host with spaces or control characters, and a password
+without a user.
 """
 
 from __future__ import annotations
@@ -34,20 +37,27 @@ class SmtpUrl:
 
     def redacted(self) -> str:
         scheme = "smtps" if self.implicit_tls else "smtp"
-        auth = f"{self.user}:***@" if self.user else ""
+        auth = "" if self.user is None else (
+            f"{self.user}:***@" if self.password is not None else f"{self.user}@")
         q = "?starttls=true" if self.starttls else ""
         return f"{scheme}://{auth}{self.host}:{self.port}{q}"
 
 
 def parse_smtp_url(url: str) -> SmtpUrl:
-    """Parse an ``AARSHJUL_SMTP_URL``; ``ValueError`` says what is wrong (no password in it)."""
+    """Parse an ``AARSHJUL_SMTP_URL``. Whatever the input, the only exception is a
+    ``ValueError`` that says what is wrong, starting with ``AARSHJUL_SMTP_URL``, and never
+    holding the password."""
+    return mailurl.parse_or_refuse(_parse, url, VAR)
+
+
+def _parse(url: str) -> SmtpUrl:
     parts = mailurl.split(url, VAR, {"smtp": 25, "smtps": 465})
     opts = parts.options
     starttls = mailurl.take_flag(opts, "starttls", VAR)
     if starttls and parts.scheme == "smtps":
         raise ValueError(f"{VAR}: smtps:// is already TLS; drop ?starttls=true")
     timeout = mailurl.take_seconds(opts, "timeout", VAR, 60.0)
-    helo = mailurl.take_text(opts, "helo")
+    helo = mailurl.take_name(opts, "helo", VAR)
     cafile = mailurl.take_text(opts, "cafile")
     mailurl.refuse_unknown(opts, VAR)
     return SmtpUrl(

@@ -1,5 +1,9 @@
 """The outbox: every e-mail, built once and stored before anything is sent (CONTRACT §2 "Once").
 
+The vocabularies are the StrEnums of ``models.kinds``: ``status`` holds an
+:class:`~models.kinds.OutboxStatus`, ``kind`` a :class:`~models.kinds.MessageKind`, and an
+alert's ``kind`` an :class:`~models.kinds.AlertKind` (stored as their values).
+
 ``outbox``: one row per logical message, with its unique idempotency ``key`` and the built
 RFC 5322 bytes (``raw``); a resend sends these very bytes. ``status`` moves
 pending → claimed → sending → sent, or to ``failed`` (a 5xx, or 4xx retries used up) or
@@ -10,24 +14,23 @@ reached the server (a duplicate with the same Message-ID is possible and was rep
 ``outbox_alert``: what the coordinator must see (failed for good, uncertain, refused
 recipients, journal copy not written), one row per outbox row and kind.
 
-``outbox_control``: the single row holding ``pause``/``resume``.
+``outbox_control``: the single row holding ``pause``/``resume``, and the sender's health:
+``last_error`` (why the mail server could not be reached, and ``last_error_at``), cleared
+when a message goes out, and ``last_ok_at``.
 
-Migrations: ``models/migrations/versions/0001_outbox.py`` creates these tables; keep both in step.
+Migrations: ``models/migrations/versions/0001_outbox.py`` creates these tables and
+``0004_sender_health.py`` adds the health columns; keep both in step.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.db import UTCDateTime
-
-Status = Literal["pending", "claimed", "sending", "sent", "failed", "uncertain"]
-STATUSES: tuple[str, ...] = ("pending", "claimed", "sending", "sent", "failed", "uncertain")
-AlertKind = Literal["failed", "uncertain", "refused", "journal"]
+from models.kinds import OutboxStatus
 
 
 class OutboxRow(SQLModel, table=True):
@@ -54,7 +57,7 @@ class OutboxRow(SQLModel, table=True):
     raw: bytes = Field(sa_type=LargeBinary)
     sha256: str = Field(max_length=64)
     queued_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=20)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = Field(default=None, max_length=200)
@@ -88,3 +91,8 @@ class OutboxControl(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     paused: bool = Field(default=False)
     changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # sender health: why the last run could not reach the mail server (no password in it),
+    # cleared by the next message that goes out; and when one last went out
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_ok_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -3,6 +3,12 @@
 Prefect reads its settings at import, so its home and analytics are set here, before any
 test module imports it. Under CI (``AARSHJUL_REQUIRE_MARKERS``), a test marked postgres,
 ui, office or imap that skips is turned into a failure: those tests must really run there.
+
+Hypothesis profiles, loaded here before any test module builds its ``@settings``: ``ci``
+(when ``CI`` is set) draws the same examples on every run (``derandomize``, no example
+database), so a run of the suite is deterministic; ``dev`` (otherwise) draws new examples
+each run and keeps the failing ones in ``.hypothesis/`` to replay them. Either prints the
+reproduction blob of a failure. ``HYPOTHESIS_PROFILE=ci`` picks one by name.
 """
 
 from __future__ import annotations
@@ -12,6 +18,19 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Both from Hypothesis's own defaults, not from whatever profile it loaded at import (it
+# loads its built-in "ci" profile when it sees a CI variable, even an empty one). The
+# too_slow health check times the data generation: on a shared machine it is not
+# deterministic, so ci leaves it out.
+_BASE = settings.get_profile("default")
+settings.register_profile("ci", _BASE, derandomize=True, database=None, max_examples=100,
+                          deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", _BASE, max_examples=100, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                               else "dev"))
 
 _HOME = Path(tempfile.mkdtemp(prefix="aarshjul-test-prefect-"))
 os.environ["PREFECT_HOME"] = str(_HOME)

@@ -1,7 +1,10 @@
 """``do: status_report`` (August) and ``do: budget`` (October): one ``report`` e-mail each.
 
-Key ``report:{year}:{event}``, with the document attached, to the owner committee's ``to``
-and the coordinator (the owner's ``cc`` in Cc). The message goes through the outbox like
+Key ``report:{year}:{event}``, with the document attached as .docx and as a tagged PDF/UA copy
+(:func:`letters.pdf.tagged_pdf`; the report goes on the council's public agenda), to the owner
+committee's ``to`` and the coordinator (the owner's ``cc`` in Cc). When no PDF can be made
+(LibreOffice missing or failing), the .docx goes alone, and the e-mail's body, the run's notes
+and its artifact say why. The message goes through the outbox like
 every letter: built first, then queued in one transaction with its audit entry, then sent
 by the one sender, so a rerun, a retry or a second worker never sends it twice. A rerun
 after it was queued reports the queued message and builds nothing.
@@ -13,7 +16,7 @@ documents are :mod:`letters.reports`'; the figures are also the run's markdown a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from flows.artifacts import event_artifact_key
@@ -32,6 +35,7 @@ from flows.services.outbox import (
 from flows.services.report_data import gather
 from flows.services.setup import Setup
 from letters.mail import Attachment, Outgoing
+from letters.pdf import PdfCopy, no_pdf_note, tagged_pdf
 from letters.reports.budget_overview import budget_overview_docx
 from letters.reports.data import StatusData
 from letters.reports.markdown import (
@@ -46,14 +50,25 @@ from models.plan import PlannedEvent
 
 
 def report_outgoing(st: Setup, pe: PlannedEvent, year: int, as_of: datetime,
-                    attachment: Attachment) -> Outgoing:
-    """The ``report`` message: to the owner committee's ``to`` and the coordinator."""
+                    attachments: Sequence[Attachment], notes: Sequence[str] = ()) -> Outgoing:
+    """The ``report`` message: to the owner committee's ``to`` and the coordinator, with
+    ``notes`` for them in the body."""
     w = st.wheel
     owner = w.committee[w.policy.owner]
     a = Action(MessageKind.REPORT, BodyKind.REPORT, report_key(year, pe.key), year, owner.key,
-               event=pe.key)
+               event=pe.key, notes=tuple(notes))
     to = tuple(dict.fromkeys((*owner.to, w.policy.coordinator.email)))
-    return outgoing(st, a, as_of, to=to, cc=owner.cc, attachments=(attachment,))
+    return outgoing(st, a, as_of, to=to, cc=owner.cc, attachments=attachments)
+
+
+def report_files(title: str, name: str, content: bytes,
+                 copy: PdfCopy) -> tuple[list[Attachment], list[str]]:
+    """The .docx and, where LibreOffice made one, its tagged PDF copy; else a note saying
+    why the .docx goes alone."""
+    files = [Attachment(f"{name}.docx", content)]
+    if copy.pdf is not None:
+        return [*files, Attachment(f"{name}.pdf", copy.pdf)], []
+    return files, [no_pdf_note(title, copy.reason)]
 
 
 def _again(run: EventRun, key: str) -> EventResult:
@@ -74,10 +89,12 @@ def _report(run: EventRun, build: Callable[[StatusData], bytes],
         return _again(run, key)
     data = run.step("gather", gather, st, year, as_of, run.title, with_budget=with_budget)
     content = run.step("build-report", build, data)
-    o = report_outgoing(st, pe, year, as_of,
-                        Attachment(f"{safe_name(pe.title)} {year}.docx", content))
+    title = f"{pe.title} {year}"
+    copy = run.step("pdf", tagged_pdf, content, title=title)
+    files, missing = report_files(title, f"{safe_name(pe.title)} {year}", content, copy)
+    o = report_outgoing(st, pe, year, as_of, files, missing)
     dry = " (prøvekørsel)" if run.dry_run else ""
-    result = EventResult(notes=[summary(data)], artifacts=[Artifact(
+    result = EventResult(notes=[summary(data), *missing], artifacts=[Artifact(
         None if run.dry_run else event_artifact_key(year, pe.key), markdown(data),
         f"Årshjul {year}: {pe.key}{dry}")])
     if run.dry_run:
@@ -88,10 +105,11 @@ def _report(run: EventRun, build: Callable[[StatusData], bytes],
     if queued:
         keep = st.data / "reports" / str(year)
         keep.mkdir(parents=True, exist_ok=True)
-        (keep / o.attachments[0].filename).write_bytes(content)
+        for f in o.attachments:
+            (keep / f.filename).write_bytes(f.content)
         if st.documents is not None:
             write_documents(st.documents, [o])
-            result.documents += [f"{year}/{pe.key}/{o.attachments[0].filename}"]
+            result.documents += [f"{year}/{pe.key}/{f.filename}" for f in o.attachments]
     if run.send:
         run.step("send", deliver, st)
     if paused(st):

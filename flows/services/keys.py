@@ -61,6 +61,7 @@ class Action:
     revision: int = 0
     first_received_at: datetime | None = None
     file_name: str | None = None
+    notes: tuple[str, ...] = ()  # for the reader of the body (a report: why no PDF copy)
 
     @property
     def slot_name(self) -> str | None:

@@ -70,7 +70,7 @@ def body_context(st: Setup, a: Action, attachments: Sequence[str] = ()) -> dict[
         a.body, st.wheel, st.plan(a.year), committee=a.committee, event=a.event,
         deliverable=a.deliverable, slot=a.slot_name, received_at=a.received_at,
         revision=a.revision > 0, first_received_at=a.first_received_at,
-        file_name=a.file_name, attachments=attachments,
+        file_name=a.file_name, attachments=attachments, notes=a.notes,
     )
 
 

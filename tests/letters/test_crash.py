@@ -1,12 +1,13 @@
 """Crash test: the sender is killed with SIGKILL at named phases, then rerun.
 
 52 cycles (13 per phase: after_claim, during_data, after_250_before_commit, after_commit),
-each in a forked sender process that ``AARSHJUL_FAULT=phase:2`` kills at its second hit of the
-phase; the next cycle's sender recovers what the dead one left, and a last run drains the
-outbox. One aiosmtpd server sees everything. On the server: every logical message arrived,
-never two copies with different Message-IDs (or different bytes), and a second copy only
-for the messages in flight at an after_250_before_commit kill; those, and the during_data
-ones (which the sender cannot tell apart), are flagged uncertain and alerted.
+each in a forked sender process whose fault hooks (``AARSHJUL_FAULT=phase:2``) kill it at
+its second hit of the phase; the next cycle's sender recovers what the dead one left, and a
+last run drains the outbox. One aiosmtpd server sees everything. On the server: every
+logical message arrived, never two copies with different Message-IDs (or different bytes),
+and a second copy only for the messages in flight at an after_250_before_commit kill; those,
+and the during_data ones (which the sender cannot tell apart), are flagged uncertain and
+alerted.
 
 The fault is always the 2nd hit: the first message a sender handles is the one a previous
 kill left behind (lowest id), so no message is hit twice.
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from letters.delivery import PHASES, SmtpTransport, send_pending
+from letters.delivery import PHASES, Faults, SmtpTransport, send_pending
 from letters.journal import Journal
 from models.db import make_engine, session
 from models.outbox import OutboxAlert, OutboxRow
@@ -41,13 +42,9 @@ def _sender(db_url: str, smtp_url: str, journal: Path, out: Path, fault: str | N
     if pid == 0:  # the child: a fresh engine, the fault hook armed, then send
         code = 1
         try:
-            if fault:
-                os.environ["AARSHJUL_FAULT"] = fault
-            else:
-                os.environ.pop("AARSHJUL_FAULT", None)
             engine = make_engine(db_url)
             report = send_pending(engine, SmtpTransport(smtp_url), Journal(journal), now=WINTER,
-                                  batch=2)
+                                  batch=2, faults=Faults(fault))
             out.write_text(json.dumps(report.as_dict()))
             code = 0
         finally:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import math
 import os
+import re
+import socket
+import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from letters.delivery import (
@@ -21,8 +30,9 @@ from letters.delivery import (
     is_paused,
     problem_rows,
     send_pending,
+    sender_health,
     set_paused,
-    transport_from_env,
+    transport_for,
 )
 from letters.journal import Journal
 from letters.mail import build, message_id
@@ -284,19 +294,20 @@ def test_pause_holds_everything_until_resume(tmp_path: Path, smtpd) -> None:  # 
     assert send_pending(engine, SmtpTransport(smtpd.url), None, now=NOW).sent == [letter().key]
 
 
-def test_directory_transport_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    t = transport_from_env(tmp_path / "mail")
-    assert isinstance(t, DirectoryTransport)
+def test_directory_transport_and_smtp_url(tmp_path: Path) -> None:
+    for url in (None, "", "  "):
+        assert isinstance(transport_for(url, tmp_path / "mail"), DirectoryTransport)
+    t = transport_for(None, tmp_path / "mail")
     engine = migrated(tmp_path)
     fill(engine, [letter(), reminder()])
     report = send_pending(engine, t, None, now=NOW)
     assert len(report.sent) == 2
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert {f.read_bytes() for f in files} == {r.raw for r in rows(engine).values()}
-    monkeypatch.setenv("AARSHJUL_SMTP_URL", "smtp://mail.kk.example:587?starttls=true")
-    t2 = transport_from_env(tmp_path / "mail")
+    t2 = transport_for("smtp://mail.kk.example:587?starttls=true", tmp_path / "mail")
     assert isinstance(t2, SmtpTransport) and t2.url.starttls and t2.url.port == 587
+    with pytest.raises(ValueError, match="AARSHJUL_SMTP_URL"):
+        transport_for("http://mail.kk.example", tmp_path / "mail")
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -364,3 +375,141 @@ def test_two_concurrent_senders_sqlite(tmp_path: Path) -> None:
 def test_two_concurrent_senders_postgres(tmp_path: Path) -> None:
     with temp_postgres() as url:
         _two_senders(url, tmp_path)
+
+
+# --- an unreachable server is never silent -------------------------------------------------
+
+PASSWORD = "s3cret-Pw"
+
+
+@contextlib.contextmanager
+def _silent_port() -> Iterator[int]:
+    """A port that accepts the connection and never says a word (no SMTP greeting)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])
+
+
+def _refuse_login(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+    from aiosmtpd.smtp import AuthResult
+
+    return AuthResult(success=False, handled=False)
+
+
+@contextlib.contextmanager
+def _unreachable(case: str) -> Iterator[tuple[str, ssl.SSLContext | None]]:
+    """(SMTP URL, client TLS context) of a server that cannot be used, for each ``case``."""
+    from tests.smtpd import free_port
+
+    if case == "refused":
+        yield f"smtp://127.0.0.1:{free_port()}", None
+    elif case == "timeout":
+        with _silent_port() as port:
+            yield f"smtp://127.0.0.1:{port}?timeout=0.3", None
+    elif case == "535":
+        with serve(authenticator=_refuse_login, auth_require_tls=False) as server:
+            yield f"smtp://aarshjul:{PASSWORD}@127.0.0.1:{server.port}", None
+    elif case == "no STARTTLS":
+        with serve() as server:
+            yield f"smtp://aarshjul:{PASSWORD}@127.0.0.1:{server.port}?starttls=true", None
+    elif case == "TLS not trusted":  # a certificate from a CA the client does not trust
+        with serve(ssl_context=tls_pair().server) as server:
+            yield f"smtps://aarshjul:{PASSWORD}@127.0.0.1:{server.port}", None
+    elif case == "STARTTLS not trusted":
+        with serve(tls_context=tls_pair().server, require_starttls=True) as server:
+            yield f"smtp://127.0.0.1:{server.port}?starttls=true", None
+    else:  # implicit TLS to a server that speaks plain SMTP
+        with serve() as server:
+            yield f"smtps://aarshjul:{PASSWORD}@127.0.0.1:{server.port}?timeout=5", None
+
+
+UNREACHABLE = {
+    "refused": "connection refused: nothing listens on 127.0.0.1:",
+    "timeout": "no answer within 0.3 s (connect)",
+    "535": "login refused: 535",
+    "no STARTTLS": "the server does not offer STARTTLS",
+    "TLS not trusted": "TLS: the server's certificate is not trusted",
+    "STARTTLS not trusted": "TLS: the server's certificate is not trusted",
+    "TLS to a plain server": "TLS failed (connect)",
+}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("case", list(UNREACHABLE))
+def test_an_unreachable_server_is_reported_recorded_and_logged(
+        tmp_path: Path, case: str, caplog: pytest.LogCaptureFixture) -> None:
+    engine = migrated(tmp_path)
+    fill(engine, [letter("BUU"), letter("KFU")])
+    with _unreachable(case) as (url, ctx), caplog.at_level(logging.ERROR, "aarshjul.delivery"):
+        report = send_pending(engine, SmtpTransport(url, ssl_context=ctx), None, now=NOW)
+    redacted = parse_smtp_url(url).redacted()
+    # the report says which server and why, without the password
+    assert report.unreachable is not None
+    assert report.unreachable.startswith(f"{redacted}: ")
+    assert UNREACHABLE[case] in report.unreachable
+    assert report.as_dict()["unreachable"] == report.unreachable
+    assert report.sent == [] and report.retry == [letter("BUU").key]  # the run stopped there
+    assert {r.status for r in rows(engine).values()} == {"pending"}
+    # kept for status and doctor
+    with session(engine) as s:
+        health = sender_health(s)
+    assert health.last_error == report.unreachable and health.last_error_at == NOW
+    assert health.last_ok_at is None
+    # one line at ERROR, naming the server
+    logged = [r for r in caplog.records if r.name == "aarshjul.delivery"]
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+    assert redacted in logged[0].getMessage() and UNREACHABLE[case] in logged[0].getMessage()
+    everything = caplog.text + report.unreachable + "".join(
+        r.last_reply or "" for r in rows(engine).values())
+    assert PASSWORD not in everything
+
+
+def test_a_message_that_goes_out_clears_the_error(tmp_path: Path, smtpd) -> None:  # noqa: F811
+    from tests.smtpd import free_port
+
+    engine = migrated(tmp_path)
+    fill(engine, [letter("BUU")])
+    send_pending(engine, SmtpTransport(f"smtp://127.0.0.1:{free_port()}"), None, now=NOW)
+    with session(engine) as s:
+        assert sender_health(s).last_error is not None
+    later = NOW + timedelta(minutes=5)
+    report = send_pending(engine, SmtpTransport(smtpd.url), None, now=later)
+    assert report.sent == [letter("BUU").key] and report.unreachable is None
+    with session(engine) as s:
+        health = sender_health(s)
+    assert (health.last_error, health.last_error_at, health.last_ok_at) == (None, None, later)
+
+
+# --- AARSHJUL_SMTP_URL: malformed input is a ValueError with a message ------------------------
+
+_URL_PART = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda scheme, user, pw, host, port, query: f"{scheme}://{user}:{pw}@{host}"
+              f"{port}{query}",
+              st.sampled_from(["smtp", "smtps", "SMTP", "http", ""]), _URL_PART, _URL_PART,
+              st.one_of(_URL_PART, st.sampled_from(["[::1", "[::1]", "mail.kk.example", ""])),
+              st.one_of(st.just(""), st.integers(-5, 70000).map(lambda p: f":{p}"),
+                        _URL_PART.map(lambda p: f":{p}")),
+              st.one_of(st.just(""), _URL_PART.map(lambda q: f"?{q}"),
+                        st.sampled_from(["?starttls=true", "?timeout=nan", "?timeout=-1",
+                                         "?timeout=inf", "?helo=a%0D%0AMAIL", "?cafile=",
+                                         "?starttls=1&starttls=0"]))),
+))
+def test_smtp_url_raises_nothing_but_a_value_error(url: str) -> None:
+    try:
+        u = parse_smtp_url(url)
+    except ValueError as exc:
+        assert str(exc).startswith("AARSHJUL_SMTP_URL")
+        return
+    assert u.host and 0 < u.port < 65536
+    assert u.timeout > 0 and math.isfinite(u.timeout)
+    assert u.helo is None or re.fullmatch(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]", u.helo)
+    assert not re.search(r"[\x00-\x20\x7f]", u.host)
+    assert u.user is not None or u.password is None
+    if u.password:
+        assert f":{u.password}@" not in u.redacted() and ":***@" in u.redacted()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.utils
 import hashlib
+import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,19 +25,25 @@ from letters.mail import (
     guess_mime,
     message_id,
 )
-from tests.letters.mailtools import DOCX, DOMAIN, SENDER, TZ, letter, reminder
+from tests.letters.mailtools import COORDINATOR, DOCX, DOMAIN, SENDER, TZ, letter, reminder
 
 BASE_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
-                "x-aarshjul-kind", "x-aarshjul-year"}
+                "auto-submitted", "x-auto-response-suppress", "x-aarshjul-kind",
+                "x-aarshjul-year"}
 
 
 def parse(raw: bytes) -> EmailMessage:
     return email.message_from_bytes(raw, policy=default)  # type: ignore[return-value]
 
 
+_PHRASE_WORD = re.compile(
+    r'"((?:[^"\\]|\\.)*)"|(=\?[^?\s]+\?[qQbB]\?[^?\s]*\?=)|([^\s"]+)')
+
+
 def from_display_name(raw: bytes) -> tuple[str, str]:
-    """The From display name decoded per RFC 2047 (whitespace between adjacent encoded-words
-    dropped; Python's address parser keeps it, a stdlib quirk), and the address."""
+    """The From display name as an RFC 2047 decoder reads it (quoted strings unquoted,
+    encoded words decoded, the white space between two adjacent encoded words dropped;
+    Python's address parser keeps it, a stdlib quirk), and the address."""
     head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
     unfolded = re.sub(r"\r\n[ \t]", " ", head).replace("\r\n", "\n")
     line = re.search(r"^From: (.*)$", unfolded, re.M)
@@ -45,9 +52,18 @@ def from_display_name(raw: bytes) -> tuple[str, str]:
     if m is None:
         return "", line.group(1)
     phrase, addr = m.groups()
-    if phrase.startswith('"') and phrase.endswith('"'):
-        return re.sub(r"\\(.)", r"\1", phrase[1:-1]), addr
-    return str(make_header(decode_header(phrase))), addr
+    out: list[str] = []
+    after_encoded_word = False
+    for w in _PHRASE_WORD.finditer(phrase):
+        quoted, encoded, atom = w.groups()
+        if encoded is not None:
+            text = str(make_header(decode_header(encoded)))
+        else:
+            text = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else atom
+        space = "" if not out or (after_encoded_word and encoded is not None) else " "
+        out.append(space + text)
+        after_encoded_word = encoded is not None
+    return "".join(out), addr
 
 
 def _ws(text: str) -> str:  # phrases do not keep runs of white space (RFC 5322)
@@ -75,6 +91,8 @@ def test_letter_headers_per_contract() -> None:
     assert [a.addr_spec for a in m["To"].addresses] == ["buu@kk.example"]
     assert [a.addr_spec for a in m["Cc"].addresses] == ["sekretariat@kk.example"]
     assert m["Subject"] == "Opfordringsskrivelse 2012 – BUU: æøå ÆØÅ"
+    assert m["Auto-Submitted"] == "auto-generated"  # RFC 3834: no out-of-office replies
+    assert m["X-Auto-Response-Suppress"] == "All"  # the same, for Exchange
     assert header_names(raw) == BASE_HEADERS | {"cc", "x-aarshjul-committee", "x-aarshjul-event"}
 
 
@@ -172,6 +190,9 @@ def test_mime_guess(filename: str, mime: str) -> None:
 
 INJECTIONS = [
     "Hej\r\nBcc: evil@attacker.example",
+    "Hej\x85Bcc: evil@attacker.example",
+    "Hej \x80",
+    "Hej\x9f",
     "Hej\nBcc: evil@attacker.example",
     "Hej\rBcc: evil@attacker.example",
     "=?utf-8?q?Hej=0ABcc:_evil@attacker.example?=",
@@ -210,6 +231,16 @@ def test_message_id_refuses_bad_domain() -> None:
         message_id("k", "kk.example>\r\nBcc: x")
 
 
+def _control(c: str) -> bool:
+    return ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029"
+
+
+def _written_name(name: str) -> str:
+    """What the builder writes for a display name: outer white space dropped, each run of
+    spaces made one (a phrase reads so, RFC 5322)."""
+    return re.sub(" {2,}", " ", name.strip())
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(name=st.text(max_size=60), subject=st.text(max_size=200),
        filename=st.text(min_size=1, max_size=60))
@@ -219,12 +250,16 @@ def test_hypothesis_no_extra_headers_and_danish_round_trip(name: str, subject: s
                attachments=(Attachment(filename + ".docx", b"data"),))
     try:
         raw = build(o, DOMAIN, TZ)
-    except HeaderInjection:
+    except HeaderInjection as exc:
         bad = ("\r", "\n", "\x00", "=?")
-        assert any(c in v for v in (name, subject, filename + ".docx") for c in bad) or any(
-            ord(c) < 32 or ord(c) == 0x7F or c in "\u2028\u2029\x85"
-            for v in (name, subject, filename) for c in v) or "/" in filename or (
+        unsafe = any(c in v for v in (name, subject, filename + ".docx") for c in bad) or any(
+            _control(c) for v in (name, subject, filename) for c in v) or "/" in filename or (
             "\\" in filename) or not filename.strip()
+        # a display name is refused only when no encoding reads back exactly, and an encoded
+        # word holds at least 11 characters (4 UTF-8 bytes each, base64)
+        unwritable = str(exc).startswith("sender name:") and "reads back" in str(exc) and len(
+            _written_name(name)) > 11
+        assert unsafe or unwritable, exc
         return
     assert header_names(raw) == BASE_HEADERS | {"cc", "x-aarshjul-committee",
                                                  "x-aarshjul-event"}
@@ -233,7 +268,11 @@ def test_hypothesis_no_extra_headers_and_danish_round_trip(name: str, subject: s
     assert m["Subject"] == subject.strip()
     got_name, got_addr = from_display_name(raw)
     assert (_ws(got_name), got_addr) == (_ws(name), SENDER[1])
+    # exactly, as Python's parser reads it, and as an RFC 2047 decoder does
+    assert m["From"].addresses[0].display_name == _written_name(name)
+    assert got_name == _written_name(name)
     assert m["From"].addresses[0].addr_spec == SENDER[1]
+    assert not m["From"].defects
     atts = list(m.iter_attachments())
     assert len(atts) == 1 and atts[0].get_filename() == (filename + ".docx").strip()
     # the parts' own headers hold no extra header either
@@ -241,6 +280,53 @@ def test_hypothesis_no_extra_headers_and_danish_round_trip(name: str, subject: s
         if part is not m:
             assert set(k.lower() for k in part.keys()) <= {
                 "content-type", "content-transfer-encoding", "content-disposition"}
+
+
+DISPLAY_NAMES = [
+    SENDER[0], COORDINATOR[0], "", "Forvaltning \"BIF\", København",
+    "Københavns Kommune, Børne- og Ungdomsforvaltningen",
+    "Økonomiforvaltningen – Center for Økonomi",
+    "Sundheds- og Omsorgsforvaltningen (SUF)",
+    "Teknik- og Miljøforvaltningen, Københavns Kommune",
+    "Ungdomsforvaltningen, æ – Københavns Ørsted",
+    "a  b", "æ   ø", "  Åse  ", "O'Brien \\ Ørsted", "Dr. Åse Ørsted",
+    # the email package put a real space between two encoded words here (RFC 2047 decoders
+    # drop it) or folded one name into two encoded words (Python's parser adds a space)
+    "0" + "\u0800" * 14 + " x", "\u0800" * 10 + " \u0800", "æ" * 20 + " x " + "ø" * 20,
+    "x" * 100, "Åse " + "x" * 90 + " Ørsted",
+]
+# a stretch too long for one encoded word: no way of writing them reads back exactly
+UNWRITABLE = ["Ø" * 30, "\u0800" * 14 + " \u0800", "æ" * 40 + " " + "ø" * 40 + " x"]
+
+
+@pytest.mark.parametrize("name", DISPLAY_NAMES)
+def test_display_names_read_back_exactly(name: str) -> None:
+    raw = build(letter(sender=(name, SENDER[1])), DOMAIN, TZ)
+    m = parse(raw)
+    assert m["From"].addresses[0].display_name == _written_name(name)
+    assert from_display_name(raw) == (_written_name(name), SENDER[1])
+    assert not m["From"].defects
+    head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    from_lines = re.search(rb"^From:.*?\r\n(?![ \t])", head, re.M | re.S)
+    assert from_lines is not None
+    for line in from_lines.group(0).split(b"\r\n"):  # folded unless one word is longer
+        assert len(line) <= 78 or max(map(len, name.split())) > 70
+
+
+def test_c1_controls_refused_like_c0() -> None:
+    # the example that once lost the space before U+0080 in From:
+    with pytest.raises(HeaderInjection, match="control character"):
+        build(letter(sender=("0" + "\u0800" * 14 + " \x80", SENDER[1])), DOMAIN, TZ)
+    for c in ("\x80", "\x85", "\x9b", "\x9f"):
+        with pytest.raises(HeaderInjection, match="control character"):
+            build(letter(subject=f"Frist {c}"), DOMAIN, TZ)
+    assert build(letter(subject="Frist \xa0 1. maj"), DOMAIN, TZ)  # U+00A0 is not a control
+
+
+@pytest.mark.parametrize("name", UNWRITABLE)
+def test_unwritable_display_name_is_refused_with_a_reason(name: str) -> None:
+    with pytest.raises(HeaderInjection, match=r"sender name: .* reads back exactly"):
+        build(letter(sender=(name, SENDER[1])), DOMAIN, TZ)
 
 
 # --- the hand-written MIME against the email package's ------------------------------------
@@ -251,7 +337,7 @@ def reference_build(o: Outgoing) -> bytes:
     by hand): ``build`` must give the same bytes, the Subject header aside."""
     from email.headerregistry import Address
 
-    from letters.mail import POLICY, headers_for
+    from letters.mail import AUTOMATIC, POLICY, headers_for, thread_headers
 
     assert o.date is not None
     msg = EmailMessage(policy=POLICY)
@@ -262,7 +348,7 @@ def reference_build(o: Outgoing) -> bytes:
     msg["Subject"] = "x"
     msg["Date"] = email.utils.format_datetime(o.date.astimezone(TZ))
     msg["Message-ID"] = message_id(o.key, DOMAIN)
-    for k, v in headers_for(o):
+    for k, v in (*thread_headers(o), *AUTOMATIC, *headers_for(o)):
         msg[k] = v
     msg.set_content(o.text, charset="utf-8", cte="quoted-printable")
     if o.html is not None:
@@ -280,6 +366,11 @@ def reference_build(o: Outgoing) -> bytes:
     return msg.as_bytes(policy=POLICY)
 
 
+REPLIED = "<CAJ4x7c=Zq8+udvalg.buu@kk.example>"
+THREAD = ("<first.letter@kk.example>", "<0a1b2c3d4e5f60718293a4b5c6d7e8f9.aarshjul@kk.example>",
+          REPLIED)
+
+
 def without_subject(raw: bytes) -> bytes:
     return re.sub(rb"\r\nSubject:.*?\r\n(?! )", b"\r\nSubject: x\r\n", raw, count=1, flags=re.S)
 
@@ -295,6 +386,8 @@ def without_subject(raw: bytes) -> bytes:
                         Attachment("a" * 150 + ".docx", b""),
                         Attachment("ø" * 120 + ".docx", b"x" * 57),
                         Attachment("plain.bin", b"\x00" * 58, mime="application/x-aarshjul"))),
+    replace(reminder(kind="receipt", slot=None, key="receipt:42"), in_reply_to=REPLIED,
+            references=THREAD),
 ], ids=lambda o: o.key)
 def test_bytes_equal_the_email_package_build(o: Outgoing) -> None:
     assert without_subject(build(o, DOMAIN, TZ)) == without_subject(reference_build(o))
@@ -366,3 +459,57 @@ def test_hypothesis_danish_subject_round_trip(words: list[str]) -> None:
     assert parse(raw)["Subject"] == subject
     old = email.message_from_bytes(raw)["Subject"]
     assert str(make_header(decode_header(re.sub(r"\r?\n", "", old)))) == subject
+
+
+def test_hypothesis_profile_follows_ci() -> None:
+    """``CI`` set: the ``ci`` profile, the same examples on every run; else ``dev``."""
+
+
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        pytest.skip("a profile was chosen by name")
+    ci = bool(os.environ.get("CI"))
+    assert settings.default.derandomize is ci
+    assert (settings.default.database is None) is ci
+    drawn: list[list[str]] = []
+
+    @given(st.text(min_size=1))
+    def draw(t: str) -> None:
+        drawn[-1].append(t)
+
+    for _ in range(2):
+        drawn.append([])
+        draw()
+    assert len(drawn[0]) >= 10
+    if ci:
+        assert drawn[0] == drawn[1]
+
+
+# --- threading: a receipt or refusal answers a committee's mail -------------------------------
+
+
+def test_in_reply_to_and_references_when_set() -> None:
+    plain = parse(build(reminder(kind="receipt", slot=None, key="receipt:42"), DOMAIN, TZ))
+    assert "In-Reply-To" not in plain and "References" not in plain
+    o = replace(reminder(kind="receipt", slot=None, key="receipt:42"), in_reply_to=REPLIED,
+                references=THREAD)
+    raw = build(o, DOMAIN, TZ)
+    m = parse(raw)
+    assert m["In-Reply-To"] == REPLIED
+    assert m["References"].split() == list(THREAD)
+    assert header_names(raw) - header_names(build(replace(o, in_reply_to=None, references=()),
+                                                  DOMAIN, TZ)) == {"in-reply-to", "references"}
+    assert max(len(line) for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize("bad", [
+    "<a@b>\r\nBcc: evil@attacker.example", "<a@b>\x85", "a@kk.example", "<a b@kk.example>",
+    "<a@kk.example", "<@kk.example>", "<a@>", "<a<b@kk.example>", "<=?utf-8?q?x?=@kk.example>",
+    "<a@b> <c@d>",
+])
+@pytest.mark.parametrize("where", ["in_reply_to", "references"])
+def test_thread_message_ids_are_checked(bad: str, where: str) -> None:
+    o = reminder(kind="receipt", slot=None, key="receipt:42")
+    o = replace(o, in_reply_to=bad) if where == "in_reply_to" else replace(
+        o, references=("<ok@kk.example>", bad))
+    with pytest.raises(HeaderInjection, match=where):
+        build(o, DOMAIN, TZ)

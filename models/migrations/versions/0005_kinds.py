@@ -5,7 +5,7 @@
 are filled in once, here, from what the rows held, and written explicitly from now on.
 
 Revision ID: 0005_kinds
-Revises: 0003_budget
+Revises: 0004_sender_health
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
 revision = "0005_kinds"
-down_revision = "0003_budget"
+down_revision = "0004_sender_health"
 branch_labels = None
 depends_on = None
 
