@@ -8,9 +8,11 @@ Layout of the journal directory::
 
 Index fields: ``message_id, key, kind, year, committee, event, deliverable, slot, from, to, cc,
 subject, date`` (the message's Date header), ``sent_at`` (ISO 8601), ``sha256`` (of the .eml
-bytes), ``file`` (relative to the journal directory). Each message is indexed once, even when
-it was sent twice after an uncertain attempt (its bytes are identical). Several processes may
-record into one journal: the index is appended under an ``flock``.
+bytes), ``file`` (relative to the journal directory). Each outbox row is indexed once (by its
+key), even when it was sent twice after an uncertain attempt (its bytes are identical); a
+message resent with ``aarshjul resend`` is a row of its own (``resend:<key>:<n>``) with the
+original's Message-ID, so both copies are in the journal. Several processes may record into
+one journal: the index is appended under an ``flock``.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ class Journal:
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
             self._catch_up()
-            if entry["message_id"] in self._known:
+            if entry["key"] in self._known:
                 return
             line = json.dumps(entry, ensure_ascii=False) + "\n"
             with open(self.index_path, "a", encoding="utf-8") as f:
@@ -180,7 +182,7 @@ class Journal:
                     w.writeheader()
                 w.writerow({k: "" if entry[k] is None else entry[k] for k in FIELDS})
                 f.write(buf.getvalue())
-            self._known.add(entry["message_id"])
+            self._known.add(entry["key"])
         finally:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
@@ -203,7 +205,7 @@ class Journal:
         end = data.rfind(b"\n") + 1
         for line in data[:end].splitlines():
             if line.strip():
-                self._known.add(json.loads(line)["message_id"])
+                self._known.add(json.loads(line)["key"])
         self._pos += end
 
     def entries(self) -> Iterator[dict[str, Any]]:

@@ -202,7 +202,8 @@ def headers_for(o: Outgoing) -> list[tuple[str, str]]:
         out.append(("X-Aarshjul-Committee", o.committee))
     if o.event is not None and o.kind in ("letter", "report"):
         out.append(("X-Aarshjul-Event", o.event))
-    if o.deliverable is not None and o.kind in ("reminder", "escalation", "receipt"):
+    if o.deliverable is not None and o.kind in ("reminder", "escalation", "receipt", "notice",
+                                                "refusal"):
         out.append(("X-Aarshjul-Deliverable", o.deliverable))
     if o.slot is not None and o.kind in ("reminder", "escalation"):
         out.append(("X-Aarshjul-Slot", o.slot))
@@ -387,3 +388,41 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     return (b"".join(head) + b"MIME-Version: 1.0\r\n"
             + _multipart_head("mixed", f"=_aarshjul_{seed}_0") + b"\r\n"
             + _multipart(f"=_aarshjul_{seed}_0", parts))
+
+
+# --- resending a stored message -----------------------------------------------------------
+
+_MSG_ID = re.compile(r"^<[!-;=?-~]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?>$")
+
+
+def resent(raw: bytes, *, sender: tuple[str, str], to: Iterable[str], date: datetime,
+           message_id: str) -> bytes:
+    """``raw`` (stored bytes, CRLF) with a block of RFC 5322 (3.6.6) resent fields before
+    it: ``Resent-Date``, ``Resent-From``, ``Resent-To``, ``Resent-Message-ID``.
+
+    The message itself is untouched (its Message-ID and Date stay); a message resent again
+    gets its new block before the older ones. ``date`` is the aware instant of the resend
+    (written with its own offset), ``message_id`` the resend's own ``<id@domain>``. Pure;
+    every value is checked as :func:`check` checks a message's (:class:`HeaderInjection`).
+    """
+    if b"\r\n\r\n" not in raw:
+        raise ValueError("raw: not a stored message (no blank line after its header)")
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("date: an aware datetime is needed (the instant of the resend)")
+    name, addr = sender
+    check_header(name, "sender name")
+    check_address(addr, "sender address")
+    to = list(to)
+    if not to:
+        raise ValueError("to: at least one recipient is needed")
+    for i, a in enumerate(to):
+        check_address(a, f"to[{i}]")
+    check_header(message_id, "message_id")
+    if not _MSG_ID.match(message_id):
+        raise HeaderInjection(f"message_id: {message_id!r} is not <id@domain>")
+    block = (_header("Resent-Date", format_datetime(date))
+             + _package_fold("Resent-From", str(Address(display_name=name.strip(),
+                                                         addr_spec=addr)))
+             + _header("Resent-To", ", ".join(to))
+             + _header("Resent-Message-ID", message_id))
+    return block + raw
