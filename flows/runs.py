@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flows.events import HANDLERS, EventRun, event_title
 from flows.report import RunReport
-from flows.services.chase import plan_chase
+from flows.services.chase import chase_notes, plan_chase
 from flows.services.outbox import PAUSED_NOTE, deliver, message_rows, paused
 from flows.services.setup import Refused, Setup
 from flows.services.status import request_rows
@@ -68,6 +68,7 @@ def chase(st: Setup, as_of: datetime, *, dry_run: bool = False,
                      preview_dir=preview_dir or st.data / "preview", send=send,
                      replan=lambda: plan_chase(st, as_of, year))
     report.messages, report.documents, report.notes = done.messages, done.documents, done.notes
+    report.notes += chase_notes(st, actions, as_of, year, dry_run=dry_run)
     report.requests = request_rows(st, year, as_of)
     return report
 
