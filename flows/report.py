@@ -74,6 +74,7 @@ class RunReport:
     documents: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)  # besides the standard three
     registered: Registration | None = None  # a receipt run: what was registered
+    done: list[str] = field(default_factory=list)  # Danish: what an action did (or would do)
 
     @property
     def received(self) -> int:

@@ -246,7 +246,8 @@ def notice_body_context(
     standing_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A ``notice`` to a committee about one request (:class:`models.kinds.NoticeCause`):
-    ``extended`` or ``moved`` (from ``previous_due`` to ``due``), ``excused``, ``reopened``
+    ``extended`` or ``moved`` (from ``previous_due`` to ``due``), ``excused``, ``unexcused``
+    (the excuse was withdrawn), ``reopened``
     (the registration of ``file_name`` received at ``received_at`` was withdrawn: the request
     is open again) or ``withdrawn`` (a later one was; the one of ``standing_at`` stands)."""
     from models.dates import dansk_tid
@@ -352,7 +353,7 @@ def desk_samples(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str,
         r = plan.requests[0]
         later = r.due + timedelta(days=10)
         at = datetime.combine(r.due, wheel.policy.send_clock, tzinfo=tz)
-        for cause in ("extended", "moved", "excused", "reopened", "withdrawn"):
+        for cause in ("extended", "moved", "excused", "unexcused", "reopened", "withdrawn"):
             out.append((BodyKind.NOTICE, notice_body_context(
                 wheel, plan, r.deliverable, r.committee, cause=cause,
                 due=later if cause in ("extended", "moved") else r.due, previous_due=r.due,

@@ -129,6 +129,7 @@ class NoticeCause(StrEnum):
     REOPENED = "reopened"  # a registration was withdrawn: the request is open again
     WITHDRAWN = "withdrawn"  # a later registration was withdrawn; an earlier one stands
     MOVED = "moved"  # the wheel's due date was moved later: a new ladder
+    UNEXCUSED = "unexcused"  # an excuse was withdrawn: the request is open again
 
 
 class LetterState(StrEnum):
