@@ -72,9 +72,7 @@ def _clean(reason: str | None) -> str | None:
 def _session(st: Setup, dry_run: bool) -> Iterator[Session]:
     """A write transaction (SQLite: the write lock first), or a read-only look for a dry run."""
     with Session(st.db if dry_run else immediate(st.db), expire_on_commit=False) as s:
-        yield s
-        if dry_run:
-            s.rollback()
+        yield s  # a dry run never commits: closing the session rolls back, nothing expires
 
 
 def _title(st: Setup, deliverable: str) -> str:
