@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_data, cli_ops, cli_outputs, cli_run, cli_wheel
+from flows import cli_actions, cli_data, cli_ops, cli_outputs, cli_run, cli_wheel
 
 app = typer.Typer(
     name="aarshjul",
@@ -26,6 +26,7 @@ cli_outputs.register(app)
 cli_run.register(app)
 cli_ops.register(app)
 cli_data.register(app)
+cli_actions.register(app)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from models.dates import dansk_dato
 from models.kinds import UNDELIVERED, ActionKind, LetterState, RequestStatus, SlotKind, SlotOutcome
 from models.ladder import status_as_of
 from models.plan import require_aware
-from models.state import AuditEntry, Request, SlotState
+from models.state import AuditEntry, Document, Request, SlotState, Submission
 
 SLOT_DA = {SlotKind.BEFORE: "påmindelse", SlotKind.AFTER: "rykker",
            SlotKind.ESCALATE: "eskalering"}
@@ -101,4 +101,22 @@ def action_log(st: Setup, year: int | None = None) -> list[dict[str, Any]]:
          "year": e.year, "committee": e.committee, "deliverable": e.deliverable,
          "ref": e.ref, "outcome": e.outcome, "reason": e.reason}
         for e in found
+    ]
+
+
+def submission_rows(st: Setup, year: int) -> list[dict[str, Any]]:
+    """Every registered submission of ``year`` (withdrawn ones too), with the number that
+    ``aarshjul reopen --submission`` takes."""
+    with Session(st.db) as s:
+        q = (select(Submission, Request, Document)
+             .join(Request, col(Request.id) == col(Submission.request_id))
+             .join(Document, col(Document.id) == col(Submission.document_id))
+             .where(Request.year == year).order_by(col(Submission.id)))
+        found = s.exec(q).all()
+    return [
+        {"id": sub.id, "committee": req.committee, "deliverable": req.deliverable,
+         "received_at": st.local(sub.received_at).isoformat(), "revision": sub.revision,
+         "outcome": sub.outcome, "file": doc.filename,
+         "withdrawn_at": st.local(sub.withdrawn_at).isoformat() if sub.withdrawn_at else None}
+        for sub, req, doc in found
     ]
