@@ -131,7 +131,9 @@ class Runner:
 
     def action(self, kind: str, as_of: datetime, **params: Any) -> RunReport:
         """A coordinator's action or the digest (``extend``, ``excuse``, ``reopen``,
-        ``resend``, ``pause``, ``resume``, ``digest``), with its flow's parameters."""
+        ``resend``, ``pause``, ``resume``, ``digest``), with its flow's parameters (one left
+        None takes the flow's default)."""
+        params = {k: v for k, v in params.items() if v is not None}
         if not self.prefect:
             from flows import runs
 

@@ -37,6 +37,7 @@ The same deployments are declared in ``deploy/prefect.yaml`` for ``prefect deplo
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -255,13 +256,48 @@ def deploy_all(
             ignore_warnings=True,
             enforce_parameter_schema=True,
         )
-        close_parameters(dep_id)
+        close_parameters(dep_id, fl.fn)
         out[f"{fl.name}/{spec.name}"] = str(dep_id)
     return out
 
 
-def close_parameters(deployment_id: Any) -> None:
-    """Make the server refuse a run with a parameter the flow does not take.
+def parameter_labels(fn: Any) -> dict[str, dict[str, str]]:
+    """The Danish ``title`` and ``description`` of each parameter of a flow function, from
+    its ``Annotated[..., Field(title=..., description=...)]`` hints. (Prefect's own schema
+    titles every parameter with its name and drops what the annotation says.)"""
+    from pydantic.fields import FieldInfo
+
+    out: dict[str, dict[str, str]] = {}
+    for name, hint in typing.get_type_hints(fn, include_extras=True).items():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, FieldInfo):
+                out[name] = {k: v for k, v in (("title", meta.title),
+                                               ("description", meta.description)) if v}
+    return out
+
+
+def labelled_schema(schema: dict[str, Any] | None, fn: Any = None,
+                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``schema`` closed (``additionalProperties: false``) and, given the flow's function,
+    with its parameters' Danish titles and descriptions and the deployment's ``defaults``:
+    what the UI's run form shows."""
+    out = dict(schema or {"type": "object", "properties": {}})
+    out["additionalProperties"] = False
+    props = {k: dict(v) for k, v in out.get("properties", {}).items()}
+    if fn is not None:
+        for name, labels in parameter_labels(fn).items():
+            if name in props:
+                props[name].update(labels)
+    for name, value in (defaults or {}).items():
+        if name in props:
+            props[name]["default"] = value
+    out["properties"] = props
+    return out
+
+
+def close_parameters(deployment_id: Any, fn: Any = None) -> None:
+    """Make the server refuse a run with a parameter the flow does not take, and give the
+    parameters their Danish titles (``fn``: the flow's function).
 
     Prefect's schema for a flow's parameters allows other properties; with
     ``additionalProperties: false`` a run created with, say, a ``config`` or an ``as_of``
@@ -273,7 +309,6 @@ def close_parameters(deployment_id: Any) -> None:
 
     with get_client(sync_client=True) as client:
         dep = client.read_deployment(deployment_id)
-        schema = dict(dep.parameter_openapi_schema or {"type": "object", "properties": {}})
-        schema["additionalProperties"] = False
+        schema = labelled_schema(dep.parameter_openapi_schema, fn, dict(dep.parameters or {}))
         client.update_deployment(deployment_id,
                                  DeploymentUpdate(parameter_openapi_schema=schema))

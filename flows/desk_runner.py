@@ -62,7 +62,7 @@ class DeskRunner:
                 parameters=spec.parameters, enforce_parameter_schema=True,
                 entrypoint_type=EntrypointType.MODULE_PATH)
             dep_id = UUID(str(dep.apply()))
-            close_parameters(dep_id)
+            close_parameters(dep_id, fl.fn)
             self.flows[dep_id] = fl
             out[f"{fl.name}/{spec.name}"] = dep_id
         return out

@@ -215,28 +215,32 @@ def receipt_flow(year: Year, committee: Committee, deliverable: Deliverable) -> 
 
 Until = Annotated[date, Field(
     title="Ny frist", description="Udvalgets nye frist: en hverdag, senere end den nuværende.")]
-Reason = Annotated[str | None, Field(
+# Optional parameters are plain values with an empty default ("" or 0), not ``X | None``: the
+# UI's run form then shows one plain field instead of a choice of types.
+Reason = Annotated[str, Field(
     title="Begrundelse",
     description="Hvorfor; gemmes i revisionssporet og står i meddelelsen til udvalget.")]
 DryRunOn = Annotated[bool, Field(
     title="Prøvekørsel",
     description="Vis hvad der ville ske; intet sendes eller ændres. Slå fra for at udføre.")]
-SubmissionNo = Annotated[int | None, Field(
+SubmissionNo = Annotated[int, Field(
     title="Aflevering nr.",
     description="Nummeret på den registrering, der trækkes tilbage (aarshjul status --json). "
-                "Tom: træk en fritagelse tilbage (giv år, udvalg og aflevering).")]
-OptionalYear = Annotated[int | None, Field(title="År", description="Cykelåret, f.eks. 2012.")]
-OptionalCommittee = Annotated[str | None, Field(
+                "0: træk en fritagelse tilbage (giv år, udvalg og aflevering).")]
+OptionalYear = Annotated[int, Field(title="År", description="Cykelåret, f.eks. 2012.")]
+OptionalCommittee = Annotated[str, Field(
     title="Udvalg", description="Udvalgets nøgle, f.eks. BUU.")]
-OptionalDeliverable = Annotated[str | None, Field(
+OptionalDeliverable = Annotated[str, Field(
     title="Aflevering", description="Afleveringens nøgle, f.eks. handleplan.")]
 MessageRef = Annotated[str, Field(
     title="Message-ID",
     description="Beskedens Message-ID (aarshjul status eller journalens index.csv), "
                 "f.eks. <1a2b….aarshjul@bif.kk.example>.")]
-ResendTo = Annotated[list[str] | None, Field(
+ResendTo = Annotated[tuple[str, ...], Field(
     title="Til", description="Send til disse adresser i stedet for udvalgets nuværende "
                              "(tom: udvalgets adresser i aarshjul.yaml).")]
+DigestYear = Annotated[int, Field(
+    title="Kun år", description="Kun dette cykelår (0: alle igangværende).")]
 OnDigestDay = Annotated[bool, Field(
     title="Kun på ugeoversigtens dag",
     description="Send kun om mandagen (eller den første hverdag efter en helligdag).")]
@@ -265,36 +269,37 @@ def _request_name(what: str) -> Callable[[], str]:
 
 @flow(name="aarshjul-extend", flow_run_name=_request_name("forlængelse"), persist_result=False)
 def extend_flow(year: Year, committee: Committee, deliverable: Deliverable, until: Until,
-                reason: Reason = None, dry_run: DryRunOn = True) -> RunReport:
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Forlæng et udvalgs frist: en ny række påmindelser fra nu og en meddelelse til udvalget."""
     b = binding()
     _tag_run(str(year), committee, deliverable, "extend")
     return _desk(f"forlængelse af {deliverable} {year} fra {committee}", lambda: runs.extend(
-        b.setup, year, committee, deliverable, until, b.instant(), reason=reason,
+        b.setup, year, committee, deliverable, until, b.instant(), reason=reason or None,
         dry_run=dry_run, step=task_step))
 
 
 @flow(name="aarshjul-excuse", flow_run_name=_request_name("fritagelse"), persist_result=False)
 def excuse_flow(year: Year, committee: Committee, deliverable: Deliverable,
-                reason: Reason = None, dry_run: DryRunOn = True) -> RunReport:
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Fritag et udvalg for en aflevering: ingen flere påmindelser; udvalget får besked."""
     b = binding()
     _tag_run(str(year), committee, deliverable, "excuse")
     return _desk(f"fritagelse for {deliverable} {year} fra {committee}", lambda: runs.excuse(
-        b.setup, year, committee, deliverable, b.instant(), reason=reason, dry_run=dry_run,
-        step=task_step))
+        b.setup, year, committee, deliverable, b.instant(), reason=reason or None,
+        dry_run=dry_run, step=task_step))
 
 
 @flow(name="aarshjul-reopen", flow_run_name=_request_name("genåbning"), persist_result=False)
-def reopen_flow(submission: SubmissionNo = None, year: OptionalYear = None,
-                committee: OptionalCommittee = None, deliverable: OptionalDeliverable = None,
-                reason: Reason = None, dry_run: DryRunOn = True) -> RunReport:
+def reopen_flow(submission: SubmissionNo = 0, year: OptionalYear = 0,
+                committee: OptionalCommittee = "", deliverable: OptionalDeliverable = "",
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Træk en fejlagtig registrering (eller en fritagelse) tilbage: anmodningen er åben igen."""
     b = binding()
     _tag_run("reopen", *(str(x) for x in (year, committee, deliverable) if x))
     return _desk(f"genåbning af aflevering {submission or ''}".strip(), lambda: runs.reopen(
-        b.setup, b.instant(), submission=submission, year=year, committee=committee,
-        deliverable=deliverable, reason=reason, dry_run=dry_run, step=task_step))
+        b.setup, b.instant(), submission=submission or None, year=year or None,
+        committee=committee or None, deliverable=deliverable or None, reason=reason or None,
+        dry_run=dry_run, step=task_step))
 
 
 def resend_run_name() -> str:
@@ -302,41 +307,43 @@ def resend_run_name() -> str:
 
 
 @flow(name="aarshjul-resend", flow_run_name=resend_run_name, persist_result=False)
-def resend_flow(message_id: MessageRef, to: ResendTo = None, reason: Reason = None,
+def resend_flow(message_id: MessageRef, to: ResendTo = (), reason: Reason = "",
                 dry_run: DryRunOn = True) -> RunReport:
     """Send en besked igen (med Resent-*-felter), efter at en adresse er rettet."""
     b = binding()
     _tag_run("resend")
     return _desk(f"send {message_id} igen", lambda: runs.resend(
-        b.setup, message_id, b.instant(), to=tuple(to or ()), reason=reason, dry_run=dry_run,
-        step=task_step))
+        b.setup, message_id, b.instant(), to=tuple(to), reason=reason or None,
+        dry_run=dry_run, step=task_step))
 
 
 @flow(name="aarshjul-pause", flow_run_name=lambda: _name("pause"), persist_result=False)
-def pause_flow(reason: Reason = None, dry_run: DryRunOn = True) -> RunReport:
+def pause_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Sæt al afsendelse på pause; udbakken beholder beskederne."""
     b = binding()
     _tag_run("pause")
-    return _desk("pause", lambda: runs.pause(b.setup, b.instant(), hold=True, reason=reason,
-                                             dry_run=dry_run, step=task_step))
+    return _desk("pause", lambda: runs.pause(b.setup, b.instant(), hold=True,
+                                             reason=reason or None, dry_run=dry_run,
+                                             step=task_step))
 
 
 @flow(name="aarshjul-resume", flow_run_name=lambda: _name("genoptag"), persist_result=False)
-def resume_flow(reason: Reason = None, dry_run: DryRunOn = True) -> RunReport:
+def resume_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Genoptag afsendelse og send det, der venter i udbakken."""
     b = binding()
     _tag_run("resume")
-    return _desk("genoptag", lambda: runs.pause(b.setup, b.instant(), hold=False, reason=reason,
-                                                dry_run=dry_run, step=task_step))
+    return _desk("genoptag", lambda: runs.pause(b.setup, b.instant(), hold=False,
+                                                reason=reason or None, dry_run=dry_run,
+                                                step=task_step))
 
 
 @flow(name="aarshjul-digest", flow_run_name=lambda: _name("ugeoversigt"), persist_result=False)
-def digest_flow(year: OnlyYear = None, only_on_digest_day: OnDigestDay = False,
+def digest_flow(year: DigestYear = 0, only_on_digest_day: OnDigestDay = False,
                 dry_run: DryRun = False) -> RunReport:
     """Send koordinatorens ugeoversigt for hvert igangværende cykelår (én gang om ugen)."""
     b = binding()
     _tag_run("digest", *([str(year)] if year else []))
-    return _finish(runs.digest(b.setup, b.instant(), year=year, dry_run=dry_run,
+    return _finish(runs.digest(b.setup, b.instant(), year=year or None, dry_run=dry_run,
                                only_on_digest_day=only_on_digest_day, step=task_step))
 
 
