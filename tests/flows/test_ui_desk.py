@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.slow]
 def _api(url: str, body: dict[str, Any] | None = None) -> Any:
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
                                  headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+    with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
 
