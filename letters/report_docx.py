@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from models.plan import YearPlan
     from models.wheel import Goal, Wheel
 
-STATUS_DA = {"on_time": "rettidig", "late": "for sen", "missing": "mangler", "open": "afventer"}
-STATUS_ORDER = ("on_time", "late", "missing", "open")
+STATUS_DA = {"on_time": "rettidig", "late": "for sen", "missing": "mangler", "open": "afventer",
+             "excused": "fritaget"}
+STATUS_ORDER = ("on_time", "late", "missing", "open", "excused")
 CHART_WIDTH_CM = 16.0  # the text width of an A4 page with the cover's margins
 LANG = "da-DK"
 NOTHING_WRITTEN = "Intet skrevet om dette mål."
@@ -52,13 +53,14 @@ class Handin:
 
     deliverable: str
     title: str
-    due: date
-    status: str  # on_time | late | missing | open
+    due: date  # the committee's own after an extension (``extended``)
+    status: str  # on_time | late | missing | open | excused
     received_at: datetime | None = None
     reading: FormReading | None = None  # the latest submission read back
     file_name: str | None = None
     revisions: int = 0  # submissions after the first
     asked: bool = True  # False: no request was ever opened (the letter did not go out)
+    extended: bool = False  # ``due`` was extended for this committee
 
 
 @dataclass(frozen=True)
@@ -435,9 +437,10 @@ def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None)
         cnt = totals.by_deliverable.get(key, Counter())
         rows.append((title, _dato(due), *(str(cnt[s]) for s in STATUS_ORDER),
                      str(sum(cnt.values()))))
-    _table(doc, ("Aflevering", "Frist", "Rettidig", "For sen", "Mangler", "Afventer", "I alt"),
+    _table(doc, ("Aflevering", "Frist", "Rettidig", "For sen", "Mangler", "Afventer",
+                 "Fritaget", "I alt"),
            rows, caption="Afleveringer pr. aflevering:",
-           widths=(4.4, 3.0, 1.8, 1.8, 1.8, 1.8, 1.4))
+           widths=(3.8, 2.8, 1.6, 1.6, 1.6, 1.6, 1.6, 1.4))
     missing_n = len(totals.missing)
     doc.add_paragraph(
         "Der mangler ingen afleveringer." if not missing_n
@@ -494,7 +497,8 @@ def status_report_docx(data: StatusData, charts: dict[str, bytes] | None = None)
     for c in data.committees:
         doc.add_heading(f"{c.name} ({c.key})", level=2)
         _table(doc, ("Aflevering", "Frist", "Status", "Modtaget"),
-               [(h.title, _dato(h.due), STATUS_DA.get(h.status, h.status)
+               [(h.title, _dato(h.due) + (" (forlænget)" if h.extended else ""),
+                 STATUS_DA.get(h.status, h.status)
                  + ("" if h.asked else " (ikke anmodet)"), _when(h.received_at)
                  + (f" ({h.revisions} revision{'er' if h.revisions != 1 else ''})"
                     if h.revisions else ""))
@@ -665,8 +669,8 @@ def status_markdown(data: StatusData) -> str:
     t = status_totals(data)
     lines = [f"# {data.event_title}", "",
              f"Statusrapport {data.year}: {t.committees} udvalg, pr. {_dato(data.report_date)}.",
-             "", "| Aflevering | Rettidig | For sen | Mangler | Afventer |",
-             "|---|---:|---:|---:|---:|"]
+             "", "| Aflevering | Rettidig | For sen | Mangler | Afventer | Fritaget |",
+             "|---|---:|---:|---:|---:|---:|"]
     for key, title, _ in _deliverable_heads(data):
         c = t.by_deliverable.get(key, Counter())
         lines.append(f"| {title} | " + " | ".join(str(c[s]) for s in STATUS_ORDER) + " |")
