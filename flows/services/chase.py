@@ -135,7 +135,11 @@ def chase_notes(st: Setup, actions: list[Action], as_of: datetime, year: int | N
                          f"{dansk_dato(due)} ({who}): påmindelserne følger den nye frist, og "
                          "ingen af dem, der allerede er passeret, sendes. Udvalgene får ingen "
                          "meddelelse om det; skriv til dem.")
-    requests, _ = _open_requests(st, as_of, year)
+    with Session(st.db) as s:  # the open requests, without their slot states
+        q = select(Request).where(open_at(as_of), col(Request.opened_at) <= as_of)
+        if year is not None:
+            q = q.where(Request.year == year)
+        requests = [r for r in s.exec(q).all() if st.ladders.knows(r.deliverable)]
     by_letter: dict[tuple[int, str, str], list[str]] = defaultdict(list)
     for r in held(st, requests):
         by_letter[(r.year, r.opened_by, r.committee)].append(

@@ -180,6 +180,15 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             assert sched.schedule.cron == "0 9 * * 1-5"
             assert sched.schedule.timezone == "Europe/Copenhagen"
             assert chase.parameters == {}
+            # the coordinators' deployments, in the same pool, with Danish titles
+            ext = client.read_deployment_by_name("aarshjul-extend/forlaeng")
+            assert ext.work_pool_name == "p-test" and ext.schedules == []
+            props = ext.parameter_openapi_schema["properties"]
+            assert (props["until"]["title"], props["dry_run"]["default"]) == ("Ny frist", True)
+            now = client.read_deployment_by_name("aarshjul-event/koer-nu")
+            assert now.parameters == {"dry_run": True}
+            (weekly,) = client.read_deployment_by_name("aarshjul-digest/ugeoversigt").schedules
+            assert weekly.parameters == {"only_on_digest_day": True}
             opf = client.read_deployment_by_name("aarshjul-event/opfordring")
             years = sorted(s.parameters["year"] for s in opf.schedules)
             assert years[0] == 2027 and years[-1] == 2028  # 2026's instant has passed
