@@ -32,6 +32,7 @@ STATUS_DA = {
     "on_time": "rettidig",
     "late": "for sen",
     "missing": "mangler",
+    "excused": "fritaget",
 }
 KIND_DA = {
     "letter": ("brev", "breve"),
@@ -39,6 +40,10 @@ KIND_DA = {
     "escalation": ("eskalering", "eskaleringer"),
     "receipt": ("kvittering", "kvitteringer"),
     "report": ("rapport", "rapporter"),
+    "notice": ("meddelelse", "meddelelser"),
+    "digest": ("ugeoversigt", "ugeoversigter"),
+    "refusal": ("afvisning", "afvisninger"),
+    "alert": ("advarsel", "advarsler"),
 }
 KIND_ORDER = tuple(KIND_DA)
 STATE_DA = {
@@ -53,6 +58,8 @@ RUN_KIND_DA = {
     "chase": "rykkerkørsel",
     "receipt": "kvittering",
     "simulate": "simulering",
+    "action": "koordinatorens handling",
+    "digest": "ugeoversigt",
 }
 COLUMNS = ("Udvalg", "Aflevering", "Frist", "Status", "Påmindelser sendt", "Seneste handling")
 
@@ -91,7 +98,7 @@ def table_rows(requests: list[RequestRow]) -> list[dict[str, str | int]]:
             "Aflevering": r.deliverable,
             # The UI renders each cell as markdown: "15. maj 2012" would become an ordered
             # list item (shown as "1."); "tirsdag den 15. maj 2012" stays text.
-            "Frist": dansk_ugedag_dato(r.due),
+            "Frist": dansk_ugedag_dato(r.due) + (" (forlænget)" if r.extended else ""),
             "Status": status_da(r),
             "Påmindelser sendt": r.reminders_sent,
             "Seneste handling": r.last_action or "–",
@@ -140,6 +147,9 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
     lines.append(f"Kørt pr. {_when(report.as_of)} ({kind}).")
     if report.dry_run:
         lines += ["", "**Prøvekørsel:** intet er sendt, og ingen tilstand er ændret."]
+    if report.done:
+        lines += ["", "## Hvad der ville ske" if report.dry_run else "## Udført", ""]
+        lines += [f"- {d}" for d in report.done]
     received, total, pct = progress(rows)
     lines += ["", f"**Modtaget:** {received} af {total} afleveringer ({pct:.0f} %)."]
 
@@ -177,12 +187,32 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
         if len(late) > MAX_LISTED:
             lines.append(f"- … og {len(late) - MAX_LISTED} flere")
 
+    lines += _desk_lines(rows)
     if report.notes:
         lines += ["", "## Bemærkninger", ""]
         lines += [f"- {n}" for n in report.notes]
     if report.documents:
         lines += ["", f"{len(report.documents)} dokumenter er skrevet."]
     return "\n".join(lines) + "\n"
+
+
+def _desk_lines(rows: list[RequestRow]) -> list[str]:
+    """The summary's sections for excused and extended requests and undelivered letters."""
+    lines: list[str] = []
+    excused = [r for r in rows if r.status == "excused"]
+    extended = [r for r in rows if r.extended]
+    undelivered = [r for r in rows if r.letter in ("failed", "bounced")]
+    if undelivered:
+        lines += ["", "## Breve der ikke kunne leveres", ""]
+        lines += [f"- {r.committee} · {r.deliverable}: brevet kunne ikke leveres; påmindelserne "
+                  "holdes tilbage, til det er sendt igen (`aarshjul resend`)"
+                  for r in undelivered[:MAX_LISTED]]
+    if excused or extended:
+        lines += ["", "## Fritaget og forlænget", ""]
+        lines += [f"- {r.committee} · {r.deliverable}: fritaget" for r in excused[:MAX_LISTED]]
+        lines += [f"- {r.committee} · {r.deliverable}: frist forlænget til {dansk_dato(r.due)}"
+                  for r in extended[:MAX_LISTED]]
+    return lines
 
 
 def publish(report: RunReport) -> None:

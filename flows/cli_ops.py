@@ -24,7 +24,8 @@ from flows.common import (
     prefect_credential,
     settings_or_exit,
 )
-from flows.deploy import PROJECT, deploy_all
+from flows.deploy import PROJECT, deploy_all, deploy_warnings, deployment_specs
+from flows.desk_runner import DeskRunner
 from flows.prefect_server import ServerError, configured_api_url, ensure_server
 from flows.serve import FlowRunner, Serve, ServeSetup, serve_forever
 
@@ -79,6 +80,7 @@ def serve(
         runner=FlowRunner(lambda: setup()),
         horizon=timedelta(days=horizon_days),
         catch_up=timedelta(days=catch_up_days),
+        desk=DeskRunner(lambda: setup(), lambda: srv.wheel),
     )
     setup = ServeSetup(settings, srv)
     try:
@@ -113,6 +115,8 @@ def deploy(
         )
     prefect_api()  # answers and takes the credential, which this process now uses
     now = datetime.now(UTC).astimezone(loaded.wheel.policy.tz)
+    for warning in deploy_warnings(loaded.wheel, deployment_specs(loaded.wheel, now), now):
+        print(warning, file=sys.stderr)
     try:
         ids = deploy_all(loaded.wheel, pool=pool, source=(source or PROJECT), now=now)
     except RuntimeError as exc:

@@ -13,9 +13,12 @@ artifacts; without one they run the very same engine steps in this process and s
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import json
+import shutil
 import sys
+import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.artifacts import KIND_DA, STATE_DA, status_da
+from flows.binding import setup_for
 from flows.common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -33,7 +37,7 @@ from flows.common import (
     settings_or_exit,
     year_or_exit,
 )
-from flows.compose import Runner, setup_for
+from flows.compose import Runner
 from flows.prefect_auth import CredentialError
 from flows.prefect_server import ServerError, configured_api_url, connect, healthy
 from flows.services.setup import Refused
@@ -42,7 +46,6 @@ from models.kinds import CLOSED_RECEIVED
 from models.plan import parse_instant
 
 if TYPE_CHECKING:
-    from flows.compose import Runner
     from flows.report import RunReport
     from flows.services.setup import Setup
 
@@ -65,10 +68,30 @@ DataDirOption = Annotated[
 ]
 
 
-def _setup(config: Path, data_dir: Path | None, actor: str) -> Setup:
+def _scratch_database(url: str) -> str | None:
+    """For a dry run against a SQLite file that does not exist: a throwaway database in a
+    temporary folder (removed at exit), so that a dry run creates no database file."""
+    from sqlalchemy.engine import make_url
 
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    if Path(u.database).exists():
+        return None
+    folder = tempfile.mkdtemp(prefix="aarshjul-dry-run-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f"sqlite:///{Path(folder) / 'dry-run.sqlite'}"
+
+
+def _setup(config: Path, data_dir: Path | None, actor: str, *,
+           dry_run: bool = False) -> Setup:
+    """The setup of a verb; a dry run against a database that does not exist yet uses a
+    throwaway one (nothing has happened yet, and no file is made)."""
     settings = settings_or_exit(config, data_dir)
     loaded = load_or_exit(config)
+    scratch = _scratch_database(settings.database_url) if dry_run else None
+    if scratch is not None:
+        settings = settings.model_copy(update={"database_url": scratch})
     try:
         return setup_for(settings, actor=actor, wheel=loaded.wheel)
     except Exception as exc:  # a database that cannot be opened is a refusal, not a crash
@@ -127,28 +150,34 @@ def _actor() -> str:
 
 
 def print_report(report: RunReport, *, preview: Path | None = None) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]{report.title}[/bold]")
+    for line in report.done:
+        console.print(line)
     if report.messages:
-        t = Table(show_header=True, header_style="bold")
-        for col in ("Art", "Udvalg", "Aflevering/hændelse", "Trin", "Til", "Cc", "Status"):
-            t.add_column(col)
+        # readable at 80 columns: the recipients fold (Cc under To), the short ones never wrap
+        t = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1),
+                  pad_edge=False, collapse_padding=True)
+        t.add_column("Art", no_wrap=True)
+        t.add_column("Udvalg", no_wrap=True)
+        t.add_column("Hvad")
+        t.add_column("Til", overflow="fold")
+        t.add_column("Status")
         for m in report.messages:
+            to = ", ".join(m.to) + (f"\ncc {', '.join(m.cc)}" if m.cc else "")
             t.add_row(
                 KIND_DA.get(m.kind, (m.kind,))[0],
                 m.committee or "",
-                m.deliverable or m.event or "",
-                m.slot or "",
-                ", ".join(m.to),
-                ", ".join(m.cc),
+                "\n".join(x for x in (m.deliverable or m.event, m.slot) if x),
+                to,
                 STATE_DA.get(m.state, m.state),
             )
         console.print(t)
-    else:
+    elif not report.done:
         console.print("Intet at sende.")
     for note in report.notes:
         console.print(f"[yellow]Bemærk:[/yellow] {note}")
@@ -186,8 +215,7 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Carry out one event of the wheel (e.g. send the opfordringsskrivelse)."""
-
-    st = _setup(config, data_dir, _actor())
+    st = _setup(config, data_dir, _actor(), dry_run=dry_run)
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     at = _instant(st, as_of)
     preview = (preview_dir or st.data / "preview" / f"{event}-{year}") if dry_run else None
@@ -210,7 +238,7 @@ def chase(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Send the reminders, overdue reminders and escalations due as of now (or --as-of)."""
-    st = _setup(config, data_dir, _actor())
+    st = _setup(config, data_dir, _actor(), dry_run=dry_run)
     at = _instant(st, as_of)
     stamp = st.local(at).strftime("%Y-%m-%dT%H%M")
     preview = (preview_dir or st.data / "preview" / f"chase-{stamp}") if dry_run else None
@@ -260,7 +288,7 @@ def status(
     """Who has handed in what, with failed and uncertain sends."""
     from flows.services.outbox import paused, pending_count, send_problems
     from flows.services.readings import submission_readings
-    from flows.services.status import request_rows
+    from flows.services.status import action_log, request_rows, submission_rows
 
     st = _setup(config, data_dir, _actor())
     year_or_exit(load_or_exit(config, show_warnings=False), year)
@@ -278,42 +306,48 @@ def status(
             "pending": pending,
             "requests": [_row_json(r, read.get((r.committee, r.deliverable))) for r in rows],
             "problems": problems,
+            "submissions": submission_rows(st, year),
+            "actions": action_log(st, year),
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_status(st, year, at, rows, read, problems, pending, held)
+    _print_actions(action_log(st, year))
 
 
 def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dict[Any, Any],
                   problems: list[dict[str, Any]], pending: int, held: bool) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-
     console = Console(highlight=False, soft_wrap=True)
     received = sum(r.status in CLOSED_RECEIVED for r in rows)
-    t = Table(
-        title=f"{st.wheel.policy.name}: {year}, pr. {dansk_tid(st.local(at))}",
-        header_style="bold",
-    )
-    for col in ("Udvalg", "Aflevering", "Frist", "Status", "Modtaget", "Påmindelser",
-                "Seneste handling", "Læst"):
-        # short columns never wrap; the long ones (handling, Læst) fold on a narrow screen
-        t.add_column(col, no_wrap=col in ("Udvalg", "Aflevering", "Status", "Påmindelser"))
+    console.print(f"[bold]{st.wheel.policy.name}: {year}, pr. {dansk_tid(st.local(at))}[/bold]")
+    # readable at 80 columns: short dates (the year is the table's), when it was received is
+    # in "Seneste handling"; the short columns never wrap, the long ones fold
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+              collapse_padding=True)
+    for col in ("Udvalg", "Aflevering", "Frist", "Status", "Påm."):
+        t.add_column(col, no_wrap=True, justify="right" if col == "Påm." else "left")
+    t.add_column("Seneste handling")
+    t.add_column("Læst")
     for r in rows:
         st_da = status_da(r)
-        style = {"rettidig": "green", "for sen": "yellow", "mangler": "red"}.get(st_da, "")
+        style = {"rettidig": "green", "for sen": "yellow", "mangler": "red",
+                 "fritaget": "cyan"}.get(st_da, "")
         t.add_row(
             r.committee,
             r.deliverable,
-            dansk_dato(r.due),
+            _short_date(r.due, year) + ("*" if r.extended else ""),
             f"[{style}]{st_da}[/]" if style else st_da,
-            dansk_tid(r.received_at) if r.received_at else "–",
             str(r.reminders_sent),
-            r.last_action,
+            r.last_action.replace(f" {year}", ""),
             _read_label(read.get((r.committee, r.deliverable)), r.received_at is not None),
         )
     console.print(t)
+    if any(r.extended for r in rows):
+        console.print("* udvalgets egen, forlængede frist")
     console.print(f"Modtaget: {received} af {len(rows)}.")
     if held:
         console.print("[yellow]Afsendelse er sat på pause[/yellow] (`aarshjul resume`).")
@@ -329,6 +363,29 @@ def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dic
             )
     else:
         console.print("Ingen fejlede eller usikre afsendelser.")
+
+
+ACTION_DA = {"extend": "forlænget", "excuse": "fritaget", "reopen": "genåbnet",
+             "resend": "sendt igen", "pause": "pause", "resume": "genoptaget"}
+
+
+def _print_actions(log: list[dict[str, Any]], last: int = 10) -> None:
+    """The coordinators' latest actions (all of them: ``status --json``)."""
+    if not log:
+        return
+    print("Koordinatorens handlinger" + (f" (de seneste {last})" if len(log) > last else "")
+          + ":")
+    for e in log[-last:]:
+        when = dansk_tid(datetime.fromisoformat(e["at"]))
+        what = " ".join(x for x in (e["committee"], e["deliverable"]) if x)
+        why = f": {e['reason']}" if e["reason"] else ""
+        print(f"  {when} {ACTION_DA.get(e['action'], e['action'])} {what} ({e['actor']}){why}")
+
+
+def _short_date(d: Any, year: int) -> str:
+    """``1. maj`` (``1. maj 2013`` when not in ``year``)."""
+    text = dansk_dato(d)
+    return text.removesuffix(f" {year}") if d.year == year else text
 
 
 def _read_label(summary: Any, received: bool) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.binding import Binding, bound, setup_for
 from flows.services.setup import Setup
@@ -57,6 +57,21 @@ class Runner:
 
         with bound(self._bind(as_of, preview_dir)):
             return chase_flow(dry_run=dry_run, year=year)
+
+    def action(self, kind: str, as_of: datetime, **params: Any) -> RunReport:
+        """A coordinator's action or the digest (``extend``, ``excuse``, ``reopen``,
+        ``resend``, ``pause``, ``resume``, ``digest``), with its flow's parameters (one left
+        None takes the flow's default)."""
+        params = {k: v for k, v in params.items() if v is not None}
+        if not self.prefect:
+            from flows import runs
+
+            return runs.ACTION_RUNS[kind](self.st, as_of, **params)
+        from flows.workflows import ACTION_FLOWS
+
+        with bound(self._bind(as_of)):
+            report: RunReport = ACTION_FLOWS[kind](**params)
+            return report
 
     def submit(self, year: int, committee: str, deliverable: str, file: Path,
                at: datetime) -> RunReport:

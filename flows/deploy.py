@@ -22,17 +22,28 @@ database and the directories from the worker's own environment (``AARSHJUL_CONFI
 run with) and runs as of now. Prefect refuses a run whose parameters its flow does not take
 (``enforce_parameter_schema``).
 
+and, for the coordinators (README "The coordinator's desk"), one deployment per action, with
+no schedule, that a coordinator runs from the UI (``dry_run`` on by default):
+``aarshjul-extend/forlaeng``, ``aarshjul-excuse/fritag``, ``aarshjul-reopen/genaabn``,
+``aarshjul-resend/send-igen``, ``aarshjul-pause/pause``, ``aarshjul-resume/genoptag``,
+``aarshjul-event/koer-nu`` (run one event now) and ``aarshjul-digest/ugeoversigt`` (in
+``deploy`` mode on a schedule: weekdays at ``send_time``, sending on the digest's day only).
+In serve mode serve registers the same desk deployments and carries out their runs itself
+(:mod:`flows.desk_runner`).
+
 The same deployments are declared in ``deploy/prefect.yaml`` for ``prefect deploy --all``.
 :func:`deployment_specs` is pure (the wheel and ``now`` in, specs out) and tested on its own.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flows.serve import chase_period
 from models.plan import require_aware, year_plan
 from models.wheel import Wheel
 
@@ -41,6 +52,40 @@ PROJECT = Path(__file__).resolve().parent.parent
 CHASE_ENTRY = "flows/workflows.py:chase_flow"
 EVENT_ENTRY = "flows/workflows.py:event_flow"
 TAGS = ("aarshjul",)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """A coordinator's action as a deployment: run from the UI, never on a schedule."""
+
+    name: str
+    flow: str  # the flow's function in flows/workflows.py
+    description: str  # Danish: what the deployment's page says
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entrypoint(self) -> str:
+        return f"flows/workflows.py:{self.flow}"
+
+
+# One line per action. The mail intake's ``intake accept`` and ``intake dismiss`` join here
+# (one line each) once their flows exist.
+DESK: tuple[Desk, ...] = (
+    Desk("forlaeng", "extend_flow", "Forlæng et udvalgs frist for en aflevering: en ny række "
+         "påmindelser fra nu og en meddelelse til udvalget."),
+    Desk("fritag", "excuse_flow", "Fritag et udvalg for en aflevering: ingen flere "
+         "påmindelser; står som fritaget, ikke som manglende."),
+    Desk("genaabn", "reopen_flow", "Træk en fejlagtig registrering (eller en fritagelse) "
+         "tilbage: anmodningen er åben igen."),
+    Desk("send-igen", "resend_flow", "Send en besked igen, efter at en adresse er rettet "
+         "(Resent-*-felter)."),
+    Desk("pause", "pause_flow", "Sæt al afsendelse på pause; udbakken beholder beskederne."),
+    Desk("genoptag", "resume_flow", "Genoptag afsendelse og send det, der venter."),
+    Desk("koer-nu", "event_flow", "Kør en hændelse i årshjulet nu (breve, barometer, "
+         "rapport).", {"dry_run": True}),
+    Desk("ugeoversigt", "digest_flow", "Send koordinatorens ugeoversigt for de igangværende "
+         "cykelår (én gang om ugen)."),
+)
 
 
 @dataclass(frozen=True)
@@ -71,18 +116,59 @@ def _rrule_once(at: datetime) -> str:
     return f"DTSTART:{at:%Y%m%dT%H%M%S}\nRRULE:FREQ=YEARLY;COUNT=1"
 
 
+def _over(wheel: Wheel, now: datetime | None) -> bool:
+    """The policy's chase period is over at ``now``: nothing will ever be due."""
+    return now is not None and now.astimezone(wheel.policy.tz).date() > chase_period(wheel)[1]
+
+
+def desk_specs(wheel: Wheel, *, scheduled: bool = True,
+               now: datetime | None = None) -> list[DeploymentSpec]:
+    """The coordinators' deployments (:data:`DESK`); with ``scheduled``, the digest's weekday
+    schedule (unless ``policy.digest: false`` or the policy is over)."""
+    tz, out = wheel.policy.timezone, []
+    for d in DESK:
+        schedules: tuple[ScheduleSpec, ...] = ()
+        if d.flow == "digest_flow" and scheduled and wheel.policy.digest and not _over(
+                wheel, now):
+            schedules = (ScheduleSpec("cron", chase_cron(wheel), tz, slug="ugeoversigt",
+                                      parameters={"only_on_digest_day": True}),)
+        out.append(DeploymentSpec(name=d.name, entrypoint=d.entrypoint,
+                                  parameters=dict(d.parameters), schedules=schedules,
+                                  description=d.description,
+                                  tags=(*TAGS, "desk", d.flow.removesuffix("_flow"))))
+    return out
+
+
+def deploy_warnings(wheel: Wheel, specs: list[DeploymentSpec], now: datetime) -> list[str]:
+    """Danish warnings for ``aarshjul deploy``: what will not run by itself."""
+    desk = {d.name for d in DESK}
+    events = [s for s in specs if s.entrypoint == EVENT_ENTRY and s.name not in desk]
+    first, last = wheel.policy.years
+    if _over(wheel, now):
+        return [f"Advarsel: politikkens år ({first}-{last}) er forbi: der er ikke lagt nogen "
+                "hændelser, rykkerkørsler eller ugeoversigter i kalenderen; kun "
+                "koordinatorens handlinger kan køres (fra Prefect-brugerfladen)."]
+    if events and not any(s.schedules for s in events):
+        return [f"Advarsel: ingen af årshjulets hændelser i {first}-{last} ligger efter nu; "
+                "ingen hændelse er lagt i kalenderen (rykkerkørslen er)."]
+    return []
+
+
 def deployment_specs(wheel: Wheel, now: datetime | None = None) -> list[DeploymentSpec]:
-    """The chase deployment and one deployment per event; event schedules for the cycle
-    years whose planned instant is after ``now`` (all, when ``now`` is None)."""
+    """The chase deployment, one deployment per event, and the coordinators' deployments;
+    event schedules for the cycle years whose planned instant is after ``now`` (all, when
+    ``now`` is None), the chase's and the digest's unless the policy is over at ``now``."""
     tz = wheel.policy.timezone
     if now is not None:
         require_aware(now, "now")
+    chase_schedules: tuple[ScheduleSpec, ...] = () if _over(wheel, now) else (
+        ScheduleSpec("cron", chase_cron(wheel), tz, slug="rykkerkoersel"),)
     specs = [
         DeploymentSpec(
             name="rykkerkoersel",
             entrypoint=CHASE_ENTRY,
             parameters={},
-            schedules=(ScheduleSpec("cron", chase_cron(wheel), tz, slug="rykkerkoersel"),),
+            schedules=chase_schedules,
             description=(
                 "Rykkerkørsel: påmindelser, rykkere og eskaleringer, hverdage kl. "
                 f"{wheel.policy.send_time} ({tz})."
@@ -113,7 +199,7 @@ def deployment_specs(wheel: Wheel, now: datetime | None = None) -> list[Deployme
                 tags=(*TAGS, e.key, e.do),
             )
         )
-    return specs
+    return specs + desk_specs(wheel, now=now)
 
 
 def _schedule(spec: ScheduleSpec) -> Any:
@@ -170,13 +256,48 @@ def deploy_all(
             ignore_warnings=True,
             enforce_parameter_schema=True,
         )
-        close_parameters(dep_id)
+        close_parameters(dep_id, fl.fn)
         out[f"{fl.name}/{spec.name}"] = str(dep_id)
     return out
 
 
-def close_parameters(deployment_id: Any) -> None:
-    """Make the server refuse a run with a parameter the flow does not take.
+def parameter_labels(fn: Any) -> dict[str, dict[str, str]]:
+    """The Danish ``title`` and ``description`` of each parameter of a flow function, from
+    its ``Annotated[..., Field(title=..., description=...)]`` hints. (Prefect's own schema
+    titles every parameter with its name and drops what the annotation says.)"""
+    from pydantic.fields import FieldInfo
+
+    out: dict[str, dict[str, str]] = {}
+    for name, hint in typing.get_type_hints(fn, include_extras=True).items():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, FieldInfo):
+                out[name] = {k: v for k, v in (("title", meta.title),
+                                               ("description", meta.description)) if v}
+    return out
+
+
+def labelled_schema(schema: dict[str, Any] | None, fn: Any = None,
+                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``schema`` closed (``additionalProperties: false``) and, given the flow's function,
+    with its parameters' Danish titles and descriptions and the deployment's ``defaults``:
+    what the UI's run form shows."""
+    out = dict(schema or {"type": "object", "properties": {}})
+    out["additionalProperties"] = False
+    props = {k: dict(v) for k, v in out.get("properties", {}).items()}
+    if fn is not None:
+        for name, labels in parameter_labels(fn).items():
+            if name in props:
+                props[name].update(labels)
+    for name, value in (defaults or {}).items():
+        if name in props:
+            props[name]["default"] = value
+    out["properties"] = props
+    return out
+
+
+def close_parameters(deployment_id: Any, fn: Any = None) -> None:
+    """Make the server refuse a run with a parameter the flow does not take, and give the
+    parameters their Danish titles (``fn``: the flow's function).
 
     Prefect's schema for a flow's parameters allows other properties; with
     ``additionalProperties: false`` a run created with, say, a ``config`` or an ``as_of``
@@ -188,7 +309,6 @@ def close_parameters(deployment_id: Any) -> None:
 
     with get_client(sync_client=True) as client:
         dep = client.read_deployment(deployment_id)
-        schema = dict(dep.parameter_openapi_schema or {"type": "object", "properties": {}})
-        schema["additionalProperties"] = False
+        schema = labelled_schema(dep.parameter_openapi_schema, fn, dict(dep.parameters or {}))
         client.update_deployment(deployment_id,
                                  DeploymentUpdate(parameter_openapi_schema=schema))

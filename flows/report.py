@@ -14,11 +14,14 @@ class RequestRow:
     committee: str
     deliverable: str
     due: date
-    status: RequestStatus  # open, on_time or late as of the report (see ``overdue``)
+    status: RequestStatus  # open, on_time, late or excused as of the report (``overdue``)
     received_at: datetime | None
     reminders_sent: int
     last_action: str  # Danish, e.g. "påmindelse before-1 sendt 30. april 2012"
     overdue: bool = False  # open and past its due date as of the report
+    extended: bool = False  # ``due`` is the committee's own, extended date
+    letter: str = "sent"  # how the letter that opened it fared (models.kinds.LetterState)
+    ladder: int = 0  # the ladder its reminders are on (0: from the letter)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class RunReport:
     documents: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)  # besides the standard three
     registered: Registration | None = None  # a receipt run: what was registered
+    done: list[str] = field(default_factory=list)  # Danish: what an action did (or would do)
 
     @property
     def received(self) -> int:

@@ -10,7 +10,10 @@ What it does:
   of now. Missed runs are not replayed one by one: the chase computes what is due as of now,
   so a serve that was down for days sends one reminder per request, not a burst.
 - Then it wakes at ``send_time`` on every business day (a chase) and on event days (the
-  event's letters first, then the chase of the same instant, in one job). Each wake-up is an
+  event's letters first, then the chase of the same instant, in one job); on the digest's
+  day (Monday, or the next business day) the coordinator's digest follows the chase. It also
+  serves the coordinators' deployments (:mod:`flows.desk_runner`): a run created in the UI
+  is carried out by serve, without a worker. Each wake-up is an
   explicit ``DateTrigger`` instant taken from the year plan, never a cron expression, so a
   wall-clock time that occurs twice on the autumn DST day fires once. After each wake-up
   the wheel is read again and the schedule for the next ``horizon`` days (default 35) is
@@ -42,10 +45,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flows.compose import Runner, setup_for
+from flows.binding import setup_for
+from flows.compose import Runner
 from flows.prefect_server import ensure_server, healthy
 from models.calendar import BusinessCalendar
 from models.config import load
+from models.digest import is_digest_day
 from models.plan import calendar_for, local_instant, require_aware, year_plan
 from models.problems import ConfigError
 from models.wheel import Wheel
@@ -73,6 +78,7 @@ class Wake:
     at: datetime  # aware, in policy.timezone
     events: tuple[tuple[int, str], ...] = ()  # (year, event key)
     chase: bool = True
+    digest: bool = False  # the coordinator's weekly digest after the chase
 
     @property
     def job_id(self) -> str:
@@ -84,7 +90,7 @@ class Wake:
         return f"{what} + rykkerkørsel" if what else "rykkerkørsel"
 
     def job_args(self) -> list[Any]:
-        return [self.at.isoformat(), [list(e) for e in self.events], self.chase]
+        return [self.at.isoformat(), [list(e) for e in self.events], self.chase, self.digest]
 
 
 def chase_period(wheel: Wheel) -> tuple[date, date]:
@@ -133,7 +139,8 @@ def wakes(
     for at in sorted(instants):
         if at <= after or (until is not None and at > until):
             continue
-        out.append(Wake(at=at, events=tuple(events.get(at, ())), chase=True))
+        digest = wheel.policy.digest and is_digest_day(cal, at.astimezone(tz).date())
+        out.append(Wake(at=at, events=tuple(events.get(at, ())), chase=True, digest=digest))
     return out
 
 
@@ -189,6 +196,8 @@ class WakeRunner(Protocol):
 
     def chase(self, as_of: datetime) -> None: ...
 
+    def digest(self, as_of: datetime) -> None: ...
+
 
 class FlowRunner:
     """Runs a wake-up's events and chase as Prefect flow runs in this process (they report
@@ -205,6 +214,9 @@ class FlowRunner:
     def chase(self, as_of: datetime) -> None:
 
         Runner(self.setup(), prefect=True).chase(as_of)
+
+    def digest(self, as_of: datetime) -> None:
+        Runner(self.setup(), prefect=True).action("digest", as_of)
 
 
 class ServeSetup:
@@ -248,6 +260,7 @@ class Serve:
     busy: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
     health_every: float = 30.0  # seconds between checks of the Prefect server
+    desk: Any = None  # flows.desk_runner.DeskRunner: the coordinators' deployments
 
     def now(self) -> datetime:
         return self.clock(self.wheel.policy.tz)
@@ -319,7 +332,8 @@ class Serve:
             )
 
     # -- what runs
-    def run_wake(self, at: datetime, events: list[tuple[int, str]], chase: bool) -> None:
+    def run_wake(self, at: datetime, events: list[tuple[int, str]], chase: bool,
+                 digest: bool = False) -> None:
         as_of = max(self.now(), at)
         for year, key in events:
             log.info("event %s %s as of %s", key, year, as_of.isoformat())
@@ -333,6 +347,11 @@ class Serve:
                 self.runner.chase(as_of)
             except Exception:
                 log.exception("chase as of %s failed; the next wake-up catches up", as_of)
+        if digest:
+            try:
+                self.runner.digest(as_of)
+            except Exception:
+                log.exception("the digest as of %s failed", as_of)
 
     def run_startup(self) -> Startup:
         plan = startup_plan(self.wheel, self.now(), self.catch_up)
@@ -355,7 +374,7 @@ class Serve:
 _ACTIVE: Serve | None = None
 
 
-def wake_job(at_iso: str, events: list[list[Any]], chase: bool) -> None:
+def wake_job(at_iso: str, events: list[list[Any]], chase: bool, digest: bool = False) -> None:
     """The job function stored in the job store (by reference: ``flows.serve:wake_job``)."""
     serve = _ACTIVE
     if serve is None:  # pragma: no cover - only the scheduler of a running serve calls this
@@ -366,7 +385,7 @@ def wake_job(at_iso: str, events: list[list[Any]], chase: bool) -> None:
             log.info("wake-up at %s not run: serve is stopping", at_iso)
             return
         at = datetime.fromisoformat(at_iso)
-        serve.run_wake(at, [(int(y), str(k)) for y, k in events], chase)
+        serve.run_wake(at, [(int(y), str(k)) for y, k in events], chase, digest)
         serve.reload()
         serve.reconcile(serve.now())
 
@@ -474,11 +493,14 @@ def serve_forever(
                         len(window), window[0].at.isoformat(), window[0].name,
                     )
                 serve.scheduler.resume()
+                _start_desk(serve)
                 if ready is not None:
                     ready.set()
                 code = _watch(stop, api_url, serve.health_every)
                 log.info("stopping: letting a running wake-up finish")
             finally:
+                if serve.desk is not None:
+                    serve.desk.stop()
                 serve.scheduler.pause()
                 with serve.busy:
                     serve.stopping = True
@@ -489,6 +511,22 @@ def serve_forever(
             signal.signal(sig, handler)
     log.info("stopped")
     return code
+
+
+def _start_desk(serve: Serve) -> None:
+    """Register the coordinators' deployments and start carrying out their runs; serve goes
+    on without them (and says so) when the server refuses."""
+    if serve.desk is None:
+        return
+    try:
+        names = serve.desk.register()
+    except Exception:
+        log.exception("the coordinators' deployments could not be registered; serve goes on "
+                      "without them")
+        serve.desk = None
+        return
+    serve.desk.start()
+    log.info("serving %d deployments for the coordinators: %s", len(names), ", ".join(names))
 
 
 HEALTH_FAILURES = 3

@@ -9,7 +9,10 @@ publishing its artifacts (:func:`publish`).
   <Danish date>"``, tags ``aarshjul``, the year, the event key and its ``do`` kind;
 - ``chase_flow(dry_run, year)``: flow ``aarshjul-chase``, run ``"rykkerkørsel · <date>"``;
 - ``receipt_flow(year, committee, deliverable)``: flow ``aarshjul-receipt`` (the CLI's
-  ``submit``; the file comes with the run's binding).
+  ``submit``; the file comes with the run's binding);
+- the coordinator's actions ``extend_flow``, ``excuse_flow``, ``reopen_flow``,
+  ``resend_flow``, ``pause_flow``, ``resume_flow`` (``dry_run`` on by default) and
+  ``digest_flow``, at the end (:data:`ACTION_FLOWS`).
 
 The parameters are only what a coordinator may choose, with Danish titles for the UI: no
 file path, no wheel, no instant. The rest comes from :func:`flows.compose.binding`.
@@ -20,7 +23,7 @@ Prefect's caching: tasks use ``NO_CACHE`` and no result persistence.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -202,3 +205,150 @@ def receipt_flow(year: Year, committee: Committee, deliverable: Deliverable) -> 
     _tag_run(str(year), deliverable, "receipt")
     return _finish(runs.submit(b.setup, year, committee, deliverable, b.upload, b.instant(),
                                step=task_step))
+
+
+# --- the coordinator's desk: actions and the digest --------------------------------------
+#
+# Each action is a flow a coordinator can start from the Prefect UI (a deployment of
+# flows/deploy.py; in serve mode serve carries its runs out): Danish titles, dry_run on by
+# default, no path, no wheel, no instant.
+
+Until = Annotated[date, Field(
+    title="Ny frist", description="Udvalgets nye frist: en hverdag, senere end den nuværende.")]
+# Optional parameters are plain values with an empty default ("" or 0), not ``X | None``: the
+# UI's run form then shows one plain field instead of a choice of types.
+Reason = Annotated[str, Field(
+    title="Begrundelse",
+    description="Hvorfor; gemmes i revisionssporet og står i meddelelsen til udvalget.")]
+DryRunOn = Annotated[bool, Field(
+    title="Prøvekørsel",
+    description="Vis hvad der ville ske; intet sendes eller ændres. Slå fra for at udføre.")]
+SubmissionNo = Annotated[int, Field(
+    title="Aflevering nr.",
+    description="Nummeret på den registrering, der trækkes tilbage (aarshjul status --json). "
+                "0: træk en fritagelse tilbage (giv år, udvalg og aflevering).")]
+OptionalYear = Annotated[int, Field(title="År", description="Cykelåret, f.eks. 2012.")]
+OptionalCommittee = Annotated[str, Field(
+    title="Udvalg", description="Udvalgets nøgle, f.eks. BUU.")]
+OptionalDeliverable = Annotated[str, Field(
+    title="Aflevering", description="Afleveringens nøgle, f.eks. handleplan.")]
+MessageRef = Annotated[str, Field(
+    title="Message-ID",
+    description="Beskedens Message-ID (aarshjul status eller journalens index.csv), "
+                "f.eks. <1a2b….aarshjul@bif.kk.example>.")]
+ResendTo = Annotated[tuple[str, ...], Field(
+    title="Til", description="Send til disse adresser i stedet for udvalgets nuværende "
+                             "(tom: udvalgets adresser i aarshjul.yaml).")]
+DigestYear = Annotated[int, Field(
+    title="Kun år", description="Kun dette cykelår (0: alle igangværende).")]
+OnDigestDay = Annotated[bool, Field(
+    title="Kun på ugeoversigtens dag",
+    description="Send kun om mandagen (eller den første hverdag efter en helligdag).")]
+
+
+def _desk(what: str, run: Callable[[], RunReport]) -> RunReport:
+    """Carry out an action; a refusal is published (in Danish) before the run fails."""
+    try:
+        report = run()
+    except Refused as exc:
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(markdown=f"# Afvist: {what}\n\n{exc}\n",
+                                 description=f"Afvist: {what}")
+        raise
+    return _finish(report)
+
+
+def _request_name(what: str) -> Callable[[], str]:
+    def name() -> str:
+        p = _params()
+        about = " ".join(str(p[k]) for k in ("committee", "deliverable", "year") if p.get(k))
+        return _name(f"{what} {about}".strip())
+    return name
+
+
+@flow(name="aarshjul-extend", flow_run_name=_request_name("forlængelse"), persist_result=False)
+def extend_flow(year: Year, committee: Committee, deliverable: Deliverable, until: Until,
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
+    """Forlæng et udvalgs frist: en ny række påmindelser fra nu og en meddelelse til udvalget."""
+    b = binding()
+    _tag_run(str(year), committee, deliverable, "extend")
+    return _desk(f"forlængelse af {deliverable} {year} fra {committee}", lambda: runs.extend(
+        b.setup, year, committee, deliverable, until, b.instant(), reason=reason or None,
+        dry_run=dry_run, step=task_step))
+
+
+@flow(name="aarshjul-excuse", flow_run_name=_request_name("fritagelse"), persist_result=False)
+def excuse_flow(year: Year, committee: Committee, deliverable: Deliverable,
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
+    """Fritag et udvalg for en aflevering: ingen flere påmindelser; udvalget får besked."""
+    b = binding()
+    _tag_run(str(year), committee, deliverable, "excuse")
+    return _desk(f"fritagelse for {deliverable} {year} fra {committee}", lambda: runs.excuse(
+        b.setup, year, committee, deliverable, b.instant(), reason=reason or None,
+        dry_run=dry_run, step=task_step))
+
+
+@flow(name="aarshjul-reopen", flow_run_name=_request_name("genåbning"), persist_result=False)
+def reopen_flow(submission: SubmissionNo = 0, year: OptionalYear = 0,
+                committee: OptionalCommittee = "", deliverable: OptionalDeliverable = "",
+                reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
+    """Træk en fejlagtig registrering (eller en fritagelse) tilbage: anmodningen er åben igen."""
+    b = binding()
+    _tag_run("reopen", *(str(x) for x in (year, committee, deliverable) if x))
+    return _desk(f"genåbning af aflevering {submission or ''}".strip(), lambda: runs.reopen(
+        b.setup, b.instant(), submission=submission or None, year=year or None,
+        committee=committee or None, deliverable=deliverable or None, reason=reason or None,
+        dry_run=dry_run, step=task_step))
+
+
+def resend_run_name() -> str:
+    return _name(f"send igen {_params().get('message_id', '')}")
+
+
+@flow(name="aarshjul-resend", flow_run_name=resend_run_name, persist_result=False)
+def resend_flow(message_id: MessageRef, to: ResendTo = (), reason: Reason = "",
+                dry_run: DryRunOn = True) -> RunReport:
+    """Send en besked igen (med Resent-*-felter), efter at en adresse er rettet."""
+    b = binding()
+    _tag_run("resend")
+    return _desk(f"send {message_id} igen", lambda: runs.resend(
+        b.setup, message_id, b.instant(), to=tuple(to), reason=reason or None,
+        dry_run=dry_run, step=task_step))
+
+
+@flow(name="aarshjul-pause", flow_run_name=lambda: _name("pause"), persist_result=False)
+def pause_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
+    """Sæt al afsendelse på pause; udbakken beholder beskederne."""
+    b = binding()
+    _tag_run("pause")
+    return _desk("pause", lambda: runs.pause(b.setup, b.instant(), hold=True,
+                                             reason=reason or None, dry_run=dry_run,
+                                             step=task_step))
+
+
+@flow(name="aarshjul-resume", flow_run_name=lambda: _name("genoptag"), persist_result=False)
+def resume_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
+    """Genoptag afsendelse og send det, der venter i udbakken."""
+    b = binding()
+    _tag_run("resume")
+    return _desk("genoptag", lambda: runs.pause(b.setup, b.instant(), hold=False,
+                                                reason=reason or None, dry_run=dry_run,
+                                                step=task_step))
+
+
+@flow(name="aarshjul-digest", flow_run_name=lambda: _name("ugeoversigt"), persist_result=False)
+def digest_flow(year: DigestYear = 0, only_on_digest_day: OnDigestDay = False,
+                dry_run: DryRun = False) -> RunReport:
+    """Send koordinatorens ugeoversigt for hvert igangværende cykelår (én gang om ugen)."""
+    b = binding()
+    _tag_run("digest", *([str(year)] if year else []))
+    return _finish(runs.digest(b.setup, b.instant(), year=year or None, dry_run=dry_run,
+                               only_on_digest_day=only_on_digest_day, step=task_step))
+
+
+# The flows a Runner starts by name (flows.compose.Runner.action), the CLI's and the UI's.
+ACTION_FLOWS: dict[str, Any] = {
+    "extend": extend_flow, "excuse": excuse_flow, "reopen": reopen_flow,
+    "resend": resend_flow, "pause": pause_flow, "resume": resume_flow, "digest": digest_flow,
+}

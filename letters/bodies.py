@@ -9,7 +9,9 @@ the HTML is autoescaped, the text is not. A subject is made one line
 are removed with a warning, as in the letters.
 
 Kinds: ``letter``, ``reminder`` (påmindelse, before the deadline), ``overdue`` (rykker,
-after it), ``escalation``, ``receipt`` (kvittering), ``report``. Note that the
+after it), ``escalation``, ``receipt`` (kvittering), ``report``, ``notice`` (meddelelse: a
+coordinator's action told to a committee) and ``digest`` (ugeoversigt, to the
+coordinator). Note that the
 ``X-Aarshjul-Kind`` header (CONTRACT §3) calls both reminder and overdue ``reminder``; the
 body kind only chooses the wording (see :func:`kind_for_slot`).
 """
@@ -39,7 +41,7 @@ from letters.limits import LimitError
 from letters.render import clean_text
 from letters.sandbox import bytecode_cache, environment
 from models.kinds import BodyKind
-from models.plan import YearPlan
+from models.plan import Slot, YearPlan
 from models.problems import Problem
 from models.wheel import Wheel
 
@@ -124,11 +126,13 @@ def kind_for_slot(slot: str) -> BodyKind:
     raise ValueError(f"{slot!r} is not a slot name (before-N, after-N or escalate)")
 
 
-def _deliverable(wheel: Wheel, plan: YearPlan, key: str) -> dict[str, Any]:
+def _deliverable(wheel: Wheel, plan: YearPlan, key: str,
+                 due: date | None = None) -> dict[str, Any]:
+    """A deliverable for a template; ``due``: the request's own due date (an extension)."""
     d = wheel.deliverable[key]
-    pd = plan.deliverable(key)
-    return {"key": key, "title": d.title, "due": dato(pd.due), "due_weekday": ugedag_dato(pd.due),
-            "due_iso": pd.due.isoformat()}
+    day = due or plan.deliverable(key).due
+    return {"key": key, "title": d.title, "due": dato(day), "due_weekday": ugedag_dato(day),
+            "due_iso": day.isoformat()}
 
 
 def _and(items: Sequence[str]) -> str:
@@ -155,14 +159,19 @@ def letter_body_context(
 
 
 def chase_body_context(
-    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, slot: str,
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, slot: str, *,
+    due: date | None = None, slots: Sequence[Slot] | None = None,
 ) -> dict[str, Any]:
-    """A reminder, overdue reminder or escalation for request (committee, deliverable)."""
+    """A reminder, overdue reminder or escalation for request (committee, deliverable).
+
+    ``due`` and ``slots`` are the request's own due date and ladder when they are not the
+    plan's (an extension, a new ladder after a deadline moved)."""
     c = wheel.committee[committee_key]
-    pd = plan.deliverable(deliverable_key)
-    req = next((r for r in plan.requests
-                if r.committee == committee_key and r.deliverable == deliverable_key), None)
-    slots = req.slots if req else ()
+    due_day = due or plan.deliverable(deliverable_key).due
+    if slots is None:
+        req = next((r for r in plan.requests
+                    if r.committee == committee_key and r.deliverable == deliverable_key), None)
+        slots = req.slots if req else ()
     found = next((s for s in slots if s.name == slot), None)
     day: date
     if found is not None:
@@ -171,7 +180,7 @@ def chase_body_context(
         n = 0 if slot == "escalate" else int(slot.split("-", 1)[1])
         if slot == "escalate":
             n = wheel.deliverable[deliverable_key].reminders.escalate_after or 0
-        day = pd.due + timedelta(days=-n if slot.startswith("before") else n)
+        day = due_day + timedelta(days=-n if slot.startswith("before") else n)
     esc = next((s for s in slots if s.kind == "escalate"), None)
     escalate_to = list(wheel.escalate_to(c))
     sent_before = [s for s in slots if s.is_reminder and s.day <= day and s.name != slot]
@@ -181,9 +190,9 @@ def chase_body_context(
     ctx = _common(wheel, plan)
     ctx.update(
         committee=_committee(c), salutation=salutation(c),
-        deliverable=_deliverable(wheel, plan, deliverable_key),
+        deliverable=_deliverable(wheel, plan, deliverable_key, due_day),
         slot=slot, kind=kind_for_slot(slot), send_date=dato(day),
-        days_left=max((pd.due - day).days, 0), days_late=max((day - pd.due).days, 0),
+        days_left=max((due_day - day).days, 0), days_late=max((day - due_day).days, 0),
         escalation_date=dato(esc.day) if esc is not None and slot != "escalate" else "",
         escalate_to=escalate_to, escalate_to_text=_and(escalate_to),
         reminders_sent_text=reminders_text,
@@ -194,20 +203,20 @@ def chase_body_context(
 def receipt_body_context(
     wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str,
     received_at: datetime, *, revision: bool = False, first_received_at: datetime | None = None,
-    file_name: str | None = None,
+    file_name: str | None = None, due: date | None = None,
 ) -> dict[str, Any]:
     from models.dates import dansk_tid
     from models.plan import require_aware
 
     require_aware(received_at, "received_at")
     c = wheel.committee[committee_key]
-    pd = plan.deliverable(deliverable_key)
+    due_day = due or plan.deliverable(deliverable_key).due
     local = received_at.astimezone(wheel.policy.tz)
     ctx = _common(wheel, plan)
     ctx.update(
         committee=_committee(c), salutation=salutation(c),
-        deliverable=_deliverable(wheel, plan, deliverable_key),
-        received_at=dansk_tid(local), on_time=local.date() <= pd.due, revision=revision,
+        deliverable=_deliverable(wheel, plan, deliverable_key, due_day),
+        received_at=dansk_tid(local), on_time=local.date() <= due_day, revision=revision,
         first_received_at=dansk_tid(first_received_at.astimezone(wheel.policy.tz))
         if first_received_at else "",
         file_name=file_name or "",
@@ -231,14 +240,164 @@ def report_body_context(
     return ctx
 
 
+# --- notices and the digest (the coordinator's desk) ----------------------------------------
+
+MAX_DIGEST_ITEMS = 100  # per section of a digest; the rest is counted ("og 12 flere")
+
+
+def notice_body_context(
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, *, cause: str,
+    due: date, previous_due: date | None = None, reason: str | None = None,
+    received_at: datetime | None = None, file_name: str | None = None,
+    standing_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A ``notice`` to a committee about one request (:class:`models.kinds.NoticeCause`):
+    ``extended`` or ``moved`` (from ``previous_due`` to ``due``), ``excused``, ``unexcused``
+    (the excuse was withdrawn), ``reopened``
+    (the registration of ``file_name`` received at ``received_at`` was withdrawn: the request
+    is open again) or ``withdrawn`` (a later one was; the one of ``standing_at`` stands)."""
+    from models.dates import dansk_tid
+
+    tz = wheel.policy.tz
+    c = wheel.committee[committee_key]
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c), salutation=salutation(c), cause=str(cause),
+        deliverable=_deliverable(wheel, plan, deliverable_key, due),
+        previous_due=dato(previous_due) if previous_due else "",
+        reason=" ".join((reason or "").split()),
+        received_at=dansk_tid(received_at.astimezone(tz)) if received_at else "",
+        file_name=file_name or "",
+        standing_at=dansk_tid(standing_at.astimezone(tz)) if standing_at else "",
+    )
+    return ctx
+
+
+def _more(items: Sequence[Any]) -> tuple[list[Any], int]:
+    return list(items[:MAX_DIGEST_ITEMS]), max(len(items) - MAX_DIGEST_ITEMS, 0)
+
+
+def digest_body_context(wheel: Wheel, plan: YearPlan, digest: Any) -> dict[str, Any]:
+    """The coordinator's ``digest`` of one cycle year (a :class:`models.digest.Digest`):
+    every value a ready Danish text, each section at most :data:`MAX_DIGEST_ITEMS` long."""
+    from models.dates import dansk_tid
+
+    tz = wheel.policy.tz
+    title = {d.key: d.title for d in wheel.deliverables}
+
+    def name(key: str | None) -> str:
+        c = wheel.committee.get(key or "")
+        return f"{c.name} ({c.key})" if c is not None else (key or "–")
+
+    def days(n: int) -> str:
+        return "i dag" if n == 0 else "i morgen" if n == 1 else f"om {n} dage"
+
+    today = digest.as_of.astimezone(tz).date()
+    due_soon, due_more = _more([
+        {"committee": name(x.committee), "title": title.get(x.deliverable, x.deliverable),
+         "due": ugedag_dato(x.due), "when": days((x.due - today).days),
+         "extended": x.extended} for x in digest.due_soon])
+    overdue, overdue_more = _more([
+        {"committee": name(x.committee), "title": title.get(x.deliverable, x.deliverable),
+         "due": dato(x.due), "reminders": x.reminders_sent, "missing": x.received_at is None,
+         "received_at": dansk_tid(x.received_at.astimezone(tz)) if x.received_at else ""}
+        for x in digest.overdue])
+    excused, excused_more = _more([
+        {"committee": name(x.committee), "title": title.get(x.deliverable, x.deliverable),
+         "at": dansk_tid(x.at.astimezone(tz)), "reason": x.reason or ""}
+        for x in digest.excused])
+    extended, extended_more = _more([
+        {"committee": name(x.committee), "title": title.get(x.deliverable, x.deliverable),
+         "previous": dato(x.previous), "until": dato(x.until), "reason": x.reason or ""}
+        for x in digest.extended])
+    held, held_more = _more([
+        {"at": dansk_tid(x.received_at.astimezone(tz)), "sender": x.sender,
+         "subject": x.subject, "why": x.why} for x in digest.held])
+    state_da = {"failed": "kunne ikke leveres", "bounced": "kom retur",
+                "uncertain": "usikker (måske modtaget to gange)",
+                "refused": "afvist af en modtager", "journal": "journalkopi mangler"}
+    kind_da = {"letter": "brev", "reminder": "påmindelse", "escalation": "eskalering",
+               "receipt": "kvittering", "report": "rapport", "notice": "meddelelse",
+               "refusal": "afvisning", "digest": "ugeoversigt", "alert": "advarsel"}
+    problems, problems_more = _more([
+        {"state": state_da.get(x.state, x.state), "kind": kind_da.get(x.kind, x.kind),
+         "committee": name(x.committee) if x.committee else "", "what": x.what or "",
+         "at": dansk_tid(x.at.astimezone(tz)), "detail": x.detail,
+         "message_id": x.message_id} for x in digest.problems])
+    undelivered = [{"committee": name(c), "event": plan.event(e).title
+                    if e in {pe.key for pe in plan.events} else e}
+                   for c, e in digest.undelivered]
+    ctx = _common(wheel, plan)
+    ctx.update(
+        week=digest.week_of.isocalendar()[1], week_of=dato(digest.week_of),
+        as_of=dansk_tid(digest.as_of.astimezone(tz)),
+        due_soon=due_soon, due_soon_more=due_more, overdue=overdue, overdue_more=overdue_more,
+        excused=excused, excused_more=excused_more, extended=extended,
+        extended_more=extended_more, held=held, held_more=held_more, problems=problems,
+        problems_more=problems_more, undelivered=undelivered, paused=digest.paused,
+        pending=digest.pending,
+    )
+    return ctx
+
+
+def desk_samples(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str, Any]]]:
+    """Sample contexts of the notice (every cause) and of a digest with every section."""
+    from models.digest import (
+        Digest,
+        DueSoon,
+        Excused,
+        Extended,
+        Held,
+        Overdue,
+        SendProblem,
+        week_monday,
+    )
+
+    out: list[tuple[BodyKind, dict[str, Any]]] = []
+    tz = wheel.policy.tz
+    if plan.requests:
+        r = plan.requests[0]
+        later = r.due + timedelta(days=10)
+        at = datetime.combine(r.due, wheel.policy.send_clock, tzinfo=tz)
+        for cause in ("extended", "moved", "excused", "unexcused", "reopened", "withdrawn"):
+            out.append((BodyKind.NOTICE, notice_body_context(
+                wheel, plan, r.deliverable, r.committee, cause=cause,
+                due=later if cause in ("extended", "moved") else r.due, previous_due=r.due,
+                reason="Udvalget har bedt om mere tid", received_at=at,
+                file_name="handleplan.docx", standing_at=at - timedelta(days=3))))
+        monday = week_monday(r.due)
+        as_of = datetime.combine(monday, wheel.policy.send_clock, tzinfo=tz)
+        full = Digest(
+            year=plan.year, week_of=monday, as_of=as_of,
+            due_soon=(DueSoon(r.committee, r.deliverable, r.due, True),),
+            overdue=(Overdue(r.committee, r.deliverable, r.due, 3),
+                     Overdue(r.committee, r.deliverable, r.due, 2, as_of)),
+            excused=(Excused(r.committee, r.deliverable, as_of, "Ingen aktiviteter i år"),),
+            extended=(Extended(r.committee, r.deliverable, r.due, later, None),),
+            held=(Held(as_of, "someone@kk.example", "Re: Opfordringsskrivelse",
+                       "ukendt afsender"),),
+            problems=(SendProblem("failed", "letter", r.committee, r.opened_by, as_of,
+                                  "550 5.1.1 mailbox unavailable", "<x@kk.example>"),),
+            undelivered=((r.committee, r.opened_by),), paused=True, pending=2)
+        out.append((BodyKind.DIGEST, digest_body_context(wheel, plan, full)))
+        quiet = Digest(year=plan.year, week_of=monday, as_of=as_of,
+                       due_soon=(DueSoon(r.committee, r.deliverable, r.due),))
+        out.append((BodyKind.DIGEST, digest_body_context(wheel, plan, quiet)))
+    return out
+
+
 def body_context(
     kind: BodyKind, wheel: Wheel, plan: YearPlan, *, committee: str | None = None,
     event: str | None = None, deliverable: str | None = None, slot: str | None = None,
     received_at: datetime | None = None, revision: bool = False,
     first_received_at: datetime | None = None, file_name: str | None = None,
-    attachments: Sequence[str] = (), notes: Sequence[str] = (),
+    attachments: Sequence[str] = (), notes: Sequence[str] = (), due: date | None = None,
+    slots: Sequence[Slot] | None = None,
 ) -> dict[str, Any]:
-    """The context of ``kind`` (dispatches to the functions above; checks what it needs)."""
+    """The context of ``kind`` (dispatches to the functions above; checks what it needs).
+
+    ``due`` and ``slots``: the request's own due date and ladder, where they differ from the
+    plan's (reminders, escalations and receipts after an extension or a moved deadline)."""
 
     def need(value: str | None, what: str) -> str:
         if value is None:
@@ -250,13 +409,15 @@ def body_context(
                                    attachments)
     if kind in ("reminder", "overdue", "escalation"):
         return chase_body_context(wheel, plan, need(deliverable, "deliverable"),
-                                  need(committee, "committee"), need(slot, "slot"))
+                                  need(committee, "committee"), need(slot, "slot"),
+                                  due=due, slots=slots)
     if kind == "receipt":
         if received_at is None:
             raise ValueError("a receipt body needs received_at")
         return receipt_body_context(wheel, plan, need(deliverable, "deliverable"),
                                     need(committee, "committee"), received_at, revision=revision,
-                                    first_received_at=first_received_at, file_name=file_name)
+                                    first_received_at=first_received_at, file_name=file_name,
+                                    due=due)
     if kind == "report":
         return report_body_context(wheel, plan, need(event, "event"), attachments, notes)
     raise ValueError(f"unknown body kind {kind!r}")
@@ -289,6 +450,7 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
             out.append((BodyKind.RECEIPT, receipt_body_context(
                 wheel, plan, r.deliverable, r.committee, at, revision=rev,
                 first_received_at=at if rev else None, file_name="handleplan.docx")))
+    out += desk_samples(wheel, plan)
     return out
 
 

@@ -9,8 +9,10 @@ Layout of the journal directory::
 
 Index fields: ``message_id, key, kind, year, committee, event, deliverable, slot, from, to, cc,
 subject, date`` (the message's Date header), ``sent_at`` (ISO 8601), ``sha256`` (of the .eml
-bytes), ``file`` (relative to the journal directory). Each message is indexed once, even when
-it was sent twice after an uncertain attempt (its bytes are identical). Several processes may
+bytes), ``file`` (relative to the journal directory). Each outbox row is indexed once (by its
+key), even when it was sent twice after an uncertain attempt (its bytes are identical); a
+message resent with ``aarshjul resend`` is a row of its own (``resend:<key>:<n>``) with the
+original's Message-ID, so both copies are in the journal. Several processes may
 record into one journal: each record (the .eml, then its index line) is written under an
 ``flock``.
 
@@ -129,6 +131,13 @@ def index_headers(raw: bytes) -> dict[str, str]:
     return out
 
 
+def _ident(entry: dict[str, Any]) -> str:
+    """What makes an index entry one: its outbox key (a message resent with ``aarshjul
+    resend`` is a row of its own, ``resend:<key>:<n>``, with the original's Message-ID, and
+    both copies are kept), else, for an entry rebuilt without a key, its Message-ID."""
+    return str(entry.get("key") or entry["message_id"])
+
+
 class JournalError(Exception):
     """A journal copy or its index could not be written or read; the message names the file."""
 
@@ -184,7 +193,7 @@ class Journal:
     def __init__(self, directory: Path, *, faults: Faults | None = None) -> None:
         self.directory = Path(directory)
         self._faults = faults or Faults()
-        self._known: set[str] = set()  # Message-IDs in the index
+        self._known: set[str] = set()  # what the index holds: outbox keys (else Message-IDs)
         self._pos = 0  # how far index.jsonl has been read
         self._line = 0  # ... in lines
         self._inode: int | None = None
@@ -274,7 +283,7 @@ class Journal:
             if damaged or self._damaged:
                 self._repair(entry)
             self._sync_csv()
-            if entry["message_id"] in self._known:
+            if _ident(entry) in self._known:
                 return
             self._append(entry)
         except Exception as exc:
@@ -298,7 +307,7 @@ class Journal:
             self._pos = f.tell()
             self._line += 1
             self._inode = os.fstat(f.fileno()).st_ino
-        self._known.add(entry["message_id"])
+        self._known.add(_ident(entry))
         row = _csv_text([entry], header=self._csv_size == 0)
         self._csv_size += len(row)
         self._faults.hit("between_index_and_csv")
@@ -376,7 +385,7 @@ class Journal:
                             self._line, line[:120])
                 damaged = True
             else:
-                self._known.add(e["message_id"])
+                self._known.add(_ident(e))
                 self._csv_size += len(_csv_text([e], header=self._csv_size == 0))
         self._pos += end
         if data[end:].strip():
@@ -403,8 +412,8 @@ class Journal:
             if e is None:
                 salvaged.append(_salvage(line))
                 changed = True
-            elif e["message_id"] not in seen:
-                seen.add(e["message_id"])
+            elif _ident(e) not in seen:
+                seen.add(_ident(e))
                 entries.append(e)
             else:
                 changed = True
@@ -415,11 +424,11 @@ class Journal:
             if rel in indexed or rel == skip:
                 continue
             e = _rebuilt_entry(eml, rel, salvaged)
-            if e["message_id"] in seen:
+            if _ident(e) in seen:
                 continue
             log.warning("%s: index entry rebuilt from %s%s", self.index_path, rel,
                         "" if e["sent_at"] else " (the time it was sent is not known)")
-            seen.add(e["message_id"])
+            seen.add(_ident(e))
             entries.append(e)
             changed = True
         if not changed:

@@ -239,7 +239,8 @@ def headers_for(o: Outgoing) -> list[tuple[str, str]]:
         out.append(("X-Aarshjul-Committee", o.committee))
     if o.event is not None and o.kind in ("letter", "report"):
         out.append(("X-Aarshjul-Event", o.event))
-    if o.deliverable is not None and o.kind in ("reminder", "escalation", "receipt"):
+    if o.deliverable is not None and o.kind in ("reminder", "escalation", "receipt", "notice",
+                                                "refusal"):
         out.append(("X-Aarshjul-Deliverable", o.deliverable))
     if o.slot is not None and o.kind in ("reminder", "escalation"):
         out.append(("X-Aarshjul-Slot", o.slot))
@@ -544,3 +545,4 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
     return (b"".join(head) + b"MIME-Version: 1.0\r\n"
             + _multipart_head("mixed", f"=_aarshjul_{seed}_0") + b"\r\n"
             + _multipart(f"=_aarshjul_{seed}_0", parts))
+

@@ -34,6 +34,8 @@ class BodyKind(StrEnum):
     ESCALATION = "escalation"
     RECEIPT = "receipt"
     REPORT = "report"
+    NOTICE = "notice"  # a coordinator's action (or a moved deadline) told to a committee
+    DIGEST = "digest"  # the weekly overview for the coordinator
 
 
 class OutboxStatus(StrEnum):
@@ -57,19 +59,22 @@ class AlertKind(StrEnum):
     UNCERTAIN = "uncertain"
     REFUSED = "refused"
     JOURNAL = "journal"
+    BOUNCED = "bounced"  # a delivery status notification came back (the mail intake)
 
 
 class RequestStatus(StrEnum):
-    """A request's status. ``open``, ``on_time`` and ``late`` are stored; ``missing`` is
-    derived (open past its due date, or open at the end of the year)."""
+    """A request's status. ``open``, ``on_time``, ``late`` and ``excused`` are stored;
+    ``missing`` is derived (open past its due date, or open at the end of the year)."""
 
     OPEN = "open"
     ON_TIME = "on_time"
     LATE = "late"
     MISSING = "missing"
+    EXCUSED = "excused"  # fritaget by the coordinator (``aarshjul excuse``)
 
 
 CLOSED_RECEIVED = (RequestStatus.ON_TIME, RequestStatus.LATE)
+CLOSED = (RequestStatus.ON_TIME, RequestStatus.LATE, RequestStatus.EXCUSED)
 
 
 class SlotKind(StrEnum):
@@ -101,6 +106,46 @@ class RunKind(StrEnum):
     CHASE = "chase"
     RECEIPT = "receipt"
     SIMULATE = "simulate"
+    ACTION = "action"  # a coordinator's action (extend, excuse, reopen, resend, pause, ...)
+    DIGEST = "digest"
+
+
+class ActionKind(StrEnum):
+    """A coordinator's action (README "The coordinator's desk"), as audited."""
+
+    EXTEND = "extend"
+    EXCUSE = "excuse"
+    REOPEN = "reopen"
+    RESEND = "resend"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+class NoticeCause(StrEnum):
+    """Why a committee gets a ``notice``."""
+
+    EXTENDED = "extended"  # its own due date was extended
+    EXCUSED = "excused"  # the request was closed as excused
+    REOPENED = "reopened"  # a registration was withdrawn: the request is open again
+    WITHDRAWN = "withdrawn"  # a later registration was withdrawn; an earlier one stands
+    MOVED = "moved"  # the wheel's due date was moved later: a new ladder
+    UNEXCUSED = "unexcused"  # an excuse was withdrawn: the request is open again
+
+
+class LetterState(StrEnum):
+    """How the letter that opened a request fared, for the requests table and the chase.
+
+    ``failed`` and ``bounced`` mean the committee never got it: its reminders are held
+    until the letter is sent again (``aarshjul resend``) and delivered."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # the mail server refused it for good (5xx, or retries used up)
+    BOUNCED = "bounced"  # accepted, then a delivery status notification came back
+    RESENT = "resent"  # sent again after a failure or bounce, and delivered
+
+
+UNDELIVERED = (LetterState.FAILED, LetterState.BOUNCED)
 
 
 class IntakeFolder(StrEnum):

@@ -1,8 +1,13 @@
 """The reminder ladder in motion: which slot a chase sends, and what status a request has.
 
-Pure rules (README "Business days and the reminder ladder"); the engine's chase and status
-services apply them to what the database holds. Slots themselves are derived by
-:func:`models.plan.reminder_slots` from the current wheel.
+Pure rules (README "Business days and the reminder ladder" and "The coordinator's desk");
+the engine's chase and status services apply them to what the database holds. Slots
+themselves are derived by :func:`models.plan.reminder_slots` from the current wheel.
+
+A request's slots come in *ladders*: ladder 0 from its letter; an extension, or a due date
+moved later in the wheel, starts the next ladder from that instant with the new due date
+(:func:`ladder_change`). A request's due date is the wheel's, or the committee's own after
+an extension when that is later (:func:`effective_due`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from models.calendar import BusinessCalendar
+from models.dates import dansk_dato, dansk_ugedag_dato
 from models.kinds import RequestStatus, SlotKind
 from models.plan import Slot, due_date, reminder_slots, require_aware
 from models.wheel import Wheel
@@ -70,10 +76,14 @@ class StatusAsOf:
 
 
 def status_as_of(stored: str, received_at: datetime | None, as_of: datetime, due: date,
-                 today: date) -> StatusAsOf:
-    """A request's status as of ``as_of`` from what is stored (its status and first
-    arrival): an arrival after ``as_of`` does not count yet."""
+                 today: date, closed_at: datetime | None = None) -> StatusAsOf:
+    """A request's status as of ``as_of`` from what is stored (its status, first arrival
+    and, for an excused request, when it was excused): what happened after ``as_of`` does
+    not count yet. An excused request is never overdue (it is not missing)."""
     require_aware(as_of, "as_of")
+    limit = as_of.astimezone(UTC)
+    if stored == RequestStatus.EXCUSED and closed_at is not None and closed_at <= limit:
+        return StatusAsOf(RequestStatus.EXCUSED, None, False)
     received = received_at if received_at is not None and received_at <= as_of else None
     status = RequestStatus(stored) if received is not None else RequestStatus.OPEN
     return StatusAsOf(status, received, status == RequestStatus.OPEN and today > due)
@@ -84,6 +94,54 @@ def arrival_status(arrived: date, due: date) -> RequestStatus:
     return RequestStatus.ON_TIME if arrived <= due else RequestStatus.LATE
 
 
+def effective_due(wheel_due: date, extended_to: date | None) -> date:
+    """A request's due date: the wheel's (as moved by ``if_closed``), or the committee's own
+    after an extension. When the wheel's date is later than the extension, the wheel's
+    date wins: an extended committee never has less time than the others."""
+    return wheel_due if extended_to is None else max(wheel_due, extended_to)
+
+
+@dataclass(frozen=True)
+class LadderChange:
+    """The due date a request's ladder was made for is no longer its due date."""
+
+    previous: date
+    due: date
+
+    @property
+    def later(self) -> bool:
+        """A later date starts a new ladder (and the committee gets a notice); an earlier
+        one re-derives the slots of the same ladder from the instant it is seen, so that
+        none of its past slots is sent (nothing is replayed)."""
+        return self.due > self.previous
+
+
+def ladder_change(made_for: date | None, due: date) -> LadderChange | None:
+    """The change a chase must apply to a request whose ladder was made for ``made_for``
+    (None: a request stored before ladders were; its ladder is taken as made for ``due``)."""
+    if made_for is None or made_for == due:
+        return None
+    return LadderChange(made_for, due)
+
+
+def extension_problem(cal: BusinessCalendar, current: date, until: date,
+                      today: date) -> str | None:
+    """Why ``until`` cannot be a request's new due date (Danish), or None when it can: it
+    must be a business day, later than the current due date and not before ``today``."""
+    if not cal.is_business_day(until):
+        why = ("en helligdag" if cal.holiday_name(until) else
+               "en lukkedag" if cal.is_closed_day(until) else "weekend")
+        nxt = cal.next_business_day(until)
+        return (f"{dansk_ugedag_dato(until)} er ikke en hverdag ({why}); den nærmeste "
+                f"hverdag efter er {dansk_ugedag_dato(nxt)}")
+    if until <= current:
+        return (f"{dansk_dato(until)} er ikke senere end den nuværende frist "
+                f"({dansk_dato(current)}); en forlængelse skal give en senere frist")
+    if until < today:
+        return f"{dansk_dato(until)} er allerede passeret (i dag er {dansk_dato(today)})"
+    return None
+
+
 class Ladders:
     """Due dates and slot ladders of one wheel, each computed once (a chase over thousands
     of requests asks for the same few ladders again and again)."""
@@ -91,7 +149,7 @@ class Ladders:
     def __init__(self, wheel: Wheel, cal: BusinessCalendar) -> None:
         self.wheel, self.cal = wheel, cal
         self._due: dict[tuple[str, int], date] = {}
-        self._slots: dict[tuple[str, int, datetime], tuple[Slot, ...]] = {}
+        self._slots: dict[tuple[str, int, datetime, date | None], tuple[Slot, ...]] = {}
 
     def knows(self, deliverable: str) -> bool:
         return deliverable in self.wheel.deliverable
@@ -103,11 +161,15 @@ class Ladders:
             self._due[k] = due_date(self.wheel, self.cal, d, year)
         return self._due[k]
 
-    def slots(self, deliverable: str, year: int, opened_at: datetime) -> tuple[Slot, ...]:
-        k = (deliverable, year, opened_at)
+    def slots(self, deliverable: str, year: int, opened_at: datetime,
+              due: date | None = None) -> tuple[Slot, ...]:
+        """The ladder of a request for ``deliverable`` due on ``due`` (default: the wheel's
+        due date) that starts at ``opened_at`` (its letter, or the instant a new ladder
+        started): slots at or before that instant are dropped."""
+        k = (deliverable, year, opened_at, due)
         if k not in self._slots:
             d = self.wheel.deliverable[deliverable]
             self._slots[k] = reminder_slots(
-                self.wheel, self.cal, d, self.due(deliverable, year), opened_at
+                self.wheel, self.cal, d, due or self.due(deliverable, year), opened_at
             )
         return self._slots[k]

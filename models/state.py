@@ -1,9 +1,15 @@
 """The state of the wheel in motion: what was opened, sent, skipped and handed in.
 
 SQLModel tables on top of the outbox (``models.db``, revision ``0001_outbox``); the Alembic
-revision ``0002_state`` creates exactly these. Slots are *not* stored as a schedule: they
-are derived from the current ``aarshjul.yaml`` at each chase (CONTRACT §2), and only what
-happened to a slot (sent, skipped, cancelled) is kept, unique per (request, slot).
+revision ``0002_state`` creates these, ``0005_kinds`` and ``0006_desk`` add to them. Slots
+are *not* stored as a schedule: they are derived from the current ``aarshjul.yaml`` at each
+chase, and only what happened to a slot (sent, skipped, cancelled) is kept, unique per
+(request, ladder, slot).
+
+A *ladder* is one generation of a request's slots: ladder 0 from its letter; an extension
+(``aarshjul extend``) or a due date moved later in the wheel starts ladder n+1 from that
+instant (``ladder_from``) for the due date it was made for (``due``), so a ``before-7`` of
+ladder 1 is sent even though ladder 0's was.
 
 Instants are stored as UTC (naive in the column, aware in Python) via ``models.db.UTCDateTime``.
 The audit log is append-only and holds ids and outcomes, never message bodies or secrets.
@@ -11,7 +17,7 @@ The audit log is append-only and holds ids and outcomes, never message bodies or
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,8 +28,6 @@ from models.db import UTCDateTime
 
 def _at(nullable: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
-
-
 
 
 class CycleYear(SQLModel, table=True):
@@ -45,16 +49,26 @@ class Request(SQLModel, table=True):
     opened_at: datetime = _at()
     status: str = Field(default="open", max_length=10, index=True)  # RequestStatus
     received_at: datetime | None = _at(nullable=True)  # first arrival
-    closed_at: datetime | None = _at(nullable=True)  # when it was registered
+    closed_at: datetime | None = _at(nullable=True)  # when it was registered (or excused)
+    # the current ladder: its number, the due date it was made for, and its start (None:
+    # ladder 0, from opened_at). A null ``due`` (a request of before 0006_desk) is the
+    # wheel's due date as the first chase that sees it finds it.
+    ladder: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    due: date | None = Field(default=None)
+    ladder_from: datetime | None = _at(nullable=True)
+    extended_to: date | None = Field(default=None)  # the committee's own due date (extend)
 
 
 class SlotState(SQLModel, table=True):
-    """What happened to one derived slot of a request; one row per (request, slot)."""
+    """What happened to one derived slot of a request; one row per (request, ladder, slot)."""
 
     __tablename__ = "slot_states"
-    __table_args__ = (sa.UniqueConstraint("request_id", "slot", name="uq_slot_state"),)
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "ladder", "slot", name="uq_slot_state_ladder"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="requests.id", index=True)
+    ladder: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     slot: str = Field(max_length=20)  # before-N | after-N | escalate
     kind: str = Field(max_length=10, sa_column_kwargs={"server_default": "before"})  # SlotKind
     state: str = Field(max_length=10)  # sent | skipped | cancelled
@@ -85,6 +99,7 @@ class Submission(SQLModel, table=True):
     received_at: datetime = _at()
     revision: int = 0  # 0 = the first arrival
     outcome: str = Field(max_length=10)  # on_time | late (of this arrival)
+    withdrawn_at: datetime | None = _at(nullable=True)  # ``aarshjul reopen``: kept, not counted
 
 
 class BarometerReading(SQLModel, table=True):
@@ -115,6 +130,7 @@ class AuditEntry(SQLModel, table=True):
     slot: str | None = Field(default=None, max_length=20)
     ref: str | None = Field(default=None, max_length=200)  # outbox key, submission id
     outcome: str = Field(max_length=40)  # queued, skipped, cancelled, refused, ...
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # a coordinator's why
 
 
 STATE_TABLES = (

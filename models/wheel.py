@@ -224,6 +224,7 @@ class Policy(_Frozen):
     coordinator: Contact
     # project keys (README: "Keys of our own")
     mail_domain: Domain | None = None  # Message-ID domain; default: the sender's domain
+    digest: Annotated[bool, Strict()] = True  # the coordinator's Monday digest (false: none)
 
     @cached_property
     def tz(self) -> ZoneInfo:

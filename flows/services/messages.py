@@ -70,7 +70,8 @@ def body_context(st: Setup, a: Action, attachments: Sequence[str] = ()) -> dict[
         a.body, st.wheel, st.plan(a.year), committee=a.committee, event=a.event,
         deliverable=a.deliverable, slot=a.slot_name, received_at=a.received_at,
         revision=a.revision > 0, first_received_at=a.first_received_at,
-        file_name=a.file_name, attachments=attachments, notes=a.notes,
+        file_name=a.file_name, attachments=attachments, notes=a.notes, due=a.due,
+        slots=a.ladder_slots,
     )
 
 
@@ -92,8 +93,11 @@ def build_outgoing(st: Setup, a: Action, as_of: datetime,
     """The message of a letter, reminder, escalation or receipt to one committee.
 
     Letters, reminders and receipts go to the committee's ``to`` with its ``cc`` in Cc; an
-    escalation to its ``escalate_to`` with the committee's ``to`` and ``cc`` in Cc.
+    escalation to its ``escalate_to`` with the committee's ``to`` and ``cc`` in Cc. An
+    action built beforehand (a notice) is its own message.
     """
+    if a.outgoing is not None:
+        return a.outgoing
     c = st.wheel.committee[a.committee]
     attachments = letter_attachments(st, a, readings) if a.kind == MessageKind.LETTER else []
     if a.kind == MessageKind.ESCALATION:

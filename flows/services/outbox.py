@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from flows.report import MessageRow
 from flows.services.audit import audit, ensure_year
 from flows.services.keys import Action, Queued
+from flows.services.ladders import apply_restart
 from flows.services.messages import build_outgoing, readings_by_goal, write_documents
 from flows.services.setup import Setup
 from letters.delivery import AlertPolicy, DeliveryReport, enqueue, is_paused, send_pending
@@ -84,13 +85,14 @@ def enqueue_actions(st: Setup, actions: list[Action], as_of: datetime, *,
 def _slot_states(s: Session, st: Setup, a: Action, as_of: datetime) -> None:
     assert a.request_id is not None
     for slot in a.skip:
-        s.add(SlotState(request_id=a.request_id, slot=slot.name, kind=slot.kind,
-                        state=SlotOutcome.SKIPPED, due_at=slot.at, at=as_of))
+        s.add(SlotState(request_id=a.request_id, ladder=a.ladder, slot=slot.name,
+                        kind=slot.kind, state=SlotOutcome.SKIPPED, due_at=slot.at, at=as_of))
         audit(s, st, as_of, "slot", a.year, a.committee, deliverable=a.deliverable,
               slot=slot.name, outcome=SlotOutcome.SKIPPED)
     if a.send and a.slot is not None:
-        s.add(SlotState(request_id=a.request_id, slot=a.slot.name, kind=a.slot.kind,
-                        state=SlotOutcome.SENT, due_at=a.slot.at, at=as_of, outbox_key=a.key))
+        s.add(SlotState(request_id=a.request_id, ladder=a.ladder, slot=a.slot.name,
+                        kind=a.slot.kind, state=SlotOutcome.SENT, due_at=a.slot.at, at=as_of,
+                        outbox_key=a.key))
 
 
 def _open_requests(s: Session, st: Setup, a: Action, as_of: datetime) -> None:
@@ -100,7 +102,8 @@ def _open_requests(s: Session, st: Setup, a: Action, as_of: datetime) -> None:
             Request.committee == a.committee)).first()
         if existing is None:
             s.add(Request(year=a.year, deliverable=dkey, committee=a.committee,
-                          opened_by=a.event or "", opened_at=as_of))
+                          opened_by=a.event or "", opened_at=as_of,
+                          due=st.ladders.due(dkey, a.year)))
             audit(s, st, as_of, "open", a.year, a.committee, deliverable=dkey, event=a.event,
                   outcome="opened")
 
@@ -123,6 +126,8 @@ def _enqueue_chunk(st: Setup, actions: list[Action], as_of: datetime,
         for y in sorted({a.year for a in actions}):
             ensure_year(s, y, as_of)
         for a, o in built:
+            if a.restart is not None:
+                apply_restart(s, st, a, as_of)
             if a.request_id is not None:
                 _slot_states(s, st, a, as_of)
             if o is None or not queue_message(s, st, o, as_of):

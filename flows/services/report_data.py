@@ -9,6 +9,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from flows.report import RequestRow
@@ -18,7 +19,7 @@ from flows.services.status import request_rows
 from flows.services.storage import barometer_readings, budget_decisions
 from letters.readback import FormReading
 from letters.reports.data import CommitteeReport, Handin, StatusData
-from models.kinds import CLOSED_RECEIVED, RequestStatus
+from models.kinds import CLOSED, CLOSED_RECEIVED, RequestStatus
 from models.plan import require_aware
 from models.state import Document, Request, Submission
 from models.wheel import Committee, Deliverable
@@ -28,13 +29,17 @@ log = logging.getLogger("aarshjul.reports")
 
 def latest_submissions(st: Setup, year: int,
                        as_of: datetime) -> dict[tuple[str, str], tuple[Submission, Document]]:
-    """(committee, deliverable) -> (its latest submission at ``as_of``, the document)."""
+    """(committee, deliverable) -> (its latest submission at ``as_of``, not withdrawn, and
+    the document)."""
     out: dict[tuple[str, str], tuple[Submission, Document]] = {}
     with Session(st.db) as s:
         q = (select(Submission, Request, Document)
              .join(Request, col(Request.id) == col(Submission.request_id))
              .join(Document, col(Document.id) == col(Submission.document_id))
-             .where(Request.year == year, col(Submission.received_at) <= as_of)
+             .where(Request.year == year, col(Submission.received_at) <= as_of,
+                    # a withdrawn registration (aarshjul reopen) is not read
+                    or_(col(Submission.withdrawn_at).is_(None),
+                        col(Submission.withdrawn_at) > as_of))
              .order_by(col(Submission.revision)))
         for sub, req, doc in s.exec(q).all():
             out[(req.committee, req.deliverable)] = (sub, doc)
@@ -53,10 +58,10 @@ def _read(st: Setup, doc: Document, committee: str) -> FormReading | None:
 
 def _handin(st: Setup, year: int, c: Committee, d: Deliverable, row: RequestRow | None,
             found: tuple[Submission, Document] | None, today: Any) -> Handin:
-    due = st.plan(year).deliverable(d.key).due
+    due = row.due if row is not None else st.plan(year).deliverable(d.key).due
     if row is None:
         status = RequestStatus.MISSING if today > due else RequestStatus.OPEN
-    elif row.status in CLOSED_RECEIVED:
+    elif row.status in CLOSED:  # received, or excused (not missing)
         status = RequestStatus(row.status)
     else:
         status = RequestStatus.MISSING if row.overdue else RequestStatus.OPEN
@@ -67,7 +72,7 @@ def _handin(st: Setup, year: int, c: Committee, d: Deliverable, row: RequestRow 
     return Handin(deliverable=d.key, title=d.title, due=due, status=status,
                   received_at=row.received_at if row is not None else None, reading=reading,
                   file_name=file_name, revisions=found[0].revision if found else 0,
-                  asked=row is not None)
+                  asked=row is not None, extended=row is not None and row.extended)
 
 
 def gather(st: Setup, year: int, as_of: datetime, event_title: str = "", *,

@@ -3,9 +3,10 @@
 The file is checked by :func:`letters.intake.check_docx` (refused: ``refused: <file>:
 <reason>``, nothing stored), kept whole and content-addressed under ``<data>/submissions``,
 read back (:mod:`.readings`), and registered in one transaction with its receipt: the first
-arrival closes the request (on time when registered on or before the due date, local) and
-cancels its remaining slots; a later one is kept as a revision with its own receipt. A
-request that was never opened is refused.
+arrival closes the request (on time when registered on or before its due date, local: the
+committee's own after an extension) and cancels the remaining slots of its ladder; a later
+one is kept as a revision with its own receipt. A request that was never opened is refused;
+one that was excused is closed by the arrival (a hand-in beats an excuse).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 from flows.report import Registration
 from flows.services.audit import audit
 from flows.services.keys import Action, receipt_key
+from flows.services.ladders import current
 from flows.services.messages import build_outgoing
 from flows.services.outbox import queue_message
 from flows.services.readings import expected_goals, read_submission, reading_notes
@@ -103,16 +105,23 @@ def _document(s: Session, st: Setup, accepted: intake.Accepted, name: str,
     return doc, rel
 
 
+def cancel_remaining(s: Session, st: Setup, req: Request, at: datetime) -> None:
+    """Cancel the slots of ``req``'s current ladder that were neither sent nor skipped."""
+    assert req.id is not None
+    cur = current(st, req)
+    done = set(s.exec(select(SlotState.slot).where(
+        SlotState.request_id == req.id, SlotState.ladder == cur.ladder)).all())
+    for x in cur.slots:
+        if x.name not in done:
+            s.add(SlotState(request_id=req.id, ladder=cur.ladder, slot=x.name, kind=x.kind,
+                            state=SlotOutcome.CANCELLED, due_at=x.at, at=at))
+
+
 def _close(s: Session, st: Setup, req: Request, outcome: RequestStatus, at: datetime) -> None:
     """The first arrival: the request is closed and its remaining slots cancelled."""
-    assert req.id is not None
     req.status, req.received_at, req.closed_at = outcome, at, at
     s.add(req)
-    done = set(s.exec(select(SlotState.slot).where(SlotState.request_id == req.id)).all())
-    for x in st.ladders.slots(req.deliverable, req.year, req.opened_at):
-        if x.name not in done:
-            s.add(SlotState(request_id=req.id, slot=x.name, kind=x.kind,
-                            state=SlotOutcome.CANCELLED, due_at=x.at, at=at))
+    cancel_remaining(s, st, req, at)
 
 
 def register_submission(st: Setup, year: int, committee: str, deliverable: str, file: Path,
@@ -126,13 +135,14 @@ def register_submission(st: Setup, year: int, committee: str, deliverable: str, 
         raise Refused(f"refused: {deliverable!r} is not a deliverable of the wheel")
     accepted = check_submission(file)
     reading = read_submission(w, committee, accepted.data)
-    outcome = arrival_status(st.local(at).date(), st.ladders.due(deliverable, year))
     with Session(immediate(st.db), expire_on_commit=False) as s:
         req = _request(s, year, committee, deliverable, at)
         assert req.id is not None
+        due = current(st, req).due
+        outcome = arrival_status(st.local(at).date(), due)
         doc, rel = _document(s, st, accepted, file.name, at)
         previous = s.exec(select(Submission.id).where(Submission.request_id == req.id)).all()
-        first = req.status == RequestStatus.OPEN
+        first = req.status in (RequestStatus.OPEN, RequestStatus.EXCUSED)
         sub = Submission(request_id=req.id, document_id=doc.id or 0, received_at=at,
                          revision=len(previous), outcome=outcome)
         s.add(sub)
@@ -144,8 +154,9 @@ def register_submission(st: Setup, year: int, committee: str, deliverable: str, 
               ref=f"submission:{sub.id}", outcome=outcome if first else "revision")
         a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(sub.id), year, committee,
                    deliverable=deliverable, request_id=req.id, received_at=at,
-                   revision=sub.revision,
-                   first_received_at=None if first else req.received_at, file_name=file.name)
+                   revision=0 if first else sub.revision,
+                   first_received_at=None if first else req.received_at, file_name=file.name,
+                   due=due)
         o = build_outgoing(st, a, at)
         queue_message(s, st, o, at)
         s.commit()

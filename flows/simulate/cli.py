@@ -176,7 +176,7 @@ def print_outcome(o: Outcome, console: Any) -> None:
     t = Table(title=f"Simuleret {s['year']}: afleveringer", header_style="bold")
     for c in ("Udvalg", "Aflevering", "Frist", "Status", "Modtaget", "Påmindelser"):
         t.add_column(c)
-    da = {"on_time": "rettidig", "late": "for sen", "missing": "mangler"}
+    da = {"on_time": "rettidig", "late": "for sen", "missing": "mangler", "excused": "fritaget"}
     for r in s["requests"]:
         t.add_row(
             r["committee"],
@@ -191,10 +191,14 @@ def print_outcome(o: Outcome, console: Any) -> None:
     out.print(
         f"Afleveringer: {count_text(by['on_time'], 'rettidig', 'rettidige')}, "
         f"{count_text(by['late'], 'for sen', 'for sene')}, "
-        f"{by['missing']} mangler. E-mails: {len(s['emails'])} ("
+        f"{by['missing']} mangler"
+        + (f", {by['excused']} fritaget" if by["excused"] else "")
+        + f". E-mails: {len(s['emails'])} ("
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         + ")."
     )
+    for a in o.actions:
+        out.print(f"[cyan]Handling:[/cyan] {a}")
     for n in dict.fromkeys(o.notes):
         out.print(f"[yellow]Bemærk:[/yellow] {n}")
     for r in o.refused:

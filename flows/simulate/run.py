@@ -13,17 +13,20 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, col, select
+
 from flows.compose import Runner
+from flows.services.keys import letter_key
 from flows.services.messages import render_docx
 from flows.services.setup import Refused, Setup, open_database
 from flows.services.storage import store_decisions, store_readings
 from flows.simulate.forms import fill_form, illustrative_goal_text, illustrative_initiatives
-from flows.simulate.scenario import PlannedSubmission, Scenario
+from flows.simulate.scenario import PlannedAction, PlannedSubmission, Scenario
 from flows.simulate.summary import build_summary
 from flows.simulate.timeline import Order, Step, end_of_year, timeline
 from letters.context import form_context
@@ -31,6 +34,7 @@ from letters.delivery import DirectoryTransport, SmtpTransport, Transport
 from letters.journal import Journal
 from models.barometer import Reading
 from models.kinds import EventKind
+from models.state import Request, Submission
 from models.wheel import Wheel
 
 
@@ -44,6 +48,7 @@ class Outcome:
     prefect: str | None
     notes: list[str]
     prefect_stopped: bool = False  # simulate started that server itself and has stopped it
+    actions: list[str] = field(default_factory=list)  # what the scenario's actions did
 
 
 def _fresh(out: Path) -> None:
@@ -113,6 +118,26 @@ class _Year:
         self.notes: list[str] = []
         self.refused: list[str] = []
         self.budget_pending = bool(scenario.budget)
+        self.actions: list[str] = []
+
+    def act(self, a: PlannedAction) -> str:
+        """Carry out a scenario action through the runner; what it did (Danish)."""
+        params: dict[str, Any] = {"reason": a.reason}
+        if a.do in ("extend", "excuse"):
+            params.update(year=self.year, committee=a.committee, deliverable=a.deliverable)
+            if a.do == "extend":
+                params["until"] = a.until
+        elif a.do == "reopen":
+            sub = standing_submission(self.st, self.year, a.committee, a.deliverable or "")
+            if sub is not None:
+                params["submission"] = sub
+            else:  # nothing registered: the excuse, if any, is withdrawn
+                params.update(year=self.year, committee=a.committee, deliverable=a.deliverable)
+        else:
+            params.update(message_id=letter_key(self.year, a.event or "", a.committee),
+                          to=list(a.to) or None)
+        report = self.runner.action(a.do, a.at, dry_run=False, **params)
+        return report.done[0] if report.done else report.title
 
     def __call__(self, step: Step) -> None:
         try:
@@ -121,6 +146,9 @@ class _Year:
                 sub = step.submission
                 file = submission_file(self.st, self.out, self.year, sub)
                 self.runner.submit(self.year, sub.committee, sub.deliverable, file, step.at)
+            elif step.order == Order.ACTION:
+                assert step.action is not None
+                self.actions.append(self.act(step.action))
             elif step.order == Order.EVENT:
                 kind = self.st.wheel.event[step.what].do
                 if self.budget_pending and kind == EventKind.BUDGET:
@@ -131,6 +159,17 @@ class _Year:
                 self.runner.chase(step.at)
         except Refused as exc:
             self.refused.append(f"{step.what} {step.at.isoformat()}: {exc}")
+
+
+def standing_submission(st: Setup, year: int, committee: str, deliverable: str) -> int | None:
+    """The latest registration of the request that is not withdrawn."""
+    with Session(st.db) as s:
+        found = s.exec(select(Submission.id).join(
+            Request, col(Request.id) == col(Submission.request_id)).where(
+            Request.year == year, Request.committee == committee,
+            Request.deliverable == deliverable, col(Submission.withdrawn_at).is_(None),
+        ).order_by(col(Submission.received_at).desc())).first()
+    return found
 
 
 def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
@@ -157,4 +196,4 @@ def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
         f.write("\n")
     runs = len(steps) if use_prefect else 0
     return Outcome(out, summary, the_year.refused, runs, time.perf_counter() - t0, None,
-                   the_year.notes)
+                   the_year.notes, actions=the_year.actions)

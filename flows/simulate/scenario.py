@@ -30,6 +30,20 @@ submission's ``goals`` text (else an illustrative text), and in the initiatives 
 a CSV file (:func:`models.budget.parse_csv`), and stored just before the year's first
 ``budget`` event. ``source`` is ours (default ``scenario``): where a barometer reading came
 from.
+
+``actions`` are the coordinator's actions, carried out at their instants (after the
+submissions and letters of the same instant, before its chase)::
+
+    actions:
+      - {at: "2012-04-28T10:00", do: extend, committee: TMU, deliverable: handleplan,
+         until: "2012-05-11", reason: Udvalgsmødet er flyttet}
+      - {at: "2012-05-02T12:00", do: excuse, committee: SOU, deliverable: redegoerelse}
+      - {at: "2012-05-03T10:00", do: reopen, committee: BUU, deliverable: handleplan}
+      - {at: "2012-02-01T10:00", do: resend, committee: TMU, event: opfordring,
+         to: [tmu-ny@tmf.kk.example]}
+
+``reopen`` withdraws the request's latest standing registration (or its excuse); ``resend``
+sends the committee's letter of ``event`` again (``to``: optional).
 """
 
 from __future__ import annotations
@@ -37,7 +51,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +94,28 @@ class PlannedReading:
     source: str
 
 
+@dataclass(frozen=True)
+class PlannedAction:
+    """A coordinator's action at ``at`` (``do``: extend, excuse, reopen or resend)."""
+
+    at: datetime
+    do: str
+    committee: str
+    line: int
+    deliverable: str | None = None
+    until: date | None = None
+    reason: str | None = None
+    event: str | None = None  # resend: the letter of this event
+    to: tuple[str, ...] = ()
+
+
 @dataclass
 class Scenario:
     path: Path | None
     submissions: list[PlannedSubmission] = field(default_factory=list)
     barometer: list[PlannedReading] = field(default_factory=list)
     budget: list[Decision] = field(default_factory=list)
+    actions: list[PlannedAction] = field(default_factory=list)
 
 
 class ScenarioError(ValueError):
@@ -109,11 +139,11 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
     sc = Scenario(path)
     if not isinstance(data, dict):
         raise ScenarioError(
-            [f"{path}:1: a scenario is a mapping with submissions/barometer/budget"]
+            [f"{path}:1: a scenario is a mapping with submissions/barometer/budget/actions"]
         )
     lines = _lines(node)
     for key in data:
-        if key not in ("submissions", "barometer", "budget"):
+        if key not in ("submissions", "barometer", "budget", "actions"):
             problems.append(f"{path}:{lines.get((key,), 1)} {key}: unknown key")
     for i, item in enumerate(data.get("submissions") or []):
         line = lines.get(("submissions", i), 1)
@@ -172,6 +202,11 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
             sc.barometer.append(PlannedReading(str(goal), str(period), value, src))
     if "budget" in data:
         sc.budget = _budget(data["budget"], wheel, path, lines, problems)
+    for i, item in enumerate(data.get("actions") or []):
+        where = f"{path}:{lines.get(('actions', i), 1)} actions[{i}]"
+        action = _action(item, wheel, where, lines.get(("actions", i), 1), problems)
+        if action is not None:
+            sc.actions.append(action)
     if problems:
         raise ScenarioError(problems)
     return sc
@@ -199,6 +234,62 @@ def _goals(
         else:
             out.append((str(key), " ".join(text.split())))
     return tuple(out)
+
+
+ACTION_KEYS = {
+    "extend": {"committee", "deliverable", "until"},
+    "excuse": {"committee", "deliverable"},
+    "reopen": {"committee", "deliverable"},
+    "resend": {"committee", "event"},
+}
+ACTION_OPTIONAL = {"extend": {"reason"}, "excuse": {"reason"}, "reopen": {"reason"},
+                   "resend": {"reason", "to"}}
+
+
+def _action(item: Any, wheel: Wheel, where: str, line: int,
+            problems: list[str]) -> PlannedAction | None:
+    """One ``actions:`` item, checked; every problem added to ``problems``."""
+    if not isinstance(item, dict):
+        problems.append(f"{where}: expected at, do, committee, ...")
+        return None
+    before = len(problems)
+    do = item.get("do")
+    if do not in ACTION_KEYS:
+        problems.append(f"{where}.do: {do!r} is not one of {', '.join(ACTION_KEYS)}")
+        return None
+    need, may = ACTION_KEYS[do], ACTION_OPTIONAL[do]
+    missing = sorted(need - set(item))
+    if missing:
+        problems.append(f"{where}: {do} needs {', '.join(missing)}")
+    extra = set(item) - need - may - {"at", "do"}
+    if extra:
+        problems.append(f"{where}: unknown key(s) for {do}: {', '.join(sorted(extra))}")
+    when = until = None
+    try:
+        when = parse_instant(str(item.get("at")), wheel.policy.tz)
+    except ValueError as exc:
+        problems.append(f"{where}.at: {exc}")
+    c, d, e = item.get("committee"), item.get("deliverable"), item.get("event")
+    if c is not None and c not in wheel.committee:
+        problems.append(f"{where}.committee: {c!r} is not a committee of the wheel")
+    if d is not None and d not in wheel.deliverable:
+        problems.append(f"{where}.deliverable: {d!r} is not a deliverable of the wheel")
+    if e is not None and e not in wheel.event:
+        problems.append(f"{where}.event: {e!r} is not an event of the wheel")
+    if "until" in item:
+        try:
+            until = date.fromisoformat(str(item["until"]))
+        except ValueError:
+            problems.append(f"{where}.until: {item['until']!r} is not a date (YYYY-MM-DD)")
+    to = item.get("to") or []
+    if not isinstance(to, list) or not all(isinstance(x, str) and "@" in x for x in to):
+        problems.append(f"{where}.to: expected a list of addresses")
+        to = []
+    if len(problems) > before or when is None:
+        return None
+    return PlannedAction(when, str(do), str(c), line, str(d) if d else None, until,
+                         str(item["reason"]) if item.get("reason") else None,
+                         str(e) if e else None, tuple(to))
 
 
 INITIATIVE_KEYS = ("title", "goal", "amount", "financed")

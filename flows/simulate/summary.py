@@ -14,23 +14,26 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from flows.services.setup import Setup
-from flows.services.status import request_rows
+from flows.services.status import action_log, request_rows
 from flows.simulate.timeline import end_of_year
-from models.kinds import CLOSED_RECEIVED, OutboxStatus, RequestStatus
+from models.kinds import CLOSED, OutboxStatus, RequestStatus
 from models.outbox import OutboxRow
 
 
 def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[str, Any]:
-    """summary.json (CONTRACT §5): requests, e-mails in send order, documents."""
+    """summary.json (README "simulate"): requests (``due`` is the committee's own where it
+    was extended; ``excused`` where it was excused), e-mails in send order, documents, and
+    the coordinator's actions."""
     rows = request_rows(st, year, end_of_year(st.tz, year))
     requests = [
         {
             "committee": r.committee,
             "deliverable": r.deliverable,
             "due": r.due.isoformat(),
-            "status": r.status if r.status in CLOSED_RECEIVED else RequestStatus.MISSING,
+            "status": r.status if r.status in CLOSED else RequestStatus.MISSING,
             "received_at": r.received_at.isoformat() if r.received_at else None,
             "reminders_sent": r.reminders_sent,
+            "extended": r.extended,
         }
         for r in rows
     ]
@@ -65,6 +68,7 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
         "documents": documents,
         "journal": journal,
         "refused": refused,
+        "actions": action_log(st, year),
     }
 
 

@@ -3,7 +3,8 @@
 Computed from the plan, not stepped day by day: every event at its instant (``send_time``
 on its day), a chase at every instant where some reminder slot of the year's requests is
 due (a business day on which nothing is due sends nothing, so it needs no run), and the
-scenario's submissions. At one instant: submissions first, then letters, then the chase.
+scenario's submissions and actions (with the slots of an extension's ladder). At one instant:
+submissions first, then letters, then the coordinator's actions, then the chase.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import UTC, date, datetime, time
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from flows.simulate.scenario import PlannedSubmission, Scenario
-from models.plan import local_instant, year_plan
+from flows.simulate.scenario import PlannedAction, PlannedSubmission, Scenario
+from models.plan import calendar_for, local_instant, reminder_slots, year_plan
 from models.wheel import Wheel
 
 
@@ -23,15 +24,17 @@ class Order(IntEnum):
 
     SUBMIT = 0
     EVENT = 1
-    CHASE = 2
+    ACTION = 2  # the coordinator's: after the submissions and letters, before the chase
+    CHASE = 3
 
 
 @dataclass(frozen=True)
 class Step:
     at: datetime
     order: Order
-    what: str  # event key, "chase", or "committee/deliverable"
+    what: str  # event key, "chase", "committee/deliverable" or "<do> committee/..."
     submission: PlannedSubmission | None = None
+    action: PlannedAction | None = None
 
     @property
     def sort_key(self) -> tuple[datetime, int]:
@@ -43,6 +46,17 @@ def timeline(wheel: Wheel, year: int, scenario: Scenario) -> list[Step]:
     plan = year_plan(wheel, year)
     steps = [Step(pe.at, Order.EVENT, pe.key) for pe in plan.events]
     chase_at = {s.at.astimezone(UTC): s.at for r in plan.requests for s in r.slots}
+    cal = calendar_for(wheel)
+    for a in scenario.actions:
+        if a.at.astimezone(wheel.policy.tz).year != year:
+            continue
+        steps.append(Step(a.at, Order.ACTION, f"{a.do} {a.committee}/{a.deliverable or a.event}",
+                          action=a))
+        if a.do == "extend" and a.until is not None and a.deliverable is not None:
+            # the extension's ladder: its slots are chased at their instants too
+            d = wheel.deliverable[a.deliverable]
+            for s in reminder_slots(wheel, cal, d, a.until, a.at):
+                chase_at[s.at.astimezone(UTC)] = s.at
     steps += [Step(at, Order.CHASE, "chase") for at in chase_at.values()]
     for sub in scenario.submissions:
         if sub.at.astimezone(wheel.policy.tz).year == year:

@@ -270,8 +270,14 @@ def _message_id_of(raw: bytes) -> str:
     return str(BytesHeaderParser().parsebytes(head).get("Message-ID", ""))
 
 
+_RESENT_MID = re.compile(rb"^(?:Resent-[A-Za-z-]+:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*)*?"
+                         rb"Resent-Message-ID:[ \t]*(<[!-~]+>)\r\n")
+
+
 class DirectoryTransport:
-    """No SMTP configured: each message becomes ``<dir>/<Message-ID>.eml`` (atomic write)."""
+    """No SMTP configured: each message becomes ``<dir>/<Message-ID>.eml`` (atomic write); a
+    resent one (Resent-* fields first) ``<dir>/<Resent-Message-ID>.eml``, beside the
+    original."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -281,7 +287,8 @@ class DirectoryTransport:
 
     def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str], *,
              before_data: Callable[[], None], faults: Faults | None = None) -> Accepted:
-        mid = _message_id_of(raw)
+        resent = _RESENT_MID.match(raw)
+        mid = resent.group(1).decode("ascii") if resent else _message_id_of(raw)
         name = _safe_name(str(mid).strip("<>")) or hashlib.sha256(raw).hexdigest()[:32]
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{name}.eml"

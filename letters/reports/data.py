@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from models.wheel import Wheel
 
 STATUS_DA: dict[str, str] = {RequestStatus.ON_TIME: "rettidig", RequestStatus.LATE: "for sen",
-             RequestStatus.MISSING: "mangler", RequestStatus.OPEN: "afventer"}
+             RequestStatus.MISSING: "mangler", RequestStatus.OPEN: "afventer",
+             RequestStatus.EXCUSED: "fritaget"}
 STATUS_ORDER = (RequestStatus.ON_TIME, RequestStatus.LATE, RequestStatus.MISSING,
-                RequestStatus.OPEN)
+                RequestStatus.OPEN, RequestStatus.EXCUSED)
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,14 @@ class Handin:
 
     deliverable: str
     title: str
-    due: date
-    status: str  # a RequestStatus: on_time | late | missing | open
+    due: date  # the committee's own after an extension (``extended``)
+    status: str  # a RequestStatus: on_time | late | missing | open | excused
     received_at: datetime | None = None
     reading: FormReading | None = None  # the latest submission read back
     file_name: str | None = None
     revisions: int = 0  # submissions after the first
     asked: bool = True  # False: no request was ever opened (the letter did not go out)
+    extended: bool = False  # ``due`` was extended for this committee
 
 
 @dataclass(frozen=True)

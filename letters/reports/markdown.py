@@ -25,8 +25,8 @@ def status_markdown(data: StatusData) -> str:
     t = status_totals(data)
     lines = [f"# {data.event_title}", "",
              f"Statusrapport {data.year}: {t.committees} udvalg, pr. {dato(data.report_date)}.",
-             "", "| Aflevering | Rettidig | For sen | Mangler | Afventer |",
-             "|---|---:|---:|---:|---:|"]
+             "", "| Aflevering | Rettidig | For sen | Mangler | Afventer | Fritaget |",
+             "|---|---:|---:|---:|---:|---:|"]
     for key, title, _ in deliverable_heads(data):
         c = t.by_deliverable.get(key, Counter())
         lines.append(f"| {title} | " + " | ".join(str(c[s]) for s in STATUS_ORDER) + " |")

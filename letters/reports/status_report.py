@@ -108,9 +108,10 @@ def _summary(doc: Any, data: StatusData, totals: StatusTotals) -> None:
         cnt = totals.by_deliverable.get(key, Counter())
         rows.append((title, dato(due), *(str(cnt[s]) for s in STATUS_ORDER),
                      str(sum(cnt.values()))))
-    D.table(doc, ("Aflevering", "Frist", "Rettidig", "For sen", "Mangler", "Afventer", "I alt"),
+    D.table(doc, ("Aflevering", "Frist", "Rettidig", "For sen", "Mangler", "Afventer",
+                  "Fritaget", "I alt"),
             rows, caption="Afleveringer pr. aflevering:",
-            weights=(4.4, 3.0, 1.8, 1.8, 1.8, 1.8, 1.4))
+            weights=(3.8, 2.8, 1.6, 1.6, 1.6, 1.6, 1.6, 1.4))
     missing_n = len(totals.missing)
     doc.add_paragraph(
         "Der mangler ingen afleveringer." if not missing_n
@@ -174,7 +175,8 @@ def _committees(doc: Any, data: StatusData) -> None:
     """Per committee its hand-ins, initiatives and their financing; the tables of every
     committee share their columns, so that they line up from one committee to the next."""
     doc.add_heading("Udvalgene", level=1)
-    handins = {c.key: [(h.title, dato(h.due), STATUS_DA.get(h.status, h.status)
+    handins = {c.key: [(h.title, dato(h.due) + (" (forlænget)" if h.extended else ""),
+                        STATUS_DA.get(h.status, h.status)
                         + ("" if h.asked else " (ikke anmodet)"), D.when(h.received_at)
                         + (f" ({count_text(h.revisions, 'revision', 'revisioner')})"
                            if h.revisions else ""))

@@ -102,6 +102,7 @@ def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
     from letters.delivery import DirectoryTransport
     from models.config import loads
     from models.db import make_engine, upgrade
+    from models.plan import year_plan
     from models.state import Request
 
     cph = ZoneInfo("Europe/Copenhagen")
@@ -109,6 +110,8 @@ def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
     db = make_engine(f"sqlite:///{tmp / 'chase.sqlite'}")
     upgrade(db)
     opened = datetime(2012, 1, 20, 9, tzinfo=cph)
+    plan = year_plan(loaded.wheel, 2012)
+    loaded_due = {d: plan.deliverable(d).due for d in ("handleplan", "redegoerelse")}
     with Session(db) as s:
         for d in ("handleplan", "redegoerelse"):
             for c in loaded.wheel.committees:
@@ -119,6 +122,7 @@ def bench_chase(tmp: Path, n_committees: int = 5000) -> list[Result]:
                         committee=c.key,
                         opened_by="opfordring",
                         opened_at=opened,
+                        due=loaded_due[d],  # as the letter that opens it records it
                     )
                 )
         s.commit()

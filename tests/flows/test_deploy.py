@@ -14,9 +14,12 @@ import yaml
 
 from flows.deploy import (
     CHASE_ENTRY,
+    DESK,
     EVENT_ENTRY,
     chase_cron,
+    deploy_warnings,
     deployment_specs,
+    desk_specs,
 )
 from models.config import load
 
@@ -41,7 +44,9 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     (sched,) = chase.schedules
     assert (sched.kind, sched.expression) == ("cron", "0 9 * * 1-5")
     assert sched.timezone == "Europe/Copenhagen"
+    desk = {name: specs.pop(name) for name in [d.name for d in DESK]}
     assert set(specs) == {e.key for e in wheel.events}
+    assert all(d.schedules == () for n, d in desk.items() if n != "ugeoversigt")
     opf = specs["opfordring"]
     assert opf.entrypoint == EVENT_ENTRY
     assert opf.parameters == {"event": "opfordring"}  # no wheel, no path, no instant
@@ -55,6 +60,38 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     assert [s.parameters["year"] for s in opf_later.schedules] == [2014]
 
 
+def test_desk_deployments_one_per_action_no_schedule_but_the_digest(wheel_file: Path) -> None:
+    wheel = load(wheel_file).wheel
+    specs = {s.name: s for s in desk_specs(wheel)}
+    assert list(specs) == ["forlaeng", "fritag", "genaabn", "send-igen", "pause", "genoptag",
+                           "koer-nu", "ugeoversigt"]
+    assert specs["forlaeng"].entrypoint == "flows/workflows.py:extend_flow"
+    assert specs["koer-nu"].entrypoint == EVENT_ENTRY
+    assert specs["koer-nu"].parameters == {"dry_run": True}  # a UI run is a dry run at first
+    (digest,) = specs["ugeoversigt"].schedules
+    assert (digest.expression, digest.timezone, digest.parameters) == (
+        "0 9 * * 1-5", "Europe/Copenhagen", {"only_on_digest_day": True})
+    assert all(s.parameters in ({}, {"dry_run": True}) for s in specs.values())  # no path
+    assert desk_specs(wheel, scheduled=False)[-1].schedules == ()
+    off = load(wheel_file).wheel.model_copy(update={"policy": wheel.policy.model_copy(
+        update={"digest": False})})
+    assert {s.name: s for s in desk_specs(off)}["ugeoversigt"].schedules == ()
+
+
+def test_deploy_warns_when_the_years_are_past(wheel_file: Path) -> None:
+    wheel = load(wheel_file).wheel
+    now = datetime(2026, 11, 30, 12, tzinfo=CPH)
+    specs = deployment_specs(wheel, now)
+    assert all(s.schedules == () for s in specs)  # nothing will ever be due
+    (warning,) = deploy_warnings(wheel, specs, now)
+    assert warning.startswith("Advarsel: politikkens år (2011-2014) er forbi")
+    during = datetime(2012, 6, 1, tzinfo=CPH)
+    assert deploy_warnings(wheel, deployment_specs(wheel, during), during) == []
+    late = datetime(2014, 11, 1, tzinfo=CPH)  # the chase still runs; no event is left
+    (w2,) = deploy_warnings(wheel, deployment_specs(wheel, late), late)
+    assert "ingen hændelse er lagt i kalenderen (rykkerkørslen er)" in w2
+
+
 def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
     doc = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text(encoding="utf-8"))
     deps = {d["name"]: d for d in doc["deployments"]}
@@ -65,6 +102,8 @@ def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
     assert chase["schedules"][0]["timezone"] == wheel.policy.timezone
     assert chase["work_pool"]["name"] == "aarshjul"
     assert {e.key for e in wheel.events} <= set(deps)
+    assert {d.name for d in DESK} <= set(deps)
+    assert all("config" not in d["parameters"] for d in deps.values())  # the flows take none
 
 
 def test_compose_and_units_are_well_formed() -> None:
@@ -141,6 +180,15 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             assert sched.schedule.cron == "0 9 * * 1-5"
             assert sched.schedule.timezone == "Europe/Copenhagen"
             assert chase.parameters == {}
+            # the coordinators' deployments, in the same pool, with Danish titles
+            ext = client.read_deployment_by_name("aarshjul-extend/forlaeng")
+            assert ext.work_pool_name == "p-test" and ext.schedules == []
+            props = ext.parameter_openapi_schema["properties"]
+            assert (props["until"]["title"], props["dry_run"]["default"]) == ("Ny frist", True)
+            now = client.read_deployment_by_name("aarshjul-event/koer-nu")
+            assert now.parameters == {"dry_run": True}
+            (weekly,) = client.read_deployment_by_name("aarshjul-digest/ugeoversigt").schedules
+            assert weekly.parameters == {"only_on_digest_day": True}
             opf = client.read_deployment_by_name("aarshjul-event/opfordring")
             years = sorted(s.parameters["year"] for s in opf.schedules)
             assert years[0] == 2027 and years[-1] == 2028  # 2026's instant has passed

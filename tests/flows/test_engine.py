@@ -93,11 +93,15 @@ def test_moving_a_deadline_mid_year_takes_effect_at_the_next_chase(backend, tmp_
         text = (ROOT / "aarshjul.yaml").read_text().replace('due: "05-01"', 'due: "06-15"', 1)
         st2 = make_setup(eng, tmp_path, wheel_loaded(text))
         n = len(mailbox(tmp_path))
-        r = runs.chase(st2, at("2012-04-30T09:00"))  # before-1 of the OLD date: nothing due
-        assert [m for m in r.messages if m.deliverable == "handleplan"] == []
-        r = runs.chase(st2, at("2012-06-01T09:00"))  # before-14 of 15 June: already sent
-        hp = [m for m in r.messages if m.deliverable == "handleplan"]
-        assert hp == []
+        # before-1 of the OLD date is not sent: the first chase that sees the later date
+        # starts a new ladder from now and tells each committee (a notice)
+        r = runs.chase(st2, at("2012-04-30T09:00"))
+        hp = [(m.kind, m.slot) for m in r.messages if m.deliverable == "handleplan"]
+        assert hp == [("notice", None)] * 7
+        assert any("flyttet fra 1. maj 2012 til 15. juni 2012" in x for x in r.notes)
+        r = runs.chase(st2, at("2012-06-01T09:00"))  # before-14 of 15 June, of the new ladder
+        hp = {(m.committee, m.slot) for m in r.messages if m.deliverable == "handleplan"}
+        assert {s for _, s in hp} == {"before-14"} and len(hp) == 7
         r = runs.chase(st2, at("2012-06-08T09:00"))  # before-7 of 15 June
         hp = {(m.committee, m.slot) for m in r.messages if m.deliverable == "handleplan"}
         assert {s for _, s in hp} == {"before-7"} and len(hp) == 7

@@ -36,7 +36,8 @@ def test_every_kind_renders_with_a_one_line_subject(wheel, plan) -> None:
         assert subject and "\n" not in subject and subject == subject.strip()
         assert text.endswith("\n") and "\n\n\n" not in text
         assert html.lstrip().startswith("<!DOCTYPE html>") and 'lang="da"' in html
-        assert "Med venlig hilsen" in text and "Med venlig hilsen" in html
+        if kind != "digest":  # the digest goes to the coordinator, from the engine
+            assert "Med venlig hilsen" in text and "Med venlig hilsen" in html
     assert seen == set(KINDS)
 
 

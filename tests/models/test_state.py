@@ -36,7 +36,7 @@ def test_migrations_and_models_agree(eng):
     assert {m.__tablename__ for m in STATE_TABLES} <= names  # type: ignore[attr-defined]
     with eng.connect() as c:
         head = c.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert head == "0005_kinds"
+    assert head == "0006_desk"
 
 
 def test_instants_round_trip_as_aware_utc(eng):
@@ -82,3 +82,31 @@ def test_one_request_per_year_deliverable_committee_and_one_state_per_slot(eng):
     with Session(eng) as s, pytest.raises(IntegrityError):
         s.add(SlotState(request_id=rid, slot="before-1", state="skipped", at=now))
         s.commit()
+    with Session(eng) as s:  # the same slot of the next ladder is a row of its own
+        s.add(SlotState(request_id=rid, ladder=1, slot="before-1", state="sent", at=now))
+        s.commit()
+    with Session(eng) as s, pytest.raises(IntegrityError):
+        s.add(SlotState(request_id=rid, ladder=1, slot="before-1", state="skipped", at=now))
+        s.commit()
+
+
+def test_0006_keeps_slot_states_and_requests_of_before(tmp_path: Path) -> None:
+    """A database at 0005_kinds with a sent slot: after 0006_desk the row is ladder 0 and the
+    request is on ladder 0 with no stored due date (the first chase reads it)."""
+    from models.db import make_engine, upgrade
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    upgrade(eng, "0005_kinds")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO requests (year, deliverable, committee, opened_by, opened_at, "
+                       "status) VALUES (2012, 'handleplan', 'BUU', 'opfordring', "
+                       "'2012-01-20 08:00:00', 'open')"))
+        c.execute(text("INSERT INTO slot_states (request_id, slot, kind, state, at) VALUES "
+                       "(1, 'before-14', 'before', 'sent', '2012-04-17 07:00:00')"))
+    upgrade(eng)
+    with Session(eng) as s:
+        r = s.exec(select(Request)).one()
+        ss = s.exec(select(SlotState)).one()
+    assert (r.ladder, r.due, r.ladder_from, r.extended_to) == (0, None, None, None)
+    assert (ss.ladder, ss.slot, ss.state) == (0, "before-14", "sent")
+    eng.dispose()
