@@ -1,4 +1,4 @@
-"""The ``aarshjul`` command line (CONTRACT §5).
+"""The ``aarshjul`` command line (README "Command line").
 
 Exit status: 0 done, 1 refused or failed (with a message saying why), 2 usage error.
 Verbs that only read the wheel (check, plan, calendar, wheel) must stay fast: they import

@@ -1,4 +1,4 @@
-"""``aarshjul barometer import FILE`` and ``aarshjul budget import FILE`` (CONTRACT §5).
+"""``aarshjul barometer import FILE`` and ``aarshjul budget import FILE`` (README "Command line").
 
 Both validate the whole file first (:func:`models.barometer.parse_csv`,
 :func:`models.budget.parse_csv`): every problem is printed as ``file:line column: message``

@@ -1,4 +1,6 @@
-"""Verbs that move the year: run, chase, submit, status, pause, resume, simulate (CONTRACT §5).
+"""Verbs that move the year: run, chase, submit, status, pause, resume, simulate.
+
+README "Command line" lists them.
 
 State lives at ``AARSHJUL_DATABASE_URL`` (default: ``aarshjul.sqlite`` in the working
 directory); files (journal copies, submitted documents, dry-run previews, the outgoing

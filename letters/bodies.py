@@ -12,12 +12,14 @@ Kinds: ``letter``, ``reminder`` (påmindelse, before the deadline), ``overdue`` 
 after it), ``escalation``, ``receipt`` (kvittering), ``report``, ``notice`` (meddelelse: a
 coordinator's action told to a committee) and ``digest`` (ugeoversigt, to the
 coordinator). Note that the
-``X-Aarshjul-Kind`` header (CONTRACT §3) calls both reminder and overdue ``reminder``; the
+``X-Aarshjul-Kind`` header (README "E-mail, the outbox and journal copies") calls both
+reminder and overdue ``reminder``; the
 body kind only chooses the wording (see :func:`kind_for_slot`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -38,10 +40,21 @@ from letters.context import (
     ugedag_dato,
 )
 from letters.limits import LimitError
-from letters.render import clean_text
+from letters.render import clean_text, runtime_message
 from letters.sandbox import bytecode_cache, environment
+from models.dates import dansk_tid
+from models.digest import (
+    Digest,
+    DueSoon,
+    Excused,
+    Extended,
+    Held,
+    Overdue,
+    SendProblem,
+    week_monday,
+)
 from models.kinds import BodyKind
-from models.plan import Slot, YearPlan
+from models.plan import Slot, YearPlan, require_aware
 from models.problems import Problem
 from models.wheel import Wheel
 
@@ -205,8 +218,6 @@ def receipt_body_context(
     received_at: datetime, *, revision: bool = False, first_received_at: datetime | None = None,
     file_name: str | None = None, due: date | None = None,
 ) -> dict[str, Any]:
-    from models.dates import dansk_tid
-    from models.plan import require_aware
 
     require_aware(received_at, "received_at")
     c = wheel.committee[committee_key]
@@ -256,7 +267,6 @@ def notice_body_context(
     (the excuse was withdrawn), ``reopened``
     (the registration of ``file_name`` received at ``received_at`` was withdrawn: the request
     is open again) or ``withdrawn`` (a later one was; the one of ``standing_at`` stands)."""
-    from models.dates import dansk_tid
 
     tz = wheel.policy.tz
     c = wheel.committee[committee_key]
@@ -280,7 +290,6 @@ def _more(items: Sequence[Any]) -> tuple[list[Any], int]:
 def digest_body_context(wheel: Wheel, plan: YearPlan, digest: Any) -> dict[str, Any]:
     """The coordinator's ``digest`` of one cycle year (a :class:`models.digest.Digest`):
     every value a ready Danish text, each section at most :data:`MAX_DIGEST_ITEMS` long."""
-    from models.dates import dansk_tid
 
     tz = wheel.policy.tz
     title = {d.key: d.title for d in wheel.deliverables}
@@ -342,16 +351,6 @@ def digest_body_context(wheel: Wheel, plan: YearPlan, digest: Any) -> dict[str, 
 
 def desk_samples(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str, Any]]]:
     """Sample contexts of the notice (every cause) and of a digest with every section."""
-    from models.digest import (
-        Digest,
-        DueSoon,
-        Excused,
-        Extended,
-        Held,
-        Overdue,
-        SendProblem,
-        week_monday,
-    )
 
     out: list[tuple[BodyKind, dict[str, Any]]] = []
     tz = wheel.policy.tz
@@ -456,7 +455,6 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
 
 def body_problems(wheel: Wheel, plan: YearPlan, directory: Path | None = None) -> list[Problem]:
     """Missing mail templates, syntax errors and undefined names, as problems."""
-    import os
 
     mdir = mail_dir(directory)
     problems: list[Problem] = []
@@ -480,7 +478,6 @@ def body_problems(wheel: Wheel, plan: YearPlan, directory: Path | None = None) -
             p = Problem(os.path.relpath(exc.filename or mdir), exc.lineno or 0, kind,
                         f"Jinja syntax error: {exc.message}")
         except Exception as exc:
-            from letters.render import runtime_message
 
             file, line = _template_frame(exc)
             p = Problem(os.path.relpath(file) if file else str(mdir), line, kind,

@@ -19,6 +19,8 @@ A template problem is ``<template path>:<paragraph> <part>: <message>``, e.g.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from datetime import date
@@ -26,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from letters import TEMPLATES_DIR
+from letters.context import REPORT_COVERS, cover_context, form_context, letter_context
+from models.barometer import Reading
 from models.config import Loaded
+from models.plan import year_plan
 from models.problems import Problem
 
 DEFAULT_FORM = "formular"
@@ -41,7 +46,6 @@ def _shown(path: Path) -> str:
 
 
 def _sample_readings(wheel: Any) -> dict[str, list[Any]]:
-    from models.barometer import Reading
 
     return {g.key: [Reading(g.key, "2011-H2", 1.5, "illustrativ")] for g in wheel.goals}
 
@@ -50,8 +54,6 @@ def _stamp(loaded: Loaded, directory: Path) -> Path | None:
     """A file whose existence says: this wheel with these templates and this code was
     checked and had no problem. Keyed by the wheel's content, every template file's name,
     size and modification time, and the checking code's; None when there is no cache dir."""
-    import hashlib
-    import json
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
@@ -96,8 +98,6 @@ def template_problems(loaded: Loaded, templates_dir: Path | None = None) -> list
 
 def _template_problems(loaded: Loaded, directory: Path) -> list[Problem]:
     from letters import render
-    from letters.context import REPORT_COVERS, cover_context, form_context, letter_context
-    from models.plan import year_plan
 
     wheel, source = loaded.wheel, loaded.source
     problems: list[Problem] = []

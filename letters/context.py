@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from models.barometer import Reading
+from models.dates import dansk_dato, dansk_ugedag_dato
 from models.form import goal_heading
 from models.kinds import EventKind
 from models.numbers import with_unit
@@ -26,7 +27,6 @@ NO_TARGET = "mål ikke fastsat"
 @lru_cache(maxsize=4096)
 def dato(d: date) -> str:
     """``1. maj 2012`` (Babel, cached: dates repeat across letters)."""
-    from models.dates import dansk_dato
 
     return dansk_dato(d)
 
@@ -34,7 +34,6 @@ def dato(d: date) -> str:
 @lru_cache(maxsize=4096)
 def ugedag_dato(d: date) -> str:
     """``tirsdag den 1. maj 2012``."""
-    from models.dates import dansk_ugedag_dato
 
     return dansk_ugedag_dato(d)
 
@@ -216,7 +215,7 @@ def letter_context(
 def form_context(
     wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str
 ) -> dict[str, Any]:
-    """The fill-in form for one deliverable and committee (CONTRACT §4)."""
+    """The fill-in form for one deliverable and committee (README "Submitted forms")."""
     c = wheel.committee[committee_key]
     d = wheel.deliverable[deliverable_key]
     pd = plan.deliverable(deliverable_key)

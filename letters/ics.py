@@ -24,6 +24,7 @@ and folds lines at 75 octets without splitting a UTF-8 character.
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from models.dates import dansk_dato, dansk_ugedag_dato
+from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.plan import PlannedEvent, Slot, YearPlan, require_aware
 
 if TYPE_CHECKING:
@@ -132,7 +133,6 @@ _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 def _byday_rules(d: date) -> set[str]:
     """The BYDAY values that name ``d`` within its month: ``2SU``, ``-1SU``."""
-    import calendar
 
     wd = _WEEKDAYS[d.weekday()]
     rules = {f"{(d.day - 1) // 7 + 1}{wd}"}
@@ -533,7 +533,6 @@ def invitation(wheel: Wheel, pe: PlannedEvent, year: int, stamp: datetime) -> Ca
 def invitation_markdown(wheel: Wheel, pe: PlannedEvent, year: int, file: str, *,
                         dry_run: bool) -> str:
     """The Danish artifact that goes with an invitation: when, who, the file, the UID."""
-    from models.dates import dansk_tid
 
     start = pe.at.astimezone(wheel.policy.tz)
     end = (start + MEETING_DURATION).astimezone(wheel.policy.tz)

@@ -1,4 +1,4 @@
-"""Building e-mails: pure, no side effects (CONTRACT §3).
+"""Building e-mails: pure, no side effects (README "E-mail, the outbox and journal copies").
 
 :func:`build` turns an :class:`Outgoing` into RFC 5322 bytes (CRLF line ends,
 ``email.policy.SMTP``): multipart/alternative text + HTML, inside multipart/mixed when there
@@ -233,7 +233,7 @@ def thread_headers(o: Outgoing) -> list[tuple[str, str]]:
 
 
 def headers_for(o: Outgoing) -> list[tuple[str, str]]:
-    """The X-Aarshjul-* headers of CONTRACT §3 for this message (only those that apply)."""
+    """The X-Aarshjul-* headers of this message, those that apply (README "Headers")."""
     out = [("X-Aarshjul-Kind", o.kind), ("X-Aarshjul-Year", str(o.year))]
     if o.committee is not None:
         out.append(("X-Aarshjul-Committee", o.committee))

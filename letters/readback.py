@@ -1,4 +1,5 @@
-"""Reading a submitted form back (CONTRACT §4): the text under each goal heading and every row
+"""Reading a submitted form back (README "Submitted forms"): the text under each goal heading
+and every row
 of the initiatives table.
 
 The file has already passed :func:`letters.intake.check_docx`, so its sizes are known to be

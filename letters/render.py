@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
 from letters import TEMPLATES_DIR, docprops
@@ -419,7 +420,6 @@ class DocxTemplate:
         paragraph (found in the syntax tree); then each context is rendered, which finds
         misspelt attributes (``committee.navn``) and refused operations, one per part.
         """
-        from jinja2 import meta, nodes
 
         found: list[TemplateProblem] = []
         known = set().union(*(c.keys() for c in contexts)) if contexts else set()

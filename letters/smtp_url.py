@@ -1,4 +1,4 @@
-"""``AARSHJUL_SMTP_URL`` (CONTRACT §3): where mail goes.
+"""``AARSHJUL_SMTP_URL`` (README "E-mail, the outbox and journal copies"): where mail goes.
 
 Forms::
 

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from letters.intake import safe_parser
+
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT = b"http://purl.oclc.org/ooxml/wordprocessingml/main"  # "Strict Open XML" saves
 W = "{" + W_NS + "}"
@@ -104,7 +106,6 @@ def _style_levels(styles_xml: bytes | None) -> dict[str, int]:
         return {}
     from lxml import etree
 
-    from letters.intake import safe_parser
 
     try:
         root = etree.fromstring(styles_xml, safe_parser())
@@ -269,7 +270,6 @@ def _table_rows(tbl: Any, levels: Mapping[str, int]) -> list[list[str]]:
 def _main_part(z: zipfile.ZipFile) -> str:
     from lxml import etree
 
-    from letters.intake import safe_parser
 
     try:
         root = etree.fromstring(z.read("[Content_Types].xml"), safe_parser())
@@ -291,7 +291,6 @@ def document_blocks(data: bytes) -> list[Block]:
     """The blocks of the main document part of the .docx ``data``, in order."""
     from lxml import etree
 
-    from letters.intake import safe_parser
 
     try:
         z = zipfile.ZipFile(io.BytesIO(data))

@@ -1,4 +1,4 @@
-"""Business days (CONTRACT §2).
+"""Business days (README "Business days, due dates and the reminder ladder").
 
 A business day is Monday-Friday that is neither a public holiday of the policy's country
 in that year (the ``holidays`` package's public category, so Store Bededag counts in

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from models import wheel as w
+from models.plan import calendar_for, due_date, event_day
 from models.problems import ConfigError, Path, Problem, format_path
 from models.wheel import HHMM_RE, MONTH_DAY_RE, ItemError, Wheel
 from models.yamlsrc import Source, parse
@@ -95,9 +97,7 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
 
 def _known_keys(data: Any, loc: Path) -> list[str]:
     """The keys the model allows at ``loc`` (for 'did you mean')."""
-    from pydantic import BaseModel
 
-    from models import wheel as w
 
     model: type[BaseModel] | None = w.Wheel
     for part in loc[:-1]:
@@ -115,9 +115,7 @@ def _known_keys(data: Any, loc: Path) -> list[str]:
 
 
 def _inner_model(annotation: Any) -> Any:
-    from typing import get_args
 
-    from pydantic import BaseModel
 
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -233,7 +231,6 @@ def _schema_problems(exc: ValidationError, source: Source) -> list[Problem]:
 
 
 def _fmt(loc: Path) -> str:
-    from models.problems import format_path
 
     return format_path(loc)
 
@@ -519,7 +516,6 @@ def _late_openings(wheel: Wheel, source: Source) -> list[Problem]:
             if gap < -margin:
                 late = list(years)
             else:
-                from models.plan import calendar_for, due_date, event_day
 
                 cal = cal or calendar_for(wheel)
                 late = [y for y in years if event_day(cal, e, y) > due_date(wheel, cal, d, y)]
@@ -562,7 +558,6 @@ def _check_month_day(
 
 
 def _gap_days(tz: ZoneInfo, hour: int, minute: int, years: list[int]) -> list[date]:
-    from datetime import UTC
 
     gaps: list[date] = []
     d = date(years[0], 1, 1)

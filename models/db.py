@@ -1,6 +1,6 @@
 """The database: engine, sessions and Alembic migrations (SQLite default, PostgreSQL in production).
 
-``AARSHJUL_DATABASE_URL`` names the database (CONTRACT §5); without it the state is the
+``AARSHJUL_DATABASE_URL`` names the database (README "Command line"); without it the state is the
 SQLite file ``aarshjul.sqlite`` in the working directory. PostgreSQL URLs use psycopg 3
 (``postgresql+psycopg://user@host:5432/db``; a bare ``postgresql://`` is read the same way).
 
@@ -17,6 +17,7 @@ claims rows without two writers deadlocking on a lock upgrade.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 DEFAULT_URL = "sqlite:///aarshjul.sqlite"
 ENV = "AARSHJUL_DATABASE_URL"
@@ -57,9 +58,7 @@ def normalize_url(url: str) -> str:
 
 def all_metadata() -> Any:
     """SQLModel's metadata with every table of the app registered (see TABLE_MODULES)."""
-    import importlib
 
-    from sqlmodel import SQLModel
 
     for module in TABLE_MODULES:
         importlib.import_module(module)

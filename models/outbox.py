@@ -1,4 +1,4 @@
-"""The outbox: every e-mail, built once and stored before anything is sent (CONTRACT §2 "Once").
+"""The outbox: every e-mail, built once and stored before anything is sent (sent once).
 
 The vocabularies are the StrEnums of ``models.kinds``: ``status`` holds an
 :class:`~models.kinds.OutboxStatus`, ``kind`` a :class:`~models.kinds.MessageKind`, and an

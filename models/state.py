@@ -37,7 +37,7 @@ class CycleYear(SQLModel, table=True):
 
 
 class Request(SQLModel, table=True):
-    """A (year, deliverable, committee) asked for by a letter (CONTRACT §2)."""
+    """A (year, deliverable, committee) asked for by a letter (README "The reminder ladder")."""
 
     __tablename__ = "requests"
     __table_args__ = (sa.UniqueConstraint("year", "deliverable", "committee", name="uq_request"),)

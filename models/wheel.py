@@ -1,4 +1,4 @@
-"""The wheel as code: the schema of ``aarshjul.yaml`` (CONTRACT §1).
+"""The wheel as code: the schema of ``aarshjul.yaml`` (README "The wheel file").
 
 Frozen pydantic models with ``extra="forbid"``. Field checks (formats, addresses,
 header safety) live on the fields; checks across the file (references, dates in every
@@ -11,7 +11,7 @@ import re
 from datetime import date, time
 from functools import cached_property
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
@@ -118,7 +118,6 @@ def _email(value: str) -> str:
 
 
 def _timezone(value: str) -> str:
-    from zoneinfo import ZoneInfoNotFoundError
 
     if not re.match(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", value):
         raise ValueError(f"{value!r} is not an IANA time zone name (e.g. Europe/Copenhagen)")

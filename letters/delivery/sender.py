@@ -47,6 +47,7 @@ from letters.delivery.transports import (
     Uncertain,
 )
 from models.kinds import AlertKind, OutboxStatus
+from models.plan import require_aware
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Table
@@ -328,7 +329,6 @@ def send_pending(engine: Engine, transport: Transport, journal: Journal | None, 
     ``faults``: crash-test hooks (:class:`Faults`), none by default.
     """
     from models.db import session
-    from models.plan import require_aware
 
     require_aware(now)
     worker = worker or default_worker()

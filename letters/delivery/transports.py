@@ -18,6 +18,7 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Protocol
 
@@ -265,7 +266,6 @@ def _message_id_of(raw: bytes) -> str:
     first = re.search(rb"(?mi)^Message-ID:", head)
     if m is not None and first is not None and m.start() == first.start() and m.group(1).isascii():
         return m.group(1).decode("ascii")
-    from email.parser import BytesHeaderParser
 
     return str(BytesHeaderParser().parsebytes(head).get("Message-ID", ""))
 

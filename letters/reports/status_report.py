@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from letters.charts import chart_alt_text, chart_rows
+from letters.charts import chart_alt_text, chart_rows, goal_chart
 from letters.context import dato
 from letters.readback import Initiative
 from letters.reports import docx as D
@@ -67,7 +67,6 @@ def _financing_rows(f: Financing) -> list[tuple[str, str]]:
 
 def chart_images(data: StatusData) -> dict[str, bytes]:
     """One PNG chart per goal (the barometer: trend against target and baseline)."""
-    from letters.charts import goal_chart
 
     out = {}
     for g in data.wheel.goals:

@@ -1,4 +1,5 @@
-"""CONTRACT §2 as tests: the ladder, coalesced catch-up, receipts that cancel, sent once.
+"""The reminder ladder as tests (README "The reminder ladder"): the slots, coalesced catch-up,
+receipts that cancel, sent once.
 
 Runs on SQLite and (marked postgres, AARSHJUL_TEST_POSTGRES_URL) on PostgreSQL; asserts on
 the messages the transport really wrote and on the state rows.

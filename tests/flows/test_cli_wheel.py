@@ -1,6 +1,6 @@
 """``aarshjul check`` and ``aarshjul plan`` driven through the CLI runner.
 
-Exit status per CONTRACT §5: 0 done, 1 refused (with a message saying why), 2 usage error.
+Exit status per README "Command line": 0 done, 1 refused (with a message saying why), 2 usage error.
 A refused file prints one ``file:LINE key.path: message`` line per problem on stderr, then
 one summary line, and nothing runs: no traceback, no output file, no database.
 """

@@ -304,7 +304,7 @@ def _wait_for(predicate, timeout: float, what: str, proc=None) -> None:  # type:
 def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
     tmp_path: Path, wheel_file: Path
 ) -> None:
-    """CONTRACT §2 through serve: letters on 20 Jan 2012; serve starts at 30 Apr 09:00:20
+    """The reminder ladder through serve: letters on 20 Jan 2012; serve starts at 30 Apr 09:00:20
     (a travelled clock) and its catch-up chase sends one before-1 reminder per open
     committee; SIGKILL; a restart a minute later sends nothing more; SIGTERM stops it (0)."""
     import os

@@ -1,4 +1,4 @@
-"""E-mail build (CONTRACT §3): headers, Message-ID, Date, MIME structure, header injection."""
+"""E-mail build (README "Headers"): headers, Message-ID, Date, MIME structure, header injection."""
 
 from __future__ import annotations
 

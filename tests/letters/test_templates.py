@@ -1,4 +1,5 @@
-"""The shipped Word templates: lean, reproducible, real styles, the form per CONTRACT §4."""
+"""The shipped Word templates: lean, reproducible, real styles, the form (README "Submitted
+forms")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Business days (CONTRACT §2): properties against an independent oracle, and named days.
+"""Business days (README "Business days"): properties against an independent oracle, and named
+days.
 
 The oracle below does not use the ``holidays`` package: it computes the Danish public
 holidays from Easter (the Gregorian computus), so a mistake in how

@@ -1,4 +1,5 @@
-"""The year plan (CONTRACT §2): properties, named DST and holiday cases, the 2012 golden plan.
+"""The year plan (README "The reminder ladder"): properties, named DST and holiday cases, the 2012
+golden plan.
 
 Small wheels are written as YAML and loaded with :func:`models.config.loads`, so they pass
 the same checks as a real ``aarshjul.yaml``. The properties compare the plan with oracles

@@ -1,0 +1,222 @@
+"""The shape of the house, read from the code: layers, circles, sizes, late imports, settings.
+
+- ``models/`` (what the world is) <- ``letters/`` (what we write and send) <- ``flows/`` (when
+  and how it runs): an import never points up a layer, and project modules import no circle
+  (imports inside functions count).
+- No module over 600 lines, no function over 120.
+- Late imports (inside a function) only to keep the read-only verbs fast: each defers a
+  library in :data:`HEAVY`, or a project module that imports one at its top; never a module
+  the file has already imported at its top.
+- ``AARSHJUL_*`` variables are read in ``flows/settings.py`` only.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER = {"models": 0, "letters": 1, "flows": 2}
+MAX_MODULE, MAX_FUNC = 600, 120
+# Libraries that cost tens to thousands of milliseconds to import: the read-only verbs
+# (check, plan, calendar, wheel) must not pay for them.
+HEAVY = frozenset({
+    "prefect", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "apscheduler", "matplotlib",
+    "docx", "docxtpl", "lxml", "icalendar", "jinja2", "markupsafe", "babel", "holidays",
+    "email_validator", "rich", "imap_tools", "flufl", "pikepdf", "pypdf", "selenium",
+})
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for top in LAYER:
+        for p in sorted((ROOT / top).rglob("*.py")):
+            if "migrations" in p.parts:
+                continue
+            name = ".".join(p.relative_to(ROOT).with_suffix("").parts)
+            out[name.removesuffix(".__init__")] = p
+    return out
+
+
+MODULES = _modules()
+
+
+@cache
+def _tree(name: str) -> ast.Module:
+    return ast.parse(MODULES[name].read_text(encoding="utf-8"))
+
+
+def _targets(node: ast.Import | ast.ImportFrom, name: str) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    base = node.module or ""
+    if node.level:
+        pkg = name if MODULES[name].name == "__init__.py" else name.rsplit(".", 1)[0]
+        parts = pkg.split(".")
+        base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+    # ``from flows import runs`` imports the module flows.runs; ``from x import name``, x
+    subs = [f"{base}.{a.name}" for a in node.names]
+    if all(t in MODULES for t in subs):
+        return subs
+    return [base]
+
+
+def _project(target: str) -> str | None:
+    while target and target not in MODULES:
+        target = target.rsplit(".", 1)[0] if "." in target else ""
+    return target or None
+
+
+def _imports(name: str) -> tuple[list[tuple[ast.AST, str]], list[tuple[ast.AST, str]]]:
+    """(module-level imports, imports inside functions) as (node, target)."""
+    top: list[tuple[ast.AST, str]] = []
+    late: list[tuple[ast.AST, str]] = []
+    tree = _tree(name)
+
+    def visit(node: ast.AST, in_func: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                continue  # imports for type checkers only
+            inner = in_func or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                for t in _targets(child, name):
+                    (late if in_func else top).append((child, t))
+            visit(child, inner)
+
+    visit(tree, False)
+    return top, late
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+@cache
+def _heavy_at_top(name: str) -> str | None:
+    """The heavy library ``name`` loads at its top (itself or through a project module)."""
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        m = stack.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        for _node, t in _imports(m)[0]:
+            if t.split(".")[0] in HEAVY:
+                return f"{m} imports {t}"
+            p = _project(t)
+            if p is not None and p != m:
+                stack.append(p)
+    return None
+
+
+def test_imports_point_down_the_layers_and_make_no_circle() -> None:
+    graph: dict[str, set[str]] = {}
+    up = []
+    for name in MODULES:
+        top, late = _imports(name)
+        deps = {p for _n, t in top + late if (p := _project(t)) is not None and p != name}
+        graph[name] = deps
+        for d in deps:
+            if LAYER[d.split(".")[0]] > LAYER[name.split(".")[0]]:
+                up.append(f"{name} -> {d}")
+    assert up == [], "imports that run back up a layer"
+    sys.setrecursionlimit(10_000)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    circles: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                circles.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            strong(v)
+    assert circles == []
+
+
+def test_no_module_over_600_lines_and_no_function_over_120() -> None:
+    big = []
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").count("\n")
+        if lines > MAX_MODULE:
+            big.append(f"{path.relative_to(ROOT)}: {lines} lines")
+        for node in ast.walk(_tree(name)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > MAX_FUNC:
+                    big.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {size}")
+    assert big == []
+
+
+def test_late_imports_only_defer_heavy_libraries() -> None:
+    wrong = []
+    for name, path in MODULES.items():
+        top, late = _imports(name)
+        at_top = {t for _n, t in top}
+        for node, t in late:
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)} {t}"
+            if t in at_top:
+                wrong.append(f"{where}: already imported at the top of the module")
+                continue
+            if t.split(".")[0] in HEAVY:
+                continue
+            p = _project(t)
+            if p is None:
+                if t.split(".")[0] in sys.stdlib_module_names or not t:
+                    wrong.append(f"{where}: a light module; import it at the top")
+                continue  # a third-party library not listed: says nothing about the rule
+            if p == name or _heavy_at_top(p) is None:
+                wrong.append(f"{where}: {p} loads nothing heavy; import it at the top")
+    assert wrong == []
+
+
+ENV_READ = re.compile(r"""os\.environ(?:\.get)?\s*[\[(]\s*["']AARSHJUL_|getenv\(\s*["']AARSHJUL_""")
+
+
+@pytest.mark.parametrize("top", sorted(LAYER))
+def test_our_variables_are_read_in_the_settings_only(top: str) -> None:
+    found = []
+    for p in sorted((ROOT / top).rglob("*.py")):
+        if p == ROOT / "flows" / "settings.py":
+            continue
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if ENV_READ.search(line) or ("os.environ" in line and "AARSHJUL" in line):
+                found.append(f"{p.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert found == []
+
+
+def test_code_cites_the_projects_own_docs() -> None:
+    cited = [f"{p.relative_to(ROOT)}:{i}"
+             for top in (*LAYER, "tests", "docs")
+             for p in sorted((ROOT / top).rglob("*.py"))
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if "CONTRACT" + " §" in line]
+    assert cited == []
