@@ -2,14 +2,17 @@
 
 The file has a header row and one reading per line::
 
-    goal,period,value,source
-    HM2,2011-H1,7.4,Illustrative tal
-    HM2,2011-H2,"7,1",Illustrative tal
+    goal,period,value,source,illustrative
+    HM2,2011-H1,7.4,Eksempeldata,ja
+    HM2,2011-H2,"7,1",Eksempeldata,ja
 
 ``;`` works as the separator too (Danish Excel writes ``;`` with a decimal comma:
 ``HM2;2011-H2;7,1;Danmarks Statistik``). UTF-8, with or without a BOM. Columns may come in
-any order; the Danish names ``mål``, ``periode``, ``værdi``, ``kilde`` are accepted too;
-``source`` may be left out. Blank lines and lines starting with ``#`` are skipped.
+any order; the Danish names ``mål``, ``periode``, ``værdi``, ``kilde``, ``illustrativ`` are
+accepted too; ``source`` and ``illustrative`` may be left out. ``illustrative`` says that a
+figure is example data, not a measurement (``ja``/``nej``, ``yes``/``no``, ``true``/``false``,
+``1``/``0``; empty: no): the charts and reports label such figures. Blank lines and lines
+starting with ``#`` are skipped.
 
 Every problem is reported at once, as ``file:line column: message`` (a
 :class:`models.problems.ConfigError`).
@@ -33,14 +36,16 @@ if TYPE_CHECKING:
 
 PERIOD_RE = re.compile(r"^(\d{4})-[Hh]([12])$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-COLUMNS = ("goal", "period", "value", "source")
+COLUMNS = ("goal", "period", "value", "source", "illustrative")
 ALIASES = {
     "goal": "goal", "mål": "goal", "maal": "goal", "hovedmål": "goal",
     "period": "period", "periode": "period",
     "value": "value", "værdi": "value", "vaerdi": "value",
     "source": "source", "kilde": "source",
+    "illustrative": "illustrative", "illustrativ": "illustrative",
 }
-ILLUSTRATIVE_MARK = "illustrativ"
+YES = frozenset({"ja", "j", "yes", "y", "true", "1", "x"})
+NO = frozenset({"nej", "n", "no", "false", "0", ""})
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Reading:
     period: str
     value: float
     source: str | None = None
+    illustrative: bool = False  # example data, not a measurement: labelled as such
 
     @property
     def year(self) -> int:
@@ -105,8 +111,8 @@ def parse_value(text: str) -> float | None:
 
 
 def is_illustrative(readings: Iterable[Reading]) -> bool:
-    """Whether any reading's source marks it as illustrative example data."""
-    return any(r.source and ILLUSTRATIVE_MARK in r.source.lower() for r in readings)
+    """Whether any of the readings is illustrative example data."""
+    return any(r.illustrative for r in readings)
 
 
 def for_goal(readings: Iterable[Reading], goal: str) -> list[Reading]:
@@ -125,10 +131,11 @@ def _width_message(
 SPEC = Spec(
     aliases=ALIASES,
     required=("goal", "period", "value"),
-    columns_text="goal, period, value and source",
-    header_rule="the header row must be goal,period,value,source (source is optional)",
-    empty_text="the file is empty: expected a header row goal,period,value,source and one "
-    "reading per line",
+    columns_text="goal, period, value, source and illustrative",
+    header_rule="the header row must be goal,period,value,source,illustrative (source and "
+    "illustrative are optional)",
+    empty_text="the file is empty: expected a header row goal,period,value,source,illustrative "
+    "and one reading per line",
     width_message=_width_message,
 )
 
@@ -205,7 +212,12 @@ def _reading(row: list[str], columns: dict[str, int], goals: list[str], file: st
     elif value is None:
         problems.append(Problem(file, line, "value",
                                 f"{value_text!r} is not a number (write 7,4 or 7.4)"))
+    flag = cell("illustrative").lower()
+    if flag not in YES | NO:
+        problems.append(Problem(file, line, "illustrative",
+                                f"{cell('illustrative')!r} is not ja or nej"))
     if len(problems) > before or period is None or value is None:
         return None
     source = cell("source") or None
-    return Reading(goal=goal, period=period, value=value, source=source)
+    return Reading(goal=goal, period=period, value=value, source=source,
+                   illustrative=flag in YES)

@@ -36,7 +36,8 @@ def readings_by_goal(st: Setup) -> dict[str, list[Reading]]:
     out: dict[str, list[Reading]] = defaultdict(list)
     with Session(st.db) as s:
         for r in s.exec(select(BarometerReading).order_by(col(BarometerReading.id))).all():
-            out[r.goal].append(Reading(r.goal, r.period, r.value, r.source or None))
+            out[r.goal].append(Reading(r.goal, r.period, r.value, r.source or None,
+                                       r.illustrative))
     return dict(out)
 
 

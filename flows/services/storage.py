@@ -45,12 +45,14 @@ def store_readings(db: Engine, readings: list[Reading], at: datetime) -> Stored:
             source = r.source or ""
             if row is None:
                 row = BarometerReading(goal=r.goal, period=r.period, value=r.value,
-                                       source=source, recorded_at=at)
+                                       source=source, illustrative=r.illustrative,
+                                       recorded_at=at)
                 existing[(r.goal, r.period)] = row
                 s.add(row)
                 new += 1
-            elif row.value != r.value or row.source != source:
-                row.value, row.source, row.recorded_at = r.value, source, at
+            elif (row.value, row.source, row.illustrative) != (r.value, source, r.illustrative):
+                row.value, row.source, row.illustrative = r.value, source, r.illustrative
+                row.recorded_at = at
                 s.add(row)
                 updated += 1
             else:
@@ -103,7 +105,7 @@ def barometer_readings(db: Engine, until: date | None = None) -> list[Reading]:
                     continue
             except ValueError:
                 continue
-        out.append(Reading(r.goal, r.period, r.value, r.source or None))
+        out.append(Reading(r.goal, r.period, r.value, r.source or None, r.illustrative))
     return out
 
 

@@ -181,7 +181,7 @@ def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
     steps = timeline(wheel, year, scenario)
     clock = Clock(steps[0].at if steps else end_of_year(wheel.policy.tz, year))
     st = make_setup(wheel, out, smtp, clock)
-    store_readings(st.db, [Reading(r.goal, r.period, r.value, r.source)
+    store_readings(st.db, [Reading(r.goal, r.period, r.value, r.source, r.illustrative)
                            for r in scenario.barometer], clock.at)
     the_year = _Year(st, Runner(st, prefect=use_prefect, simulation=True), out, year, scenario)
     for step in steps:

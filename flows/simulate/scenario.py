@@ -7,7 +7,7 @@ the budget decisions (YAML, read without type coercion; every problem at once, a
     submissions:
       - {committee: BUU, deliverable: handleplan, at: "2012-04-20T10:00", file: buu.docx}
     barometer:
-      - {goal: HM2, period: 2011-H2, value: 7.4, source: illustrativ}
+      - {goal: HM2, period: 2011-H2, value: 7.4, source: Eksempeldata}
 
 ``file`` is optional (relative to the scenario); without it the committee's form is made
 and filled in (:func:`flows.simulate.forms.fill_form`): under each goal heading the
@@ -29,6 +29,7 @@ submission's ``goals`` text (else an illustrative text), and in the initiatives 
 ``budget`` is the decisions of October, checked exactly as ``aarshjul budget import`` checks
 a CSV file (:func:`models.budget.parse_csv`), and stored just before the year's first
 ``budget`` event. ``source`` is ours (default ``scenario``): where a barometer reading came
+from; ``illustrative`` (ours, default true: a scenario's figures are example data) labels it.
 from.
 
 ``actions`` are the coordinator's actions, carried out at their instants (after the
@@ -92,6 +93,7 @@ class PlannedReading:
     period: str
     value: float
     source: str
+    illustrative: bool = True
 
 
 @dataclass(frozen=True)
@@ -197,9 +199,15 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         if not period:
             problems.append(f"{where}.period: missing")
             continue
+        flag = str(item.get("illustrative", "true")).lower()
+        if flag not in ("true", "false"):
+            problems.append(f"{where}.illustrative: {item.get('illustrative')!r} is not true or "
+                            "false")
+            continue
         if goal in wheel.goal:
             src = str(item.get("source") or "scenario")
-            sc.barometer.append(PlannedReading(str(goal), str(period), value, src))
+            sc.barometer.append(PlannedReading(str(goal), str(period), value, src,
+                                               flag == "true"))
     if "budget" in data:
         sc.budget = _budget(data["budget"], wheel, path, lines, problems)
     for i, item in enumerate(data.get("actions") or []):

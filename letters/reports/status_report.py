@@ -221,7 +221,7 @@ def appendix(doc: Any, data: StatusData, illustrative: bool, budget: bool = Fals
                 weights=(2.0, 4.5, 6.0, 3.5))
     if illustrative:
         doc.add_heading("Illustrative tal", level=2)
-        doc.add_paragraph("Barometertal, hvis kilde er mærket «illustrativ», er eksempeldata og "
+        doc.add_paragraph("Barometertal, der er indlæst som illustrative, er eksempeldata og "
                           "ikke målinger. Graferne med disse tal bærer mærket «Illustrative "
                           "tal».")
     doc.add_heading("Perioden", level=2)

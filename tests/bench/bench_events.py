@@ -41,7 +41,7 @@ def run() -> list[Result]:
                                 goal=g.key,
                                 period=p,
                                 value=5.0 + i,
-                                source="Illustrative tal",
+                                source="Illustrative tal", illustrative=True,
                                 recorded_at=datetime.now(UTC),
                             )
                         )

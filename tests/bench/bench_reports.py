@@ -86,7 +86,7 @@ def _year(wheel: Any, tmp: Path) -> Any:
             path = forms / f"{c}-{d.key}.docx"
             path.write_bytes(_fill(raw, goals, c) if goals else raw)
             runs.submit(st, YEAR, c, d.key, path, _at("2012-04-25T10:00"), send=False)
-    store_readings(eng, [Reading(g.key, p, 5.0 + k + h, "Illustrative tal")
+    store_readings(eng, [Reading(g.key, p, 5.0 + k + h, "Illustrative tal", True)
                          for k, g in enumerate(wheel.goals)
                          for h, p in enumerate(("2010-H2", "2011-H1", "2011-H2", "2012-H1"))],
                    _at("2012-07-01T09:00"))

@@ -70,8 +70,8 @@ def test_barometer_import_refuses_with_line_numbers_and_stores_nothing(env: Path
 
 def test_barometer_import_is_idempotent_on_goal_and_period(env: Path) -> None:
     f = env / "b.csv"
-    f.write_text("goal;period;value;source\nHM2;2011-H1;7,4;Illustrative tal\n"
-                 "HM2;2011-H2;7,1;Illustrative tal\n", encoding="utf-8")
+    f.write_text("goal;period;value;source;illustrativ\nHM2;2011-H1;7,4;Illustrative tal;ja\n"
+                 "HM2;2011-H2;7,1;Illustrative tal;ja\n", encoding="utf-8")
     r = cli("barometer", "import", str(f))
     assert r.exit_code == 0, r.output
     assert "2 readings" in r.stdout and "2 new, 0 updated, 0 unchanged" in r.stdout

@@ -43,6 +43,7 @@ def add_readings(st: Setup, readings: list[tuple[str, str, float, str]] = READIN
                     period=period,
                     value=value,
                     source=source,
+                    illustrative="Illustrative" in source,
                     recorded_at=datetime(2012, 1, 2, tzinfo=UTC),
                 )
             )

@@ -62,8 +62,8 @@ FINANCED = 1_500_000 + 1_500_000 + 300_000 + 4_000_000
 NOT_FINANCED = 1_500_000 + 800_000 + 2_000_000
 PARTLY = 250_000
 BAROMETER = (
-    "goal,period,value,source\n"
-    + "".join(f"{g},{p},{v},Illustrative tal\n" for g in ("HM1", "HM2", "HM3", "HM4", "HM5")
+    "goal,period,value,source,illustrative\n"
+    + "".join(f"{g},{p},{v},Illustrative tal,ja\n" for g in ("HM1", "HM2", "HM3", "HM4", "HM5")
               for p, v in (("2010-H2", 7.4), ("2011-H1", 7.1), ("2011-H2", 6.8)))
 )
 BUDGET = """committee;initiative;goal;amount;funded

@@ -61,7 +61,7 @@ def seven_committee_status(year: int = 2012) -> StatusData:
                                   f"{c.key}-{key}.docx" if received else None))
         committees.append(CommitteeReport(c.key, c.name, goals, tuple(handins)))
     readings = tuple(
-        Reading(g, period, value, "Illustrative tal")
+        Reading(g, period, value, "Illustrative tal", True)
         for g, (v1, v2) in VALUES.items()
         for period, value in ((f"{year - 1}-H1", v1), (f"{year - 1}-H2", v2))
     )

@@ -78,8 +78,8 @@ def data() -> StatusData:
         CommitteeReport("TMU", "Teknik- og Miljøudvalget", ("HM3", "HM6"),
                         handins("missing", None)),
     )
-    readings = (Reading("HM2", "2011-H1", 7.4, "Illustrative tal"),
-                Reading("HM2", "2011-H2", 7.1, "Illustrative tal"))
+    readings = (Reading("HM2", "2011-H1", 7.4, "Illustrative tal", True),
+                Reading("HM2", "2011-H2", 7.1, "Illustrative tal", True))
     decisions = (Decision("BUU", "Mentorordning", "HM1", None, "yes"),
                  Decision("BUU", "Sprogstøtte", "HM5", 400_000, "partly"),
                  Decision("TMU", "Cykelstier", "HM6", 900_000, "yes"))

@@ -33,16 +33,16 @@ def problems(text: str, wheel: Wheel) -> list[str]:
 
 def test_comma_separated_with_dot_and_quoted_comma_decimals(wheel: Wheel) -> None:
     text = (
-        "goal,period,value,source\n"
-        "HM2,2011-H1,7.4,Illustrative tal\n"
-        'HM2,2011-H2,"7,1",Illustrative tal\n'
+        "goal,period,value,source,illustrative\n"
+        "HM2,2011-H1,7.4,Illustrative tal,ja\n"
+        'HM2,2011-H2,"7,1",Illustrative tal,ja\n'
         "\n"
         "# a comment line\n"
-        "HM6,2012-h1,-0.5,\n"
+        "HM6,2012-h1,-0.5,,\n"
     )
     assert parse_csv(text, wheel) == [
-        Reading("HM2", "2011-H1", 7.4, "Illustrative tal"),
-        Reading("HM2", "2011-H2", 7.1, "Illustrative tal"),
+        Reading("HM2", "2011-H1", 7.4, "Illustrative tal", True),
+        Reading("HM2", "2011-H2", 7.1, "Illustrative tal", True),
         Reading("HM6", "2012-H1", -0.5, None),
     ]
 
@@ -129,9 +129,21 @@ def test_helpers() -> None:
     assert parse_value("7,4") == 7.4
     assert parse_value("inf") is None
     assert parse_value("1.234,5") is None
-    rs = [Reading("HM2", "2012-H1", 7.0), Reading("HM2", "2011-H2", 7.4, "Illustrative tal"),
+    rs = [Reading("HM2", "2012-H1", 7.0), Reading("HM2", "2011-H2", 7.4, "Illustrative tal", True),
           Reading("HM1", "2011-H1", 1.0)]
     assert [r.period for r in for_goal(rs, "HM2")] == ["2011-H2", "2012-H1"]
     assert is_illustrative(rs)
     assert not is_illustrative(rs[:1])
     assert rs[1].order == 2011.5
+
+
+def test_illustrative_is_a_column_not_a_word_in_the_source(wheel: Wheel) -> None:
+    text = ("goal;period;value;kilde;illustrativ\n"
+            "HM2;2011-H1;7,4;Danmarks Statistik;nej\n"
+            "HM2;2011-H2;7,1;illustrativt eksempel;\n"
+            "HM3;2011-H2;3,1;Eksempeldata;ja\n")
+    got = parse_csv(text, wheel)
+    assert [r.illustrative for r in got] == [False, False, True]
+    assert not is_illustrative(got[:2]) and is_illustrative(got)
+    bad = text.replace("Eksempeldata;ja", "Eksempeldata;måske")
+    assert problems(bad, wheel) == ["b.csv:4 illustrative: 'måske' is not ja or nej"]
