@@ -46,8 +46,8 @@ def _shown(path: Path) -> str:
 
 
 def _sample_readings(wheel: Any) -> dict[str, list[Any]]:
-
-    return {g.key: [Reading(g.key, "2011-H2", 1.5, "eksempel", illustrative=True)] for g in wheel.goals}
+    return {g.key: [Reading(g.key, "2011-H2", 1.5, "eksempel", illustrative=True)]
+            for g in wheel.goals}
 
 
 def _stamp(loaded: Loaded, directory: Path) -> Path | None:
