@@ -14,7 +14,7 @@ coordinator's action told to a committee) and ``digest`` (ugeoversigt, to the
 coordinator). Note that the
 ``X-Aarshjul-Kind`` header (README "E-mail, the outbox and journal copies") calls both
 reminder and overdue ``reminder``; the
-body kind only chooses the wording (see :func:`kind_for_slot`).
+body kind only chooses the wording (see :data:`BODY_FOR_SLOT`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from models.digest import (
     SendProblem,
     week_monday,
 )
-from models.kinds import BodyKind
+from models.kinds import BodyKind, SlotKind
 from models.plan import Slot, YearPlan, require_aware
 from models.problems import Problem
 from models.wheel import Wheel
@@ -128,15 +128,10 @@ def _tidy(text: str) -> str:
 # --- contexts ---------------------------------------------------------------------------------
 
 
-def kind_for_slot(slot: str) -> BodyKind:
-    """``before-N`` -> reminder, ``after-N`` -> overdue, ``escalate`` -> escalation."""
-    if slot.startswith("before-"):
-        return BodyKind.REMINDER
-    if slot.startswith("after-"):
-        return BodyKind.OVERDUE
-    if slot == "escalate":
-        return BodyKind.ESCALATION
-    raise ValueError(f"{slot!r} is not a slot name (before-N, after-N or escalate)")
+# The wording of a chase message by the kind of its slot: a påmindelse before the deadline,
+# a rykker after it, an eskalering.
+BODY_FOR_SLOT = {SlotKind.BEFORE: BodyKind.REMINDER, SlotKind.AFTER: BodyKind.OVERDUE,
+                 SlotKind.ESCALATE: BodyKind.ESCALATION}
 
 
 def _deliverable(wheel: Wheel, plan: YearPlan, key: str,
@@ -172,10 +167,11 @@ def letter_body_context(
 
 
 def chase_body_context(
-    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, slot: str, *,
+    wheel: Wheel, plan: YearPlan, deliverable_key: str, committee_key: str, slot: Slot, *,
     due: date | None = None, slots: Sequence[Slot] | None = None,
 ) -> dict[str, Any]:
-    """A reminder, overdue reminder or escalation for request (committee, deliverable).
+    """A reminder, overdue reminder or escalation for request (committee, deliverable), for
+    ``slot`` of its ladder.
 
     ``due`` and ``slots`` are the request's own due date and ladder when they are not the
     plan's (an extension, a new ladder after a deadline moved)."""
@@ -184,29 +180,21 @@ def chase_body_context(
     if slots is None:
         req = next((r for r in plan.requests
                     if r.committee == committee_key and r.deliverable == deliverable_key), None)
-        slots = req.slots if req else ()
-    found = next((s for s in slots if s.name == slot), None)
-    day: date
-    if found is not None:
-        day = found.day
-    else:
-        n = 0 if slot == "escalate" else int(slot.split("-", 1)[1])
-        if slot == "escalate":
-            n = wheel.deliverable[deliverable_key].reminders.escalate_after or 0
-        day = due_day + timedelta(days=-n if slot.startswith("before") else n)
-    esc = next((s for s in slots if s.kind == "escalate"), None)
+        slots = req.slots if req else (slot,)
+    day = slot.day
+    esc = next((s for s in slots if s.kind == SlotKind.ESCALATE), None)
     escalate_to = list(wheel.escalate_to(c))
-    sent_before = [s for s in slots if s.is_reminder and s.day <= day and s.name != slot]
-    n_sent = len(sent_before) + (1 if slot != "escalate" else 0)
+    sent_before = [s for s in slots if s.is_reminder and s.day <= day and s.name != slot.name]
+    n_sent = len(sent_before) + (1 if slot.is_reminder else 0)
     reminders_text = (f"{n_sent} påmindelser og rykkere" if n_sent != 1
                       else "én påmindelse") if n_sent else "ingen påmindelser"
     ctx = _common(wheel, plan)
     ctx.update(
         committee=_committee(c), salutation=salutation(c),
         deliverable=_deliverable(wheel, plan, deliverable_key, due_day),
-        slot=slot, kind=kind_for_slot(slot), send_date=dato(day),
+        slot=slot.name, kind=BODY_FOR_SLOT[slot.kind], send_date=dato(day),
         days_left=max((due_day - day).days, 0), days_late=max((day - due_day).days, 0),
-        escalation_date=dato(esc.day) if esc is not None and slot != "escalate" else "",
+        escalation_date=dato(esc.day) if esc is not None and slot.is_reminder else "",
         escalate_to=escalate_to, escalate_to_text=_and(escalate_to),
         reminders_sent_text=reminders_text,
     )
@@ -387,7 +375,7 @@ def desk_samples(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str,
 
 def body_context(
     kind: BodyKind, wheel: Wheel, plan: YearPlan, *, committee: str | None = None,
-    event: str | None = None, deliverable: str | None = None, slot: str | None = None,
+    event: str | None = None, deliverable: str | None = None, slot: Slot | None = None,
     received_at: datetime | None = None, revision: bool = False,
     first_received_at: datetime | None = None, file_name: str | None = None,
     attachments: Sequence[str] = (), notes: Sequence[str] = (), due: date | None = None,
@@ -403,13 +391,15 @@ def body_context(
             raise ValueError(f"a {kind} body needs {what}")
         return value
 
+    if kind in ("reminder", "overdue", "escalation"):
+        if slot is None:
+            raise ValueError(f"a {kind} body needs slot")
+        return chase_body_context(wheel, plan, need(deliverable, "deliverable"),
+                                  need(committee, "committee"), slot, due=due, slots=slots)
+
     if kind == "letter":
         return letter_body_context(wheel, plan, need(event, "event"), need(committee, "committee"),
                                    attachments)
-    if kind in ("reminder", "overdue", "escalation"):
-        return chase_body_context(wheel, plan, need(deliverable, "deliverable"),
-                                  need(committee, "committee"), need(slot, "slot"),
-                                  due=due, slots=slots)
     if kind == "receipt":
         if received_at is None:
             raise ValueError("a receipt body needs received_at")
@@ -440,8 +430,8 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
     if plan.requests:
         r = plan.requests[0]
         for s in r.slots:
-            out.append((kind_for_slot(s.name),
-                        chase_body_context(wheel, plan, r.deliverable, r.committee, s.name)))
+            out.append((BODY_FOR_SLOT[s.kind],
+                        chase_body_context(wheel, plan, r.deliverable, r.committee, s)))
         tz = wheel.policy.tz
         due = datetime.combine(r.due, wheel.policy.send_clock, tzinfo=tz)
         for late, rev in ((False, False), (True, False), (False, True)):

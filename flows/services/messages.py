@@ -69,7 +69,7 @@ def body_context(st: Setup, a: Action, attachments: Sequence[str] = ()) -> dict[
     """The context of the e-mail body of ``a`` (:func:`letters.bodies.body_context`)."""
     return _body_context(
         a.body, st.wheel, st.plan(a.year), committee=a.committee, event=a.event,
-        deliverable=a.deliverable, slot=a.slot_name, received_at=a.received_at,
+        deliverable=a.deliverable, slot=a.slot, received_at=a.received_at,
         revision=a.revision > 0, first_received_at=a.first_received_at,
         file_name=a.file_name, attachments=attachments, notes=a.notes, due=a.due,
         slots=a.ladder_slots,

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from jinja2.exceptions import SecurityError
 
-from letters.bodies import KINDS, body_context, kind_for_slot, render_body, sample_contexts
+from letters.bodies import BODY_FOR_SLOT, KINDS, body_context, render_body, sample_contexts
 from letters.render import TEMPLATES_DIR
 from models.config import load
+from models.kinds import SlotKind
 from models.plan import year_plan
 from tests.letters.fixtures.docs import ROOT
 
@@ -52,23 +53,28 @@ def test_letter_body(wheel, plan) -> None:
     assert "<li><strong>Revideret handleplan</strong>, senest 1. maj 2012</li>" in html
 
 
+def _slot(plan, name: str):  # type: ignore[no-untyped-def]
+    req = next(r for r in plan.requests if (r.committee, r.deliverable) == ("BUU", "handleplan"))
+    return next(s for s in req.slots if s.name == name)
+
+
 def test_reminder_overdue_and_escalation(wheel, plan) -> None:
-    assert [kind_for_slot(s) for s in ("before-14", "after-1", "escalate")] == [
-        "reminder", "overdue", "escalation"]
+    # the wording comes from the slot's kind, not from its name
+    assert [BODY_FOR_SLOT[k] for k in SlotKind] == ["reminder", "overdue", "escalation"]
     ctx = body_context("reminder", wheel, plan, deliverable="handleplan", committee="BUU",
-                       slot="before-7")
+                       slot=_slot(plan, "before-7"))
     subject, text, _ = render_body("reminder", ctx)
     assert subject == ("Påmindelse: Revideret handleplan fra Børne- og Ungdomsudvalget – "
                        "frist 1. maj 2012")
     assert "Fristen er tirsdag den 1. maj 2012 (om 7 dage)." in text
     ctx = body_context("overdue", wheel, plan, deliverable="handleplan", committee="BUU",
-                       slot="after-7")
+                       slot=_slot(plan, "after-7"))
     subject, text, _ = render_body("overdue", ctx)
     assert subject.startswith("Rykker: Revideret handleplan")
     assert "Fristen var tirsdag den 1. maj 2012, for 7 dage siden." in text
     assert "orienteres direktion@buf.kk.example" in text  # BUU's escalate_to
     ctx = body_context("escalation", wheel, plan, deliverable="handleplan", committee="BUU",
-                       slot="escalate")
+                       slot=_slot(plan, "escalate"))
     subject, text, _ = render_body("escalation", ctx)
     assert subject == ("Eskalering: Børne- og Ungdomsudvalget mangler Revideret handleplan "
                        "(frist 1. maj 2012)")
