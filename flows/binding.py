@@ -79,7 +79,13 @@ def setup_for(settings: Settings, *, actor: str, wheel: Wheel | None = None,
     (SMTP at ``AARSHJUL_SMTP_URL``, else .eml files under the data directory)."""
 
     data = data_dir or settings.data_dir
-    return Setup(wheel or load_wheel(settings.config), open_database(settings.database_url),
-                 data, transport_for(settings.smtp_url, data / "outgoing"), actor=actor,
+    db = open_database(settings.database_url)
+    pace = None
+    if settings.smtp_url and settings.smtp_rate:
+        from letters.delivery.pace import Pacer  # SQLAlchemy
+
+        pace = Pacer(db, settings.smtp_rate)
+    return Setup(wheel or load_wheel(settings.config), db, data,
+                 transport_for(settings.smtp_url, data / "outgoing"), actor=actor,
                  templates_dir=settings.templates_dir,
-                 faults=Faults(settings.fault) if settings.fault else None)
+                 faults=Faults(settings.fault) if settings.fault else None, pace=pace)

@@ -96,3 +96,5 @@ class OutboxControl(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_ok_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the shared sending pace (AARSHJUL_SMTP_RATE): the next instant a sender may reserve
+    paced_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

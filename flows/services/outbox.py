@@ -160,7 +160,8 @@ def deliver(st: Setup, now: datetime | None = None) -> DeliveryReport:
     """Drain the outbox (unless paused) through the one sender."""
     when = now or (st.clock() if st.clock else datetime.now(UTC))
     return send_pending(st.db, st.transport, st.journal, now=when,
-                        alert=AlertPolicy.from_wheel(st.wheel), faults=st.faults)
+                        alert=AlertPolicy.from_wheel(st.wheel), faults=st.faults,
+                        pace=st.pace)
 
 
 def paused(st: Setup) -> bool:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from letters.delivery import Faults, Transport
+    from letters.delivery.pace import Pacer
 
 
 class Refused(Exception):
@@ -44,6 +45,7 @@ class Setup:
     clock: Callable[[], datetime] | None = None
     templates_dir: Path | None = None
     faults: Faults | None = None
+    pace: Pacer | None = None  # the shared sending rate (AARSHJUL_SMTP_RATE), when one is set
     cal: BusinessCalendar = field(init=False)
     ladders: Ladders = field(init=False)
     _plans: dict[int, YearPlan] = field(init=False, default_factory=dict)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine, Table
     from sqlmodel import Session
 
+    from letters.delivery.pace import Pacer
     from letters.journal import Journal
     from models.outbox import OutboxRow
 
@@ -321,12 +322,13 @@ def send_pending(engine: Engine, transport: Transport, journal: Journal | None, 
                  now: datetime, worker: str | None = None, limit: int | None = None,
                  alert: AlertPolicy | None = None, max_attempts: int = MAX_ATTEMPTS,
                  backoff: timedelta = BACKOFF, batch: int = 20,
-                 faults: Faults | None = None) -> DeliveryReport:
+                 faults: Faults | None = None, pace: Pacer | None = None) -> DeliveryReport:
     """Send every due outbox row once; returns what happened (see the module docstring).
 
     ``now`` (aware) stamps ``sent_at`` and schedules retries (simulated time in a
     simulation). Safe to run in several processes at once. Does nothing while paused.
-    ``faults``: crash-test hooks (:class:`Faults`), none by default.
+    ``faults``: crash-test hooks (:class:`Faults`), none by default. ``pace``: the shared
+    sending rate (:class:`letters.delivery.pace.Pacer`), waited for before each message.
     """
     from models.db import session
 
@@ -356,6 +358,8 @@ def send_pending(engine: Engine, transport: Transport, journal: Journal | None, 
                 if limit is not None and done >= limit:
                     break
                 done += 1
+                if pace is not None:
+                    pace.wait()
                 if not _send_one(engine, transport, journal, row_id, worker=worker, now=now,
                                  alert=alert, faults=faults, max_attempts=max_attempts,
                                  backoff=backoff, report=report):
