@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from models.db import immediate
 from models.outbox import OutboxControl
@@ -35,6 +36,12 @@ class Pacer:
 
     def reserve(self) -> datetime:
         """The next free instant (and the one after it reserved for the next message)."""
+        try:
+            return self._reserve()
+        except IntegrityError:  # two first senders both created the control row: once more
+            return self._reserve()
+
+    def _reserve(self) -> datetime:
         t = OutboxControl.__table__  # type: ignore[attr-defined]
         with immediate(self.engine).begin() as conn:
             row = conn.execute(select(t.c.paced_until).where(t.c.id == 1)

@@ -91,3 +91,32 @@ def _two_senders(engine, tmp: Path, smtpd):  # type: ignore[no-untyped-def]  # n
     for t in threads:
         t.join(120)
     return starts, len(smtpd.handler.received)
+
+
+@pytest.mark.postgres
+def test_first_reservations_race_to_create_the_control_row() -> None:
+    from models.db import make_engine, upgrade
+
+    with temp_postgres() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        clock = FakeClock(3_000_000.0)
+        got: list = []  # type: ignore[type-arg]
+        errors: list = []  # type: ignore[type-arg]
+        barrier = threading.Barrier(6)
+
+        def one() -> None:
+            pace = Pacer(engine, 60, clock=clock, sleep=lambda s: None)
+            barrier.wait()
+            try:
+                got.append(pace.reserve())
+            except Exception as exc:  # pragma: no cover - the failure this test is about
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        engine.dispose()
+    assert errors == [] and len(set(got)) == 6
