@@ -28,8 +28,9 @@ CPH = ZoneInfo("Europe/Copenhagen")
 
 
 def _pdf() -> list[Result]:
-    from letters.pdf import tagged_pdf
     from letters.report_docx import status_report_docx
+
+    from letters.pdf import tagged_pdf
     from tests.letters.report_data import seven_committee_status
 
     if shutil.which("soffice") is None:
