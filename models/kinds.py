@@ -36,6 +36,7 @@ class BodyKind(StrEnum):
     REPORT = "report"
     NOTICE = "notice"  # a coordinator's action (or a moved deadline) told to a committee
     DIGEST = "digest"  # the weekly overview for the coordinator
+    REFUSAL = "refusal"  # a committee's mail whose file could not be taken (the mail intake)
 
 
 class OutboxStatus(StrEnum):
