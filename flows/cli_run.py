@@ -288,9 +288,9 @@ def status(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Who has handed in what, with failed and uncertain sends."""
+    from flows.services.intake_desk import held_json, held_messages
     from flows.services.outbox import paused, pending_count, send_problems
     from flows.services.readings import submission_readings
-    from flows.services.intake_desk import held_json, held_messages
     from flows.services.status import action_log, request_rows, submission_rows
 
     st = _setup(config, data_dir, _actor())
