@@ -17,6 +17,7 @@ import typer
 from flows.cli_run import AsOfOption, DataDirOption, DryRunOption, _actor, _instant, _setup
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
 from flows.services.setup import Refused, Setup
+from letters.imap_url import parse_imap_url
 
 intake_app = typer.Typer(
     name="intake", invoke_without_command=True, no_args_is_help=False,
@@ -53,7 +54,6 @@ def intake(
     if ctx.invoked_subcommand is not None:
         return
     from flows.services.intake import intake_pass
-    from letters.imap_url import parse_imap_url
     from letters.mailbox import MailboxError, open_mailbox
 
     settings = settings_or_exit(config, data_dir)
