@@ -285,6 +285,12 @@ def find(st: Setup, key: str) -> HandledMessage | None:
         return s.get(HandledMessage, key)
 
 
+def already(st: Setup, key: str) -> HandledMessage | None:
+    """The row of a message handled before (a cheap look before the work; the primary key
+    decides in the end)."""
+    return find(st, key)
+
+
 def journal_incoming(st: Setup, inb: Inbound, raw: bytes, year: int | None) -> str | None:
     """Keep the incoming message in the journal (.eml, an index entry of kind ``incoming``);
     a journal that cannot be written never stops the intake (None: not kept)."""
@@ -311,7 +317,7 @@ def handle_message(st: Setup, raw: bytes, received_at: datetime, as_of: datetime
     require_aware(as_of, "as_of")
     require_aware(received_at, "received_at")
     inb = describe(raw, received_at)
-    done = find(st, inb.key)
+    done = already(st, inb.key)
     if done is not None:
         return handled_of(done, duplicate=True)
     d = decide(st, inb)
@@ -403,7 +409,7 @@ def intake_pass(st: Setup, source: MessageSource, as_of: datetime, *,
     require_aware(as_of, "as_of")
     report = IntakeReport(as_of=as_of, dry_run=dry_run)
     for m in source.pending():
-        known = find(st, m.message_id) if m.message_id else None
+        known = already(st, m.message_id) if m.message_id else None
         if known is not None:  # handled before: only moved (a crash before the move)
             h = handled_of(known, duplicate=True)
         else:
