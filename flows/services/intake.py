@@ -40,7 +40,6 @@ from flows.services.setup import Refused, Setup
 from flows.services.submissions import register_accepted
 from letters.bodies import refusal_body_context, render_body
 from letters.inbound import Inbound, describe
-from letters.journal import JournalError
 from letters.mail import HeaderInjection, Outgoing, check_message_id
 from letters.mailbox import Gone, Listed, MailboxError, TooLarge
 from letters.mailsource import MessageSource
@@ -303,7 +302,7 @@ def journal_incoming(st: Setup, inb: Inbound, raw: bytes, year: int | None) -> s
                           message_id=inb.message_id or inb.key, sent_at=inb.received_at)
     try:
         path = j.record(row, raw, sent_at=inb.received_at)
-    except JournalError:
+    except Exception:  # JournalError, or anything: the journal never stops the intake
         return None
     return path.relative_to(j.directory).as_posix()
 

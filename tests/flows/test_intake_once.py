@@ -243,3 +243,31 @@ def test_accept_of_a_message_without_a_word_file_is_refused(st: Setup) -> None:
     with pytest.raises(Refused, match="ikke Word-fil"):
         accept(st, chat.message_id, "BUU", "handleplan", AS_OF)
     assert submissions(st) == []
+
+
+def test_incoming_messages_in_the_journal_survive_a_torn_index(st: Setup,
+                                                                tmp_path: Path) -> None:
+    from letters.journal import Journal
+
+    src = MemorySource()
+    first = Reply(BUU, 1, in_reply_to=letter_id(st, "BUU"), files=[handleplan(tmp_path)])
+    no_id = b"From: " + BUU.encode() + b"\r\nSubject: uden id\r\n\r\nHej\r\n"
+    src.add(first.raw(), ON_TIME)
+    src.add(no_id, ON_TIME)
+    intake_pass(st, src, AS_OF)
+    assert st.journal is not None
+    index = st.journal.index_path
+    lines = index.read_bytes().split(b"\n")
+    incoming = [ln for ln in lines if b'"kind": "incoming"' in ln]
+    assert len(incoming) == 2
+    # tear the index: the incoming entries garbled beyond their keys
+    index.write_bytes(b"\n".join(ln for ln in lines if ln not in incoming) + b"\n{torn")
+    j = Journal(st.journal.directory)
+    j.repair()
+    got = sorted((e["key"], e["kind"], e["year"]) for e in j.entries()
+                 if str(e["key"]).startswith("incoming:"))
+    import hashlib
+
+    assert got == sorted([(f"incoming:{first.message_id}", "incoming", 2012),
+                          (f"incoming:sha256:{hashlib.sha256(no_id).hexdigest()}",
+                           "incoming", 2012)])
