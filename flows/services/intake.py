@@ -46,6 +46,7 @@ from letters.mailsource import MessageSource
 from models.db import immediate
 from models.intake_state import HandledMessage
 from models.kinds import BodyKind, InboundKind, IntakeFolder, IntakeOutcome, MessageKind
+from models.outbox import OutboxRow
 from models.plan import require_aware
 
 MAX_MESSAGE_BYTES = 32_000_000  # letters.inbound.Limits: a 20 MB file is ~27 MB in base64
@@ -201,7 +202,7 @@ def _refusal(inb: Inbound, mine: list[str], thread: list[Target],
         return _Decision(IntakeOutcome.REFUSED, f"{reason} (afsenderen hører til flere udvalg: "
                          "ingen afvisning sendt)", HELD)
     (committee,) = committees
-    target = next((t for t in thread), None) if len(thread) == 1 else None
+    target = thread[0] if len(thread) == 1 else None
     return _Decision(IntakeOutcome.REFUSED, reason, HELD, target=target, committee=committee,
                      refusal=tuple(refused))
 
@@ -211,8 +212,6 @@ def _bounce(st: Setup, inb: Inbound) -> _Decision:
     if b is None or b.about_message_id is None:
         return _Decision(IntakeOutcome.HELD, "en fejlmeddelelse, der ikke siger, hvilken "
                          "besked den handler om", HELD)
-    from models.outbox import OutboxRow
-
     with Session(st.db) as s:
         row = s.exec(select(OutboxRow).where(OutboxRow.message_id == b.about_message_id)).first()
     if row is None:
