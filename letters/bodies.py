@@ -271,6 +271,27 @@ def notice_body_context(
     return ctx
 
 
+def refusal_body_context(
+    wheel: Wheel, plan: YearPlan, committee_key: str, received_at: datetime,
+    files: Sequence[tuple[str, str]], *, subject: str = "", deliverable_key: str | None = None,
+) -> dict[str, Any]:
+    """A ``refusal``: the committee's mail of ``received_at`` (its ``subject``) carried files
+    that could not be taken, each ``(file name, Danish reason)``; nothing was registered."""
+
+    require_aware(received_at, "received_at")
+    c = wheel.committee[committee_key]
+    ctx = _common(wheel, plan)
+    ctx.update(
+        committee=_committee(c), salutation=salutation(c),
+        received_at=dansk_tid(received_at.astimezone(wheel.policy.tz)),
+        subject=" ".join(subject.split()),
+        files=[{"name": n, "reason": r} for n, r in files],
+        deliverable=_deliverable(wheel, plan, deliverable_key, plan.deliverable(
+            deliverable_key).due) if deliverable_key else None,
+    )
+    return ctx
+
+
 def _more(items: Sequence[Any]) -> tuple[list[Any], int]:
     return list(items[:MAX_DIGEST_ITEMS]), max(len(items) - MAX_DIGEST_ITEMS, 0)
 
@@ -439,6 +460,12 @@ def sample_contexts(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[s
             out.append((BodyKind.RECEIPT, receipt_body_context(
                 wheel, plan, r.deliverable, r.committee, at, revision=rev,
                 first_received_at=at if rev else None, file_name="handleplan.docx")))
+        out.append((BodyKind.REFUSAL, refusal_body_context(
+            wheel, plan, r.committee, due, [("handleplan.docm", "filen indeholder makroer")],
+            subject="Re: Opfordringsskrivelse", deliverable_key=r.deliverable)))
+        out.append((BodyKind.REFUSAL, refusal_body_context(
+            wheel, plan, r.committee, due, [("winmail.dat", "Outlooks RTF-format"),
+                                            ("budget.xlsm", "filen indeholder makroer")])))
     out += desk_samples(wheel, plan)
     return out
 

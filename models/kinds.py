@@ -36,6 +36,7 @@ class BodyKind(StrEnum):
     REPORT = "report"
     NOTICE = "notice"  # a coordinator's action (or a moved deadline) told to a committee
     DIGEST = "digest"  # the weekly overview for the coordinator
+    REFUSAL = "refusal"  # a committee's mail whose file could not be taken (the mail intake)
 
 
 class OutboxStatus(StrEnum):
@@ -172,3 +173,18 @@ class IdentityStatus(StrEnum):
     NONE = "none"  # no form identity (not our form, or one made before it existed)
     MALFORMED = "malformed"  # properties there, but broken or incomplete
     FORGED = "forged"  # well-formed, but not matching its check value
+
+
+class IntakeOutcome(StrEnum):
+    """What the mail intake did with one incoming message (README "Replies by e-mail")."""
+
+    REGISTERED = "registered"  # its form(s) registered as a submission, receipt queued
+    HELD = "held"  # for the coordinator: no single request, a stranger, no .docx, unreadable
+    REFUSED = "refused"  # its file was refused (a .docm ...): a refusal queued, or held
+    BOUNCED = "bounced"  # a delivery status notification about one of our messages
+    AUTO_REPLY = "auto_reply"  # an out-of-office or other automatic reply: held, unanswered
+    DISMISSED = "dismissed"  # set aside by the coordinator (``aarshjul intake dismiss``)
+    ACCEPTED = "accepted"  # registered by hand by the coordinator (``aarshjul intake accept``)
+
+
+HELD_OUTCOMES = (IntakeOutcome.HELD, IntakeOutcome.REFUSED, IntakeOutcome.AUTO_REPLY)

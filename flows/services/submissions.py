@@ -17,7 +17,7 @@ in two mails) add no revision and queue no receipt; the registration is returned
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
@@ -157,11 +157,11 @@ def _same_file(previous: Sequence[Submission], doc: Document,
 
 def _duplicate(s: Session, st: Setup, req: Request, same: Submission, rel: str,
                reading: FormReading, name: str, at: datetime, due: date) -> Registered:
-    """The same file again: nothing registered, no receipt; an audit entry says so."""
+    """The same file again: nothing registered, no receipt; an audit entry says so (in the
+    caller's transaction)."""
     assert req.id is not None and same.id is not None
     audit(s, st, at, "submit", req.year, req.committee, deliverable=req.deliverable,
           ref=f"submission:{same.id}", outcome="duplicate")
-    s.commit()
     a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(same.id), req.year,
                req.committee, deliverable=req.deliverable, request_id=req.id,
                received_at=same.received_at, revision=same.revision, file_name=name, due=due)
@@ -174,41 +174,60 @@ def register_submission(st: Setup, year: int, committee: str, deliverable: str, 
                         at: datetime) -> Registered:
     """Register a submission at ``at`` and queue its receipt, in one transaction."""
     require_aware(at, "at")
-    w = st.wheel
+    _known(st.wheel, committee, deliverable)
+    accepted = check_submission(file)
+    with Session(immediate(st.db), expire_on_commit=False) as s:
+        r = register_accepted(s, st, year, committee, deliverable, accepted, file.name, at)
+        s.commit()
+        return r
+
+
+def _known(w: Wheel, committee: str, deliverable: str) -> None:
     if committee not in w.committee:
         raise Refused(f"refused: {committee!r} is not a committee of the wheel")
     if deliverable not in w.deliverable:
         raise Refused(f"refused: {deliverable!r} is not a deliverable of the wheel")
-    accepted = check_submission(file)
+
+
+def register_accepted(s: Session, st: Setup, year: int, committee: str, deliverable: str,
+                      accepted: intake.Accepted, file_name: str, at: datetime, *,
+                      answers: tuple[str, tuple[str, ...]] | None = None) -> Registered:
+    """Register a checked file in the caller's session ``s`` (the caller commits): the
+    submission, the request closed or a revision kept, the receipt queued. ``answers``: the
+    Message-ID and thread of a committee's mail the receipt answers (README "Replies by
+    e-mail")."""
+    require_aware(at, "at")
+    w = st.wheel
+    _known(w, committee, deliverable)
     reading = read_submission(w, committee, accepted.data)
-    with Session(immediate(st.db), expire_on_commit=False) as s:
-        req = _request(s, year, committee, deliverable, at)
-        assert req.id is not None
-        due = current(st, req).due
-        outcome = arrival_status(st.local(at).date(), due)
-        doc, rel = _document(s, st, accepted, file.name, at)
-        previous = s.exec(select(Submission).where(Submission.request_id == req.id)
-                          .order_by(Submission.revision)).all()  # type: ignore[arg-type]
-        first = req.status in (RequestStatus.OPEN, RequestStatus.EXCUSED)
-        same = _same_file(previous, doc, first)
-        if same is not None:
-            return _duplicate(s, st, req, same, rel, reading, file.name, at, due)
-        sub = Submission(request_id=req.id, document_id=doc.id or 0, received_at=at,
-                         revision=len(previous), outcome=outcome)
-        s.add(sub)
-        s.flush()
-        assert sub.id is not None
-        if first:
-            _close(s, st, req, outcome, at)
-        audit(s, st, at, "submit", year, committee, deliverable=deliverable,
-              ref=f"submission:{sub.id}", outcome=outcome if first else "revision")
-        a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(sub.id), year, committee,
-                   deliverable=deliverable, request_id=req.id, received_at=at,
-                   revision=0 if first else sub.revision,
-                   first_received_at=None if first else req.received_at, file_name=file.name,
-                   due=due)
-        o = build_outgoing(st, a, at)
-        queue_message(s, st, o, at)
-        s.commit()
-        return Registered(sub.id, req.id, sub.revision, outcome, RequestStatus(req.status),
-                          rel, a, o, reading)
+    req = _request(s, year, committee, deliverable, at)
+    assert req.id is not None
+    due = current(st, req).due
+    outcome = arrival_status(st.local(at).date(), due)
+    doc, rel = _document(s, st, accepted, file_name, at)
+    previous = s.exec(select(Submission).where(Submission.request_id == req.id)
+                      .order_by(Submission.revision)).all()  # type: ignore[arg-type]
+    first = req.status in (RequestStatus.OPEN, RequestStatus.EXCUSED)
+    same = _same_file(previous, doc, first)
+    if same is not None:
+        return _duplicate(s, st, req, same, rel, reading, file_name, at, due)
+    sub = Submission(request_id=req.id, document_id=doc.id or 0, received_at=at,
+                     revision=len(previous), outcome=outcome)
+    s.add(sub)
+    s.flush()
+    assert sub.id is not None
+    if first:
+        _close(s, st, req, outcome, at)
+    audit(s, st, at, "submit", year, committee, deliverable=deliverable,
+          ref=f"submission:{sub.id}", outcome=outcome if first else "revision")
+    a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(sub.id), year, committee,
+               deliverable=deliverable, request_id=req.id, received_at=at,
+               revision=0 if first else sub.revision,
+               first_received_at=None if first else req.received_at, file_name=file_name,
+               due=due)
+    o = build_outgoing(st, a, at)
+    if answers is not None:
+        o = replace(o, in_reply_to=answers[0], references=answers[1])
+    queue_message(s, st, o, at)
+    return Registered(sub.id, req.id, sub.revision, outcome, RequestStatus(req.status),
+                      rel, a, o, reading)
