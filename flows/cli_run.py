@@ -288,6 +288,7 @@ def status(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Who has handed in what, with failed and uncertain sends."""
+    from flows.services.intake_desk import held_json, held_messages
     from flows.services.outbox import paused, pending_count, send_problems
     from flows.services.readings import submission_readings
     from flows.services.status import action_log, request_rows, submission_rows
@@ -310,11 +311,22 @@ def status(
             "problems": problems,
             "submissions": submission_rows(st, year),
             "actions": action_log(st, year),
+            "held": held_json(st, year),
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_status(st, year, at, rows, read, problems, pending, held)
+    _print_held(st, held_messages(st, year))
     _print_actions(action_log(st, year))
+
+
+def _print_held(st: Setup, held: list[Any]) -> None:
+    """The messages the mail intake held for the coordinator (README "Replies by e-mail")."""
+    if not held:
+        return
+    print(f"Til koordinatoren fra postkassen ({len(held)}):")
+    for h in held:
+        print(f"  {dansk_tid(st.local(h.received_at))} {h.sender} «{h.subject}»: {h.why}")
 
 
 def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dict[Any, Any],
@@ -368,7 +380,8 @@ def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dic
 
 
 ACTION_DA = {"extend": "forlænget", "excuse": "fritaget", "reopen": "genåbnet",
-             "resend": "sendt igen", "pause": "pause", "resume": "genoptaget"}
+             "resend": "sendt igen", "pause": "pause", "resume": "genoptaget",
+             "accept": "registreret fra postkassen", "dismiss": "lagt til side"}
 
 
 def _print_actions(log: list[dict[str, Any]], last: int = 10) -> None:

@@ -120,6 +120,8 @@ class ActionKind(StrEnum):
     RESEND = "resend"
     PAUSE = "pause"
     RESUME = "resume"
+    ACCEPT = "accept"  # a message held by the mail intake, registered by hand
+    DISMISS = "dismiss"  # a message held by the mail intake, set aside
 
 
 class NoticeCause(StrEnum):

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from flows.services.deliveries import letter_states
+from flows.services.intake_desk import held_messages as intake_held
 from flows.services.keys import digest_key
 from flows.services.outbox import paused, pending_count, send_problems
 from flows.services.setup import Setup
@@ -42,7 +43,7 @@ from models.state import AuditEntry
 HeldSource = Callable[[Setup, int], Sequence[Held]]
 # Where messages held for the coordinator come from: the mail intake adds its function here
 # (one line), and the digest lists what they give.
-HELD_SOURCES: list[HeldSource] = []
+HELD_SOURCES: list[HeldSource] = [intake_held]
 WEEK = timedelta(days=7)
 
 

@@ -227,7 +227,7 @@ def _bounce(st: Setup, inb: Inbound) -> _Decision:
                      committee=row.committee)
 
 
-def _answers(inb: Inbound) -> tuple[str, tuple[str, ...]] | None:
+def answers_of(inb: Inbound) -> tuple[str, tuple[str, ...]] | None:
     """The Message-ID a receipt or refusal answers, and the thread (References, then it)."""
     if inb.message_id is None:
         return None
@@ -251,7 +251,7 @@ def refusal_outgoing(st: Setup, inb: Inbound, d: _Decision, as_of: datetime) -> 
     ctx = refusal_body_context(st.wheel, st.plan(year), d.committee, inb.received_at,
                                d.refusal, subject=inb.subject, deliverable_key=deliverable)
     subject, text, html = render_body(BodyKind.REFUSAL, ctx, st.templates_dir)
-    ans = _answers(inb)
+    ans = answers_of(inb)
     return Outgoing(
         key=f"refusal:{hashlib.sha256(inb.key.encode()).hexdigest()[:32]}",
         kind=MessageKind.REFUSAL, year=year, committee=d.committee, event=None,
@@ -357,7 +357,7 @@ def _commit(st: Setup, inb: Inbound, d: _Decision, as_of: datetime,
             return _lost(st, inb.key)
         subs: list[int] = []
         replies: list[str] = []
-        ans = _answers(inb)
+        ans = answers_of(inb)
         for m in d.files:
             assert m.target is not None and m.accepted is not None
             r = register_accepted(s, st, *m.target, m.accepted, m.attachment.filename,

@@ -20,6 +20,7 @@ from flows.services.setup import Setup
 from letters.bodies import body_context as _body_context
 from letters.bodies import render_body
 from letters.context import form_context, letter_context
+from letters.docprops import FormIdentity
 from letters.mail import Attachment, Outgoing, build
 from models.barometer import Reading
 from models.kinds import MessageKind
@@ -41,11 +42,13 @@ def readings_by_goal(st: Setup) -> dict[str, list[Reading]]:
     return dict(out)
 
 
-def render_docx(st: Setup, name: str, ctx: dict[str, Any]) -> bytes:
-    """Render the Word template ``name`` (python-docx and lxml load with the renderer)."""
+def render_docx(st: Setup, name: str, ctx: dict[str, Any],
+                properties: dict[str, str] | None = None) -> bytes:
+    """Render the Word template ``name`` (python-docx and lxml load with the renderer);
+    ``properties``: custom document properties (a form's identity)."""
     from letters.render import template
 
-    return template(name, st.templates_dir).render(ctx)
+    return template(name, st.templates_dir).render(ctx, properties=properties)
 
 
 def letter_attachments(st: Setup, a: Action,
@@ -61,7 +64,8 @@ def letter_attachments(st: Setup, a: Action,
         d = w.deliverable[dkey]
         fctx = form_context(w, plan, dkey, c.key)
         out.append(Attachment(f"Formular - {safe_name(d.title)} {a.year} - {c.key}.docx",
-                              render_docx(st, d.form or "formular", fctx)))
+                              render_docx(st, d.form or "formular", fctx,
+                                  FormIdentity(a.year, c.key, dkey).properties())))
     return out
 
 

@@ -1,0 +1,137 @@
+"""``aarshjul intake``: read the replies mailbox once; ``intake accept`` and ``intake dismiss``
+for the messages it held (README "Replies by e-mail").
+
+``aarshjul intake [--as-of] [--dry-run]`` reads ``AARSHJUL_IMAP_URL`` (exit 2 with a message
+when it is unset), handles every message not handled before, sends the receipts and
+refusals it queued (the outbox sender, after the pass), and prints in Danish what it did.
+A refusal exits 1; the password is in no message.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from flows.cli_run import AsOfOption, DataDirOption, DryRunOption, _actor, _instant, _setup
+from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
+from flows.services.setup import Refused, Setup
+from letters.imap_url import parse_imap_url
+
+intake_app = typer.Typer(
+    name="intake", invoke_without_command=True, no_args_is_help=False,
+    help="Read the replies mailbox (AARSHJUL_IMAP_URL) once; accept or dismiss held messages.")
+
+MessageArg = Annotated[str, typer.Argument(help="The message's Message-ID, e.g. '<x@kk.dk>'.")]
+
+
+def _send(st: Setup) -> None:
+    """The normal send step: whatever the outbox holds (receipts, a refusal) goes now."""
+    from flows.services.outbox import deliver, paused
+
+    if paused(st):
+        print("Afsendelse er sat på pause: svarene venter i udbakken (`aarshjul resume`).")
+        return
+    r = deliver(st)
+    if r.sent:
+        print(f"Sendt: {len(r.sent)} besked(er).")
+    if r.failed:
+        print(f"Ikke sendt: {len(r.failed)} besked(er); se `aarshjul status`.", file=sys.stderr)
+    if r.unreachable:
+        print(f"Mailserveren svarede ikke: {r.unreachable}", file=sys.stderr)
+
+
+@intake_app.callback()
+def intake(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    dry_run: DryRunOption = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Read the mailbox once: register replies, hold the rest for the coordinator."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flows.services.intake import intake_pass
+    from letters.mailbox import MailboxError, open_mailbox
+
+    settings = settings_or_exit(config, data_dir)
+    if not settings.imap_url:
+        print("AARSHJUL_IMAP_URL er ikke sat: angiv postkassen, svarene læses fra, f.eks. "
+              "imaps://bruger:adgangskode@mail.kk.dk/INBOX", file=sys.stderr)
+        raise typer.Exit(2)
+    try:
+        url = parse_imap_url(settings.imap_url)
+    except ValueError as exc:
+        print(f"afvist: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    st = _setup(config, data_dir, _actor())
+    at = _instant(st, as_of)
+    try:
+        with open_mailbox(url) as box:
+            report = intake_pass(st, box, at, dry_run=dry_run)
+    except MailboxError as exc:
+        fail(f"afvist: postkassen kunne ikke læses: {exc}")
+    for line in report.lines():
+        print(line)
+    if not dry_run:
+        _send(st)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@intake_app.command("accept")
+def accept(
+    message: MessageArg,
+    committee: Annotated[str, typer.Option("--committee", help="Committee key, e.g. BUU.")],
+    deliverable: Annotated[str, typer.Option("--deliverable", help="e.g. handleplan.")],
+    year: Annotated[int | None, typer.Option("--year", "-y", help="The cycle year (default: "
+                                             "the form's, else the year it arrived).")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="Which attached .docx, when the "
+                                             "message has several.")] = None,
+    dry_run: DryRunOption = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register a held message's Word file by hand, as arriving when the message did."""
+    from flows.services.intake_desk import accept as accept_message
+
+    st = _setup(config, data_dir, _actor())
+    at = _instant(st, as_of)
+    try:
+        out = accept_message(st, message, committee, deliverable, at, year=year,
+                             file_name=file, dry_run=dry_run)
+    except Refused as exc:
+        fail(str(exc))
+    print(out.done)
+    if not dry_run:
+        _send(st)
+
+
+@intake_app.command("dismiss")
+def dismiss(
+    message: MessageArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit log).")
+                      ] = None,
+    dry_run: DryRunOption = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Set a held message aside: nothing registered, off the coordinator's list."""
+    from flows.services.intake_desk import dismiss as dismiss_message
+
+    st = _setup(config, data_dir, _actor())
+    at = _instant(st, as_of)
+    try:
+        out = dismiss_message(st, message, at, reason=reason, dry_run=dry_run)
+    except Refused as exc:
+        fail(str(exc))
+    print(out.done)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(intake_app)
+
