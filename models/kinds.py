@@ -109,6 +109,7 @@ class RunKind(StrEnum):
     SIMULATE = "simulate"
     ACTION = "action"  # a coordinator's action (extend, excuse, reopen, resend, pause, ...)
     DIGEST = "digest"
+    INTAKE = "intake"  # a pass over the replies mailbox (README "Replies by e-mail")
 
 
 class ActionKind(StrEnum):
