@@ -124,9 +124,10 @@ def intake(st: Setup, source: MessageSource, as_of: datetime, *, dry_run: bool =
                        as_of=local, dry_run=dry_run)
     got = step("intake", intake_pass, st, source, as_of, dry_run=dry_run)
     report.intake = got
-    replies = [k for h in got.handled if not h.duplicate for k in h.replies]
+    new = [h for h in got.handled if not h.duplicate]
+    replies = [k for h in new for k in h.replies]
     if not dry_run:
-        if send and replies:
+        if send and new:  # the replies, and a bounce's alert to the coordinator
             step("send", deliver, st)
         if paused(st):
             report.notes.append(PAUSED_NOTE)
