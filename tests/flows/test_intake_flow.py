@@ -111,7 +111,8 @@ def test_a_dry_run_changes_nothing_and_publishes_without_a_key(st: Setup,
 
 
 def test_markdown_escape_leaves_nothing_markdown_reads() -> None:
-    hostile = "# Overskrift\n| a | b |\n[x](javascript:alert(1)) `kode` *fed* _kursiv_ <img> &amp; \\"
+    hostile = ("# Overskrift\n| a | b |\n[x](javascript:alert(1)) `kode` *fed* _kursiv_ "
+               "<img> &amp; \\")
     out = md_escape(hostile)
     assert "\n" not in out
     for bare in ("# ", "|", "[x]", "`", "*", "_", "<", "&amp;"):
