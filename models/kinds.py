@@ -112,6 +112,13 @@ class RunKind(StrEnum):
     INTAKE = "intake"  # a pass over the replies mailbox (README "Replies by e-mail")
 
 
+class SubmissionVia(StrEnum):
+    """How a scenario's submission arrives in a simulated year (README "Scenario files")."""
+
+    FILE = "file"  # handed in as ``aarshjul submit`` does
+    MAIL = "mail"  # a reply to the letter, through the mail intake
+
+
 class ActionKind(StrEnum):
     """A coordinator's action (README "The coordinator's desk"), as audited."""
 
