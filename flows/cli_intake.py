@@ -158,5 +158,5 @@ def dismiss(
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(intake_app)
+    app.add_typer(intake_app, name="intake")
 

@@ -491,8 +491,14 @@ def _rebuilt_entry(eml: Path, rel: str, salvaged: list[dict[str, Any]]) -> dict[
         x["year"] = int(x["year"])
     old = next((d for d in salvaged if d.get("message_id") == mid), {})
     digest = eml.stem.rsplit(".", 1)[-1]
-    keys = [k for k in (old.get("key"), *_key_candidates(x))
+    # an incoming message the mail intake kept: ``incoming:<Message-ID or sha256:hex>``
+    incoming = (f"incoming:{mid}", f"incoming:sha256:{hashlib.sha256(raw).hexdigest()}")
+    keys = [k for k in (old.get("key"), *_key_candidates(x), *incoming)
             if isinstance(k, str) and _key_digest(k) == digest and _safe(k) == eml.stem[:-9]]
+    if keys and keys[0].startswith("incoming:"):
+        x = dict.fromkeys(_X, None) | {"kind": "incoming"}
+        with contextlib.suppress(ValueError):
+            x["year"] = int(rel.split("/", 1)[0])
     sent_at = old.get("sent_at")
     return {
         "message_id": mid, "key": keys[0] if keys else None, **x,

@@ -1,5 +1,5 @@
-"""The facts of the fill-in form that the engine relies on (README "The form and what is read
-back"): the template writes them, the read-back finds the form by them, the reports repeat
+"""The facts of the fill-in form that the engine relies on (README "What is read back from a
+form"): the template writes them, the read-back finds the form by them, the reports repeat
 them. Defined once, here.
 
 - One heading per goal that concerns the committee, beginning with the goal key and a space:

@@ -1,6 +1,6 @@
 """The reminder ladder in motion: which slot a chase sends, and what status a request has.
 
-Pure rules (README "Business days and the reminder ladder" and "The coordinator's desk");
+Pure rules (README "Business days, due dates and the reminder ladder" and "The coordinator's desk");
 the engine's chase and status services apply them to what the database holds. Slots
 themselves are derived by :func:`models.plan.reminder_slots` from the current wheel.
 

@@ -40,13 +40,13 @@ from flows.services.setup import Refused, Setup
 from flows.services.submissions import register_accepted
 from letters.bodies import refusal_body_context, render_body
 from letters.inbound import Inbound, describe
-from letters.journal import JournalError
 from letters.mail import HeaderInjection, Outgoing, check_message_id
 from letters.mailbox import Gone, Listed, MailboxError, TooLarge
 from letters.mailsource import MessageSource
 from models.db import immediate
 from models.intake_state import HandledMessage
 from models.kinds import BodyKind, InboundKind, IntakeFolder, IntakeOutcome, MessageKind
+from models.outbox import OutboxRow
 from models.plan import require_aware
 
 MAX_MESSAGE_BYTES = 32_000_000  # letters.inbound.Limits: a 20 MB file is ~27 MB in base64
@@ -202,7 +202,7 @@ def _refusal(inb: Inbound, mine: list[str], thread: list[Target],
         return _Decision(IntakeOutcome.REFUSED, f"{reason} (afsenderen hører til flere udvalg: "
                          "ingen afvisning sendt)", HELD)
     (committee,) = committees
-    target = next((t for t in thread), None) if len(thread) == 1 else None
+    target = thread[0] if len(thread) == 1 else None
     return _Decision(IntakeOutcome.REFUSED, reason, HELD, target=target, committee=committee,
                      refusal=tuple(refused))
 
@@ -212,8 +212,6 @@ def _bounce(st: Setup, inb: Inbound) -> _Decision:
     if b is None or b.about_message_id is None:
         return _Decision(IntakeOutcome.HELD, "en fejlmeddelelse, der ikke siger, hvilken "
                          "besked den handler om", HELD)
-    from models.outbox import OutboxRow
-
     with Session(st.db) as s:
         row = s.exec(select(OutboxRow).where(OutboxRow.message_id == b.about_message_id)).first()
     if row is None:
@@ -285,6 +283,12 @@ def find(st: Setup, key: str) -> HandledMessage | None:
         return s.get(HandledMessage, key)
 
 
+def already(st: Setup, key: str) -> HandledMessage | None:
+    """The row of a message handled before (a cheap look before the work; the primary key
+    decides in the end)."""
+    return find(st, key)
+
+
 def journal_incoming(st: Setup, inb: Inbound, raw: bytes, year: int | None) -> str | None:
     """Keep the incoming message in the journal (.eml, an index entry of kind ``incoming``);
     a journal that cannot be written never stops the intake (None: not kept)."""
@@ -297,7 +301,7 @@ def journal_incoming(st: Setup, inb: Inbound, raw: bytes, year: int | None) -> s
                           message_id=inb.message_id or inb.key, sent_at=inb.received_at)
     try:
         path = j.record(row, raw, sent_at=inb.received_at)
-    except JournalError:
+    except Exception:  # JournalError, or anything: the journal never stops the intake
         return None
     return path.relative_to(j.directory).as_posix()
 
@@ -311,7 +315,7 @@ def handle_message(st: Setup, raw: bytes, received_at: datetime, as_of: datetime
     require_aware(as_of, "as_of")
     require_aware(received_at, "received_at")
     inb = describe(raw, received_at)
-    done = find(st, inb.key)
+    done = already(st, inb.key)
     if done is not None:
         return handled_of(done, duplicate=True)
     d = decide(st, inb)
@@ -404,7 +408,7 @@ def intake_pass(st: Setup, source: MessageSource, as_of: datetime, *,
     require_aware(as_of, "as_of")
     report = IntakeReport(as_of=as_of, dry_run=dry_run)
     for m in source.pending():
-        known = find(st, m.message_id) if m.message_id else None
+        known = already(st, m.message_id) if m.message_id else None
         if known is not None:  # handled before: only moved (a crash before the move)
             h = handled_of(known, duplicate=True)
         else:
