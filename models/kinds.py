@@ -113,7 +113,8 @@ class RunKind(StrEnum):
 
 
 class SubmissionVia(StrEnum):
-    """How a scenario's submission arrives in a simulated year (README "Scenario files")."""
+    """How a scenario's submission arrives in a simulated year (README "The mail intake in
+    operation")."""
 
     FILE = "file"  # handed in as ``aarshjul submit`` does
     MAIL = "mail"  # a reply to the letter, through the mail intake

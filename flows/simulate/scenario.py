@@ -10,7 +10,7 @@ the budget decisions (YAML, read without type coercion; every problem at once, a
       - {goal: HM2, period: 2011-H2, value: 7.4, source: Eksempeldata}
 
 ``via: mail`` makes the submission a committee's reply to the letter, with the file
-attached, read by the mail intake (README "Scenario files"); the default is ``file``.
+attached, read by the mail intake (README "The mail intake in operation"); the default is ``file``.
 ``file`` is optional (relative to the scenario); without it the committee's form is made
 and filled in (:func:`flows.simulate.forms.fill_form`): under each goal heading the
 submission's ``goals`` text (else an illustrative text), and in the initiatives table its

@@ -81,7 +81,7 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
 
 def intake_entries(st: Setup, year: int) -> list[dict[str, Any]]:
     """The replies the mail intake read (``via: mail``), in arrival order, with what became
-    of each (README "Scenario files")."""
+    of each (README "The mail intake in operation")."""
     with Session(st.db) as s:
         found = s.exec(select(HandledMessage).where(
             col(HandledMessage.year).is_(None) | (col(HandledMessage.year) == year))
