@@ -22,10 +22,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from flows.report import MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
+from models.kinds import IntakeOutcome
+
+if TYPE_CHECKING:
+    from flows.services.intake import Handled, IntakeReport
 
 STATUS_DA = {
     "open": "afventer",
@@ -60,6 +65,7 @@ RUN_KIND_DA = {
     "simulate": "simulering",
     "action": "koordinatorens handling",
     "digest": "ugeoversigt",
+    "intake": "postkasse",
 }
 COLUMNS = ("Udvalg", "Aflevering", "Frist", "Status", "Påmindelser sendt", "Seneste handling")
 
@@ -67,6 +73,15 @@ COLUMNS = ("Udvalg", "Aflevering", "Frist", "Status", "Påmindelser sendt", "Sen
 MAX_LISTED = 200
 
 _KEY_OK = re.compile(r"^[a-z0-9-]+$")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` from outside (a subject, a sender, a file name) as literal Markdown on one
+    line: every character Markdown or a table reads is escaped, line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def artifact_key(year: int | None, what: str) -> str:
@@ -213,6 +228,52 @@ def _desk_lines(rows: list[RequestRow]) -> list[str]:
         lines += [f"- {r.committee} · {r.deliverable}: frist forlænget til {dansk_dato(r.due)}"
                   for r in extended[:MAX_LISTED]]
     return lines
+
+
+# The intake artifact's sections (README "Replies by e-mail"): outcome -> heading.
+INTAKE_SECTIONS = (
+    (IntakeOutcome.REGISTERED, "Registreret"), (IntakeOutcome.ACCEPTED, "Registreret i hånden"),
+    (IntakeOutcome.HELD, "Til koordinatoren"), (IntakeOutcome.REFUSED, "Afvist fil"),
+    (IntakeOutcome.BOUNCED, "Kom retur"), (IntakeOutcome.AUTO_REPLY, "Automatiske svar"),
+    (IntakeOutcome.DISMISSED, "Lagt til side"),
+)
+
+
+def _intake_row(h: Handled, tz: tzinfo) -> str:
+    when = dansk_tid(h.received_at.astimezone(tz)) if h.received_at is not None else "–"
+    about = (f"{h.deliverable} {h.year} fra {h.committee}" if h.deliverable and h.committee
+             else "–")
+    cells = [md_escape(h.from_address or "ukendt afsender"), md_escape(h.subject or "–"),
+             when, md_escape(about), md_escape(h.reason or "–"), md_escape(h.key)]
+    return "| " + " | ".join(cells) + " |"
+
+
+def intake_markdown(report: IntakeReport, tz: tzinfo) -> str:
+    """The intake run's Danish artifact: what was registered, held, refused and bounced,
+    one table per outcome; everything the committees wrote is escaped (:func:`md_escape`)."""
+    dry = " (prøvekørsel: intet er gemt, sendt eller flyttet)" if report.dry_run else ""
+    new = [h for h in report.handled if not h.duplicate]
+    counts = Counter(IntakeOutcome(h.outcome) for h in new)
+    out = [f"# Postkassen {dansk_tid(report.as_of.astimezone(tz))}{dry}", ""]
+    listed = ", ".join(f"{counts[k]} {title.lower()}" for k, title in INTAKE_SECTIONS
+                       if counts[k]) or "ingen nye beskeder"
+    again = [h for h in report.handled if h.duplicate]
+    out.append(f"{len(new)} nye beskeder: {listed}."
+               + (f" {len(again)} var behandlet før (kun flyttet)." if again else ""))
+    for key, title in INTAKE_SECTIONS:
+        rows = [h for h in new if h.outcome == key]
+        if not rows:
+            continue
+        out += ["", f"## {title} ({len(rows)})", "",
+                "| Fra | Emne | Modtaget | Aflevering | Bemærkning | Message-ID |",
+                "|---|---|---|---|---|---|"]
+        out += [_intake_row(h, tz) for h in rows[:MAX_LISTED]]
+        if len(rows) > MAX_LISTED:
+            out.append(f"\n… og {len(rows) - MAX_LISTED} til.")
+    if report.problems:
+        out += ["", f"## Problemer ({len(report.problems)})", ""]
+        out += [f"- {md_escape(p)}" for p in report.problems]
+    return "\n".join(out) + "\n"
 
 
 def publish(report: RunReport) -> None:

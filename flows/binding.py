@@ -17,10 +17,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from flows.services.setup import Setup, open_database
+from flows.services.setup import Refused, Setup, open_database
 from flows.settings import Settings
 from letters.delivery import Faults, transport_for
+from letters.imap_url import parse_imap_url
 from models.config import load
 from models.wheel import Wheel
 
@@ -34,6 +36,8 @@ class Binding:
     preview_dir: Path | None = None  # where a dry run writes (None: <data>/preview)
     upload: Path | None = None  # the file a receipt run registers
     simulation: bool = False  # a simulated year: runs and artifacts are marked as such
+    source: Any = None  # letters.mailsource.MessageSource an intake run reads (None: open
+    #                     the mailbox at AARSHJUL_IMAP_URL)
 
     def instant(self) -> datetime:
         if self.as_of is not None:
@@ -89,3 +93,22 @@ def setup_for(settings: Settings, *, actor: str, wheel: Wheel | None = None,
                  transport_for(settings.smtp_url, data / "outgoing"), actor=actor,
                  templates_dir=settings.templates_dir,
                  faults=Faults(settings.fault) if settings.fault else None, pace=pace)
+
+
+@contextmanager
+def mailbox(imap_url: str | None) -> Iterator[Any]:
+    """The replies mailbox at ``imap_url`` (``AARSHJUL_IMAP_URL``), logged in for one pass:
+    a ``letters.mailsource.MessageSource``. Unset or malformed: refused (in Danish, the
+    password never shown); a server that cannot be reached raises
+    ``letters.mailbox.MailboxError``."""
+    from letters.mailbox import open_mailbox  # IMAPClient
+
+    if not imap_url:
+        raise Refused("afvist: AARSHJUL_IMAP_URL er ikke sat: angiv postkassen, svarene "
+                      "læses fra, f.eks. imaps://bruger:adgangskode@mail.kk.dk/INBOX")
+    try:
+        url = parse_imap_url(imap_url)
+    except ValueError as exc:
+        raise Refused(f"afvist: {exc}") from None
+    with open_mailbox(url) as box:
+        yield box

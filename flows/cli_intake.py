@@ -14,8 +14,17 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_run import AsOfOption, DataDirOption, DryRunOption, _actor, _instant, _setup
+from flows.cli_run import (
+    AsOfOption,
+    DataDirOption,
+    DryRunOption,
+    _actor,
+    _instant,
+    _setup,
+    runner_for,
+)
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
+from flows.report import RunReport
 from flows.services.setup import Refused, Setup
 from letters.imap_url import parse_imap_url
 
@@ -53,7 +62,6 @@ def intake(
     """Read the mailbox once: register replies, hold the rest for the coordinator."""
     if ctx.invoked_subcommand is not None:
         return
-    from flows.services.intake import intake_pass
     from letters.mailbox import MailboxError, open_mailbox
 
     settings = settings_or_exit(config, data_dir)
@@ -69,16 +77,33 @@ def intake(
     st = _setup(config, data_dir, _actor())
     at = _instant(st, as_of)
     try:
-        with open_mailbox(url) as box:
-            report = intake_pass(st, box, at, dry_run=dry_run)
+        with open_mailbox(url) as box:  # the run (flow aarshjul-intake) sends its replies
+            run = runner_for(st).intake(at, box, dry_run=dry_run)
     except MailboxError as exc:
         fail(f"afvist: postkassen kunne ikke læses: {exc}")
+    report = run.intake
+    assert report is not None
     for line in report.lines():
         print(line)
-    if not dry_run:
-        _send(st)
+    _sent_lines(run)
     if report.problems:
         raise typer.Exit(1)
+
+
+def _sent_lines(run: RunReport) -> None:
+    """What went out of the replies the pass queued (sent by the run's send step)."""
+    from flows.services.outbox import PAUSED_NOTE
+
+    if run.dry_run:
+        return
+    if PAUSED_NOTE in run.notes:
+        print("Afsendelse er sat på pause: svarene venter i udbakken (`aarshjul resume`).")
+    sent = [m for m in run.messages if m.state == "sent"]
+    failed = [m for m in run.messages if m.state in ("failed", "uncertain")]
+    if sent:
+        print(f"Sendt: {len(sent)} besked(er).")
+    if failed:
+        print(f"Ikke sendt: {len(failed)} besked(er); se `aarshjul status`.", file=sys.stderr)
 
 
 @intake_app.command("accept")

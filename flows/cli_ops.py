@@ -27,7 +27,7 @@ from flows.common import (
 from flows.deploy import PROJECT, deploy_all, deploy_warnings, deployment_specs
 from flows.desk_runner import DeskRunner
 from flows.prefect_server import ServerError, configured_api_url, ensure_server
-from flows.serve import FlowRunner, Serve, ServeSetup, serve_forever
+from flows.serve import DEFAULT_POLL, FlowRunner, Serve, ServeSetup, serve_forever
 
 
 def _logging(level: str) -> None:
@@ -73,14 +73,18 @@ def serve(
     loaded = load_or_exit(config)
     credential = prefect_credential()
     _logging(log_level)
+    flow_runner = FlowRunner(lambda: setup())
     srv = Serve(
         config=config.resolve(),
         wheel=loaded.wheel,
         database_url=settings.database_url,
-        runner=FlowRunner(lambda: setup()),
+        runner=flow_runner,
         horizon=timedelta(days=horizon_days),
         catch_up=timedelta(days=catch_up_days),
         desk=DeskRunner(lambda: setup(), lambda: srv.wheel),
+        intake=partial(flow_runner.intake, imap_url=settings.imap_url)
+        if settings.imap_url else None,
+        poll=timedelta(minutes=settings.imap_poll) if settings.imap_poll else DEFAULT_POLL,
     )
     setup = ServeSetup(settings, srv)
     try:

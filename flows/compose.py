@@ -31,8 +31,8 @@ class Runner:
         self.st, self.prefect, self.simulation = st, prefect, simulation
 
     def _bind(self, as_of: datetime | None, preview_dir: Path | None = None,
-              upload: Path | None = None) -> Binding:
-        return Binding(self.st, as_of, preview_dir, upload, self.simulation)
+              upload: Path | None = None, source: Any = None) -> Binding:
+        return Binding(self.st, as_of, preview_dir, upload, self.simulation, source)
 
     def event(self, event: str, year: int, as_of: datetime, *, dry_run: bool = False,
               preview_dir: Path | None = None) -> RunReport:
@@ -83,3 +83,15 @@ class Runner:
 
         with bound(self._bind(at, upload=file)):
             return receipt_flow(year=year, committee=committee, deliverable=deliverable)
+
+    def intake(self, as_of: datetime, source: Any, *, dry_run: bool = False) -> RunReport:
+        """One pass over ``source`` (a ``letters.mailsource.MessageSource``: the mailbox
+        the caller opened, or simulate's messages in memory), then its replies go out."""
+        if not self.prefect:
+            from flows import runs
+
+            return runs.intake(self.st, source, as_of, dry_run=dry_run)
+        from flows.workflows import intake_flow
+
+        with bound(self._bind(as_of, source=source)):
+            return intake_flow(dry_run=dry_run)

@@ -6,6 +6,9 @@ For when one machine is outgrown. It registers, on the Prefect server at
 - ``aarshjul-chase/rykkerkoersel``: the chase, ``Cron("M H * * 1-5", timezone=policy.timezone)``
   at ``send_time`` (a chase on a public holiday is harmless: it sends what is due as of then,
   and slots are only ever due on business days);
+- ``aarshjul-intake/postkasse``: the mail intake (README "Replies by e-mail"),
+  ``Cron("*/10 * * * *", timezone=policy.timezone)``, every 10 minutes while the policy's
+  years last (no schedule once they are over); the worker reads ``AARSHJUL_IMAP_URL``;
 - ``aarshjul-event/<event key>``: one deployment per event of the wheel, with one schedule per
   remaining cycle year at the event's planned instant (an ``RRule`` with its ``DTSTART`` in the
   policy's zone and ``COUNT=1``, carrying ``{"year": Y}``), so a date moved to the next
@@ -26,8 +29,10 @@ and, for the coordinators (README "The coordinator's desk"), one deployment per 
 no schedule, that a coordinator runs from the UI (``dry_run`` on by default):
 ``aarshjul-extend/forlaeng``, ``aarshjul-excuse/fritag``, ``aarshjul-reopen/genaabn``,
 ``aarshjul-resend/send-igen``, ``aarshjul-pause/pause``, ``aarshjul-resume/genoptag``,
-``aarshjul-event/koer-nu`` (run one event now) and ``aarshjul-digest/ugeoversigt`` (in
-``deploy`` mode on a schedule: weekdays at ``send_time``, sending on the digest's day only).
+``aarshjul-intake-accept/registrer-svar`` and ``aarshjul-intake-dismiss/laeg-svar-til-side``
+(a message the intake held), ``aarshjul-event/koer-nu`` (run one event now) and
+``aarshjul-digest/ugeoversigt`` (in ``deploy`` mode on a schedule: weekdays at
+``send_time``, sending on the digest's day only).
 In serve mode serve registers the same desk deployments and carries out their runs itself
 (:mod:`flows.desk_runner`).
 
@@ -51,6 +56,8 @@ DEFAULT_POOL = "aarshjul"
 PROJECT = Path(__file__).resolve().parent.parent
 CHASE_ENTRY = "flows/workflows.py:chase_flow"
 EVENT_ENTRY = "flows/workflows.py:event_flow"
+INTAKE_ENTRY = "flows/workflows.py:intake_flow"
+INTAKE_CRON = "*/10 * * * *"  # README "Replies by e-mail": every 10 minutes
 TAGS = ("aarshjul",)
 
 
@@ -68,8 +75,7 @@ class Desk:
         return f"flows/workflows.py:{self.flow}"
 
 
-# One line per action. The mail intake's ``intake accept`` and ``intake dismiss`` join here
-# (one line each) once their flows exist.
+# One line per action.
 DESK: tuple[Desk, ...] = (
     Desk("forlaeng", "extend_flow", "Forlæng et udvalgs frist for en aflevering: en ny række "
          "påmindelser fra nu og en meddelelse til udvalget."),
@@ -81,6 +87,10 @@ DESK: tuple[Desk, ...] = (
          "(Resent-*-felter)."),
     Desk("pause", "pause_flow", "Sæt al afsendelse på pause; udbakken beholder beskederne."),
     Desk("genoptag", "resume_flow", "Genoptag afsendelse og send det, der venter."),
+    Desk("registrer-svar", "intake_accept_flow", "Registrér en tilbageholdt beskeds Word-fil "
+         "i hånden for et udvalg og en aflevering (aarshjul intake accept)."),
+    Desk("laeg-svar-til-side", "intake_dismiss_flow", "Læg en tilbageholdt besked til side: "
+         "intet registreres (aarshjul intake dismiss)."),
     Desk("koer-nu", "event_flow", "Kør en hændelse i årshjulet nu (breve, barometer, "
          "rapport).", {"dry_run": True}),
     Desk("ugeoversigt", "digest_flow", "Send koordinatorens ugeoversigt for de igangværende "
@@ -176,6 +186,13 @@ def deployment_specs(wheel: Wheel, now: datetime | None = None) -> list[Deployme
             tags=(*TAGS, "chase"),
         )
     ]
+    intake_schedules: tuple[ScheduleSpec, ...] = () if _over(wheel, now) else (
+        ScheduleSpec("cron", INTAKE_CRON, tz, slug="postkasse"),)
+    specs.append(DeploymentSpec(
+        name="postkasse", entrypoint=INTAKE_ENTRY, parameters={}, schedules=intake_schedules,
+        description=("Postkassen: læs udvalgenes svar (AARSHJUL_IMAP_URL), registrér "
+                     f"afleveringer og send kvitteringer, hvert 10. minut ({tz})."),
+        tags=(*TAGS, "intake")))
     plans = [year_plan(wheel, y) for y in wheel.policy.year_range]
     for e in wheel.events:
         schedules = []

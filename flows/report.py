@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from models.kinds import CLOSED_RECEIVED, MessageKind, RequestStatus, RunKind
+
+if TYPE_CHECKING:
+    from flows.services.intake import IntakeReport
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Registration:
     outcome: RequestStatus  # on_time | late, of this arrival
     status: RequestStatus  # the request's status (its first arrival)
     document: str  # the stored file, relative to the data directory
+    duplicate: bool = False  # the same bytes as the latest registered file: nothing added
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class RunReport:
     artifacts: list[Artifact] = field(default_factory=list)  # besides the standard three
     registered: Registration | None = None  # a receipt run: what was registered
     done: list[str] = field(default_factory=list)  # Danish: what an action did (or would do)
+    intake: IntakeReport | None = None  # an intake run: what became of each message
 
     @property
     def received(self) -> int:

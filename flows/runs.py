@@ -16,20 +16,24 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flows.artifacts import artifact_key
+from flows.artifacts import artifact_key, intake_markdown
 from flows.events import HANDLERS, EventRun, event_title
 from flows.report import Artifact, RunReport
 from flows.services import actions
 from flows.services.chase import chase_notes, plan_chase
 from flows.services.digest import digest_message, years_in_progress
 from flows.services.digest import gather as gather_digest
+from flows.services.intake import IntakeReport, intake_pass
+from flows.services.intake_desk import accept as accept_held
+from flows.services.intake_desk import dismiss as dismiss_held
 from flows.services.outbox import PAUSED_NOTE, deliver, enqueue_one, message_rows, paused
 from flows.services.setup import Refused, Setup
 from flows.services.status import request_rows
 from flows.services.steps import Step, call, carry_out
 from flows.services.submissions import register_submission
 from letters.mail import Outgoing
-from models.dates import dansk_dato, dansk_ugedag_dato
+from letters.mailsource import MessageSource
+from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.digest import digest_day, is_digest_day
 from models.kinds import RunKind
 from models.plan import PlannedEvent, require_aware
@@ -89,15 +93,73 @@ def submit(st: Setup, year: int, committee: str, deliverable: str, file: Path, a
     local = st.local(at)
     report = RunReport(title=f"Aflevering {deliverable} fra {committee} {dansk_dato(local)}",
                        kind=RunKind.RECEIPT, year=year, as_of=local)
-    report.notes += reg.notes(st.wheel, file.name)
-    if send:
+    report.notes += reg.notes(st.wheel, file.name, st.tz)
+    if send and reg.outgoing is not None:
         step("send", deliver, st)
     if paused(st):
         report.notes.append(PAUSED_NOTE)
-    report.messages = message_rows(st, [reg.outgoing.key], messages=[reg.outgoing])
+    sent = [reg.outgoing] if reg.outgoing is not None else []
+    report.messages = message_rows(st, [o.key for o in sent], messages=sent)
     report.requests = request_rows(st, year, at)
     report.registered = reg.registration
     return report
+
+
+# --- the mail intake (README "Replies by e-mail") --------------------------------------------
+
+
+def intake_counts(got: IntakeReport) -> str:
+    """Danish counts of a pass, for the artifact's description and the CLI."""
+    return (f"{len(got.registered)} registreret, {len(got.held)} til koordinatoren, "
+            f"{len(got.refused)} afvist, {len(got.bounced)} retur")
+
+
+def intake(st: Setup, source: MessageSource, as_of: datetime, *, dry_run: bool = False,
+           send: bool = True, step: Step = call) -> RunReport:
+    """One pass over the replies mailbox (``intake``), then the receipts and refusals it
+    queued go out (``send``, after the pass's commits), and its artifact."""
+    require_aware(as_of, "as_of")
+    local = st.local(as_of)
+    report = RunReport(title=f"Postkassen {dansk_tid(local)}", kind=RunKind.INTAKE, year=None,
+                       as_of=local, dry_run=dry_run)
+    got = step("intake", intake_pass, st, source, as_of, dry_run=dry_run)
+    report.intake = got
+    new = [h for h in got.handled if not h.duplicate]
+    replies = [k for h in new for k in h.replies]
+    if not dry_run:
+        if send and new:  # the replies, and a bounce's alert to the coordinator
+            step("send", deliver, st)
+        if paused(st):
+            report.notes.append(PAUSED_NOTE)
+        report.messages = message_rows(st, replies)
+    report.notes += [f"Problem: {p}" for p in got.problems]
+    report.requests = request_rows(st, None, as_of)
+    dry = " (prøvekørsel)" if dry_run else ""
+    report.artifacts.append(Artifact(
+        key=None if dry_run else artifact_key(None, "postkasse"),
+        markdown=intake_markdown(got, st.tz),
+        description=f"Postkassen {dansk_tid(local)}: {intake_counts(got)}{dry}"))
+    return report
+
+
+def intake_accept(st: Setup, as_of: datetime, *, message_id: str, committee: str,
+                  deliverable: str, year: int | None = None, file_name: str | None = None,
+                  dry_run: bool = False, send: bool = True, step: Step = call) -> RunReport:
+    """``aarshjul intake accept``: a held message's Word file registered by hand."""
+    out = step("accept", accept_held, st, message_id, committee, deliverable, as_of,
+               year=year, file_name=file_name, dry_run=dry_run)
+    return _action_report(st, f"Registreret i hånden: {message_id}", out, as_of, send=send,
+                          step=step)
+
+
+def intake_dismiss(st: Setup, as_of: datetime, *, message_id: str,
+                   reason: str | None = None, dry_run: bool = False, send: bool = True,
+                   step: Step = call) -> RunReport:
+    """``aarshjul intake dismiss``: a held message set aside, nothing registered."""
+    out = step("dismiss", dismiss_held, st, message_id, as_of, reason=reason,
+               dry_run=dry_run)
+    return _action_report(st, f"Lagt til side: {message_id}", out, as_of, send=send,
+                          step=step)
 
 
 # --- the coordinator's desk: actions and the digest ------------------------------------------
@@ -254,4 +316,5 @@ def _resume(st: Setup, as_of: datetime, **kw: Any) -> RunReport:
 ACTION_RUNS: dict[str, Callable[..., RunReport]] = {
     "extend": _extend, "excuse": _excuse, "reopen": reopen, "resend": _resend,
     "pause": _pause, "resume": _resume, "digest": digest,
+    "intake-accept": intake_accept, "intake-dismiss": intake_dismiss,
 }

@@ -21,6 +21,9 @@ What it does:
 - The job store is APScheduler's ``SQLAlchemyJobStore`` in the application database
   (table ``aarshjul_scheduler_jobs``), with ``coalesce=True``, ``misfire_grace_time`` of
   3 days and ``max_instances=1``; one worker thread, so wake-ups never overlap.
+- With ``AARSHJUL_IMAP_URL`` set it reads the replies mailbox (flow ``aarshjul-intake``)
+  every ``AARSHJUL_IMAP_POLL`` minutes while the chase period lasts, and before each chase
+  (:mod:`flows.serve_poll`).
 - Every 30 s it checks the Prefect server; after three failed checks in a row it stops with
   status 1 (systemd's ``Restart=on-failure`` then starts serve, and its server, afresh).
 - On SIGTERM or SIGINT it stops taking new work, lets a running wake-up finish, shuts the
@@ -45,9 +48,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flows.binding import setup_for
+from flows.binding import mailbox, setup_for
 from flows.compose import Runner
 from flows.prefect_server import ensure_server, healthy
+from flows.serve_poll import DEFAULT_POLL, keep_poll_job
 from models.calendar import BusinessCalendar
 from models.config import load
 from models.digest import is_digest_day
@@ -218,6 +222,11 @@ class FlowRunner:
     def digest(self, as_of: datetime) -> None:
         Runner(self.setup(), prefect=True).action("digest", as_of)
 
+    def intake(self, as_of: datetime, imap_url: str) -> None:
+        """One pass over the replies mailbox at ``imap_url`` (flow ``aarshjul-intake``)."""
+        with mailbox(imap_url) as box:
+            Runner(self.setup(), prefect=True).intake(as_of, box)
+
 
 class ServeSetup:
     """Serve's setup, made from its settings at the first wake-up and made again (same
@@ -261,6 +270,8 @@ class Serve:
     stopping: bool = False
     health_every: float = 30.0  # seconds between checks of the Prefect server
     desk: Any = None  # flows.desk_runner.DeskRunner: the coordinators' deployments
+    intake: Callable[[datetime], None] | None = None  # a mail intake pass (IMAP URL set)
+    poll: timedelta = DEFAULT_POLL  # between intake passes
 
     def now(self) -> datetime:
         return self.clock(self.wheel.policy.tz)
@@ -342,6 +353,7 @@ class Serve:
             except Exception:
                 log.exception("event %s %s failed; the next chase goes on", key, year)
         if chase:
+            self.read_mail(as_of)
             log.info("chase as of %s", as_of.isoformat())
             try:
                 self.runner.chase(as_of)
@@ -353,6 +365,20 @@ class Serve:
             except Exception:
                 log.exception("the digest as of %s failed", as_of)
 
+    def read_mail(self, as_of: datetime) -> None:
+        """A mail intake pass, when one is configured; a failure is logged, never fatal."""
+        if self.intake is None:
+            return
+        try:
+            self.intake(as_of)
+        except Exception:
+            log.exception("the mail intake as of %s failed; the next poll tries again", as_of)
+
+    def schedule_polling(self) -> bool:
+        """Keep the intake's interval job in the store exactly when an intake is set."""
+        return keep_poll_job(self.scheduler, self.poll if self.intake else None,
+                             self.wheel.policy.tz, "flows.serve:intake_job")
+
     def run_startup(self) -> Startup:
         plan = startup_plan(self.wheel, self.now(), self.catch_up)
         for year, key, at in plan.events:
@@ -362,6 +388,7 @@ class Serve:
             except Exception:
                 log.exception("catch-up event %s %s failed", key, year)
         if plan.chase:
+            self.read_mail(self.now())
             as_of = self.now()
             log.info("catch-up chase as of %s", as_of.isoformat())
             try:
@@ -388,6 +415,21 @@ def wake_job(at_iso: str, events: list[list[Any]], chase: bool, digest: bool = F
         serve.run_wake(at, [(int(y), str(k)) for y, k in events], chase, digest)
         serve.reload()
         serve.reconcile(serve.now())
+
+
+def intake_job() -> None:
+    """The poll job (by reference: ``flows.serve:intake_job``): a mail intake pass while the
+    chase period lasts; never beside a wake-up (one worker thread, and ``busy``)."""
+    serve = _ACTIVE
+    if serve is None:  # pragma: no cover - only the scheduler of a running serve calls this
+        return
+    with serve.busy:
+        if serve.stopping:
+            return
+        now = serve.now()
+        start, end = chase_period(serve.wheel)
+        if start <= now.date() <= end + timedelta(days=1):
+            serve.read_mail(now)
 
 
 # --------------------------------------------------------------------------- one per store
@@ -492,6 +534,8 @@ def serve_forever(
                         "scheduled %d wake-ups; next %s (%s)",
                         len(window), window[0].at.isoformat(), window[0].name,
                     )
+                if serve.schedule_polling():
+                    log.info("reading the replies mailbox every %s", serve.poll)
                 serve.scheduler.resume()
                 _start_desk(serve)
                 if ready is not None:

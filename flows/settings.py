@@ -34,6 +34,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "AARSHJUL_SMTP_URL": ("smtp_url", "where mail goes (unset: .eml files in the data dir)"),
     "AARSHJUL_SMTP_RATE": ("smtp_rate", "messages per minute at most, across workers"),
     "AARSHJUL_IMAP_URL": ("imap_url", "the mailbox the replies are read from"),
+    "AARSHJUL_IMAP_POLL": ("imap_poll", "minutes between serve's mailbox passes (default 10)"),
     "AARSHJUL_TEMPLATES_DIR": ("templates_dir", "templates instead of the bundled ones"),
     "AARSHJUL_PREFECT_AUTH_FILE": ("prefect_auth_file", "file holding the Prefect credential"),
     "AARSHJUL_FAULT": ("fault", "crash tests only: phase:N kills the sender"),
@@ -57,6 +58,7 @@ class Settings(BaseModel):
     smtp_url: str | None = None
     smtp_rate: float | None = None
     imap_url: str | None = None
+    imap_poll: float | None = None  # minutes; None: serve's default (10)
     templates_dir: Path | None = None
     prefect_auth_file: Path | None = None
     fault: str | None = None
@@ -99,6 +101,16 @@ class Settings(BaseModel):
                     "messages per minute"
                 )
             values["smtp_rate"] = rate
+        if "imap_poll" in values:
+            try:
+                poll = float(str(values["imap_poll"]))
+            except ValueError:
+                poll = -1.0
+            if not 1 <= poll <= 1440:
+                problems.append(
+                    f"AARSHJUL_IMAP_POLL: {values['imap_poll']!r} is not a number of minutes "
+                    "from 1 to 1440")
+            values["imap_poll"] = poll
         values.update({k: v for k, v in overrides.items() if v is not None})
         if problems:
             raise SettingsError(problems)

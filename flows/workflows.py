@@ -10,6 +10,10 @@ publishing its artifacts (:func:`publish`).
 - ``chase_flow(dry_run, year)``: flow ``aarshjul-chase``, run ``"rykkerkørsel · <date>"``;
 - ``receipt_flow(year, committee, deliverable)``: flow ``aarshjul-receipt`` (the CLI's
   ``submit``; the file comes with the run's binding);
+- ``intake_flow(dry_run)``: flow ``aarshjul-intake``, run ``"postkasse · <date>"``: one pass
+  over the replies mailbox (the binding's source, else ``AARSHJUL_IMAP_URL``), its replies
+  sent, its artifact ``aarshjul-postkasse``; ``intake_accept_flow`` and
+  ``intake_dismiss_flow`` for the messages it held (``dry_run`` on by default);
 - the coordinator's actions ``extend_flow``, ``excuse_flow``, ``reopen_flow``,
   ``resend_flow``, ``pause_flow``, ``resume_flow`` (``dry_run`` on by default) and
   ``digest_flow``, at the end (:data:`ACTION_FLOWS`).
@@ -23,6 +27,7 @@ Prefect's caching: tasks use ``NO_CACHE`` and no result persistence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -33,9 +38,10 @@ from pydantic import Field
 
 from flows import runs
 from flows.artifacts import artifact_key, progress, summary_markdown, table_rows
-from flows.binding import binding, current_binding
+from flows.binding import binding, current_binding, mailbox
 from flows.report import RunReport
 from flows.services.setup import Refused
+from flows.settings import Settings
 from models.dates import dansk_dato, dansk_tid
 
 T = TypeVar("T")
@@ -207,6 +213,19 @@ def receipt_flow(year: Year, committee: Committee, deliverable: Deliverable) -> 
                                step=task_step))
 
 
+@flow(name="aarshjul-intake", flow_run_name=lambda: _name("postkasse"), persist_result=False)
+def intake_flow(dry_run: DryRun = False) -> RunReport:
+    """Læs postkassen med udvalgenes svar: registrér afleveringer, send kvitteringer, og hold
+    resten til koordinatoren."""
+    b = binding()
+    _tag_run("intake")
+    opened = (nullcontext(b.source) if b.source is not None
+              else mailbox(Settings.from_env().imap_url))
+    with opened as source:
+        return _finish(runs.intake(b.setup, source, b.instant(), dry_run=dry_run,
+                                   step=task_step))
+
+
 # --- the coordinator's desk: actions and the digest --------------------------------------
 #
 # Each action is a flow a coordinator can start from the Prefect UI (a deployment of
@@ -347,8 +366,45 @@ def digest_flow(year: DigestYear = 0, only_on_digest_day: OnDigestDay = False,
                                only_on_digest_day=only_on_digest_day, step=task_step))
 
 
+HeldMessage = Annotated[str, Field(
+    title="Message-ID",
+    description="Den tilbageholdte beskeds Message-ID (aarshjul status), "
+                "f.eks. <svar-42@buf.kk.example>.")]
+IntakeYear = Annotated[int, Field(
+    title="År", description="Cykelåret (0: formularens, ellers året beskeden kom).")]
+AttachmentName = Annotated[str, Field(
+    title="Fil", description="Hvilken vedhæftet .docx, når beskeden har flere (tom: den ene).")]
+
+
+@flow(name="aarshjul-intake-accept", flow_run_name=_request_name("registrér i hånden"),
+      persist_result=False)
+def intake_accept_flow(message_id: HeldMessage, committee: Committee, deliverable: Deliverable,
+                       year: IntakeYear = 0, file_name: AttachmentName = "",
+                       dry_run: DryRunOn = True) -> RunReport:
+    """Registrér en tilbageholdt beskeds Word-fil i hånden for et udvalg og en aflevering."""
+    b = binding()
+    _tag_run("intake", "accept", committee, deliverable)
+    return _desk(f"registrering af {message_id}", lambda: runs.intake_accept(
+        b.setup, b.instant(), message_id=message_id, committee=committee,
+        deliverable=deliverable, year=year or None, file_name=file_name or None,
+        dry_run=dry_run, step=task_step))
+
+
+@flow(name="aarshjul-intake-dismiss", flow_run_name=lambda: _name("læg til side"),
+      persist_result=False)
+def intake_dismiss_flow(message_id: HeldMessage, reason: Reason = "",
+                        dry_run: DryRunOn = True) -> RunReport:
+    """Læg en tilbageholdt besked til side: intet registreres, den er væk fra listen."""
+    b = binding()
+    _tag_run("intake", "dismiss")
+    return _desk(f"tilsidelæggelse af {message_id}", lambda: runs.intake_dismiss(
+        b.setup, b.instant(), message_id=message_id, reason=reason or None, dry_run=dry_run,
+        step=task_step))
+
+
 # The flows a Runner starts by name (flows.compose.Runner.action), the CLI's and the UI's.
 ACTION_FLOWS: dict[str, Any] = {
     "extend": extend_flow, "excuse": excuse_flow, "reopen": reopen_flow,
     "resend": resend_flow, "pause": pause_flow, "resume": resume_flow, "digest": digest_flow,
+    "intake-accept": intake_accept_flow, "intake-dismiss": intake_dismiss_flow,
 }

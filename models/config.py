@@ -306,7 +306,30 @@ def _cross_checks(src: Source) -> list[Problem]:
     for j, day in _str_list(policy.get("closed_days")):
         _check_month_day(src, ("policy", "closed_days", j), day, years, out)
     _check_send_time(src, policy, years, out)
+    _check_reply_from(src, out)
     return out
+
+
+def _check_reply_from(src: Source, out: list[Problem]) -> None:
+    """Warn of a ``reply_from`` address that is already the committee's own ``to``/``cc``
+    (it needs no listing) or another committee's ``to``/``cc`` (that committee's mail could
+    then hand in for this one: allowed, for a shared secretariat, but said)."""
+    own: dict[int, set[str]] = {}
+    owner: dict[str, str] = {}
+    for i, c in _items(src.data, "committees"):
+        own[i] = {a.casefold() for key in ("to", "cc") for _, a in _str_list(c.get(key))}
+        for a in own[i]:
+            owner.setdefault(a, str(c.get("key")))
+    for i, c in _items(src.data, "committees"):
+        for j, a in _str_list(c.get("reply_from")):
+            folded, path = a.casefold(), ("committees", i, "reply_from", j)
+            if folded in own[i]:
+                out.append(src.problem(path, f"{a!r} is already this committee's to or cc; "
+                                             "remove it from reply_from", "warning"))
+            elif folded in owner:
+                out.append(src.problem(
+                    path, f"{a!r} is committee {owner[folded]!r}'s to or cc: mail from it may "
+                          "then hand in for both committees", "warning"))
 
 
 def _check_years(src: Source, policy: dict[str, Any], out: list[Problem]) -> None:

@@ -109,6 +109,15 @@ class RunKind(StrEnum):
     SIMULATE = "simulate"
     ACTION = "action"  # a coordinator's action (extend, excuse, reopen, resend, pause, ...)
     DIGEST = "digest"
+    INTAKE = "intake"  # a pass over the replies mailbox (README "Replies by e-mail")
+
+
+class SubmissionVia(StrEnum):
+    """How a scenario's submission arrives in a simulated year (README "The mail intake in
+    operation")."""
+
+    FILE = "file"  # handed in as ``aarshjul submit`` does
+    MAIL = "mail"  # a reply to the letter, through the mail intake
 
 
 class ActionKind(StrEnum):

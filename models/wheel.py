@@ -250,6 +250,14 @@ class Committee(_Frozen):
     to: Annotated[Emails, Field(min_length=1)]
     cc: Emails = ()
     escalate_to: Emails | None = None
+    # others who may answer by e-mail for the committee (README "Replies by e-mail")
+    reply_from: Emails = ()
+
+    def sends_from(self, address: str) -> bool:
+        """Whether a mail from ``address`` may hand in for this committee: its ``to``,
+        ``cc`` or ``reply_from``, compared without regard to case."""
+        a = address.strip().casefold()
+        return any(a == x.casefold() for x in (*self.to, *self.cc, *self.reply_from))
 
 
 class Target(_Frozen):

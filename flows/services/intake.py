@@ -375,7 +375,8 @@ def _commit(st: Setup, inb: Inbound, d: _Decision, as_of: datetime,
             r = register_accepted(s, st, *m.target, m.accepted, m.attachment.filename,
                                   inb.received_at, answers=ans)
             subs.append(r.submission_id)
-            replies.append(r.outgoing.key)
+            if r.outgoing is not None:  # None: the same file again, no second receipt
+                replies.append(r.outgoing.key)
         if d.refusal:
             o = refusal_outgoing(st, inb, d, as_of)
             if queue_message(s, st, o, as_of):

@@ -85,7 +85,8 @@ def accept(st: Setup, key: str, committee: str, deliverable: str, as_of: datetim
         row.outcome, row.settled_at = IntakeOutcome.ACCEPTED, as_of
         row.year, row.committee, row.deliverable = y, committee, deliverable
         row.submissions = [*(row.submissions or []), reg.submission_id]
-        row.replies = [*(row.replies or []), reg.outgoing.key]
+        sent = (reg.outgoing,) if reg.outgoing is not None else ()  # none: the same file
+        row.replies = [*(row.replies or []), *(o.key for o in sent)]
         s.add(row)
         audit(s, st, as_of, ActionKind.ACCEPT, y, committee, deliverable=deliverable,
               ref=key, outcome=f"submission:{reg.submission_id}")
@@ -100,8 +101,7 @@ def accept(st: Setup, key: str, committee: str, deliverable: str, as_of: datetim
         else:
             s.commit()
     return Outcome(ActionKind.ACCEPT, done, dry_run=dry_run, year=y, committee=committee,
-                   deliverable=deliverable, messages=(reg.outgoing,),
-                   keys=(reg.outgoing.key,))
+                   deliverable=deliverable, messages=sent, keys=tuple(o.key for o in sent))
 
 
 def dismiss(st: Setup, key: str, as_of: datetime, *, reason: str | None = None,

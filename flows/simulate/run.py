@@ -26,14 +26,17 @@ from flows.services.messages import render_docx
 from flows.services.setup import Refused, Setup, open_database
 from flows.services.storage import store_decisions, store_readings
 from flows.simulate.forms import fill_form, illustrative_goal_text, illustrative_initiatives
+from flows.simulate.reply import reply_message
 from flows.simulate.scenario import PlannedAction, PlannedSubmission, Scenario
 from flows.simulate.summary import build_summary
 from flows.simulate.timeline import Order, Step, end_of_year, timeline
 from letters.context import form_context
 from letters.delivery import DirectoryTransport, SmtpTransport, Transport
+from letters.docprops import FormIdentity
 from letters.journal import Journal
+from letters.mailsource import MemorySource
 from models.barometer import Reading
-from models.kinds import EventKind
+from models.kinds import EventKind, IntakeOutcome, SubmissionVia
 from models.state import Request, Submission
 from models.wheel import Wheel
 
@@ -97,7 +100,8 @@ def submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) -> 
         }
         rows = (sub.initiatives if sub.initiatives is not None
                 else illustrative_initiatives(st.wheel, sub.committee))
-        path.write_bytes(fill_form(render_docx(st, form, ctx), goals, rows))
+        ident = FormIdentity(year, sub.committee, sub.deliverable).properties()
+        path.write_bytes(fill_form(render_docx(st, form, ctx, ident), goals, rows))
     return path
 
 
@@ -139,13 +143,31 @@ class _Year:
         report = self.runner.action(a.do, a.at, dry_run=False, **params)
         return report.done[0] if report.done else report.title
 
+    def by_mail(self, sub: PlannedSubmission, file: Path, at: datetime) -> None:
+        """The committee replies to the letter with the file attached; the mail intake reads
+        it (the same run as live, from memory instead of IMAP), arriving at ``at``."""
+        box = MemorySource()
+        box.add(reply_message(self.st, self.year, sub, file, at), at)
+        report = self.runner.intake(at, box)
+        got = report.intake
+        assert got is not None
+        for h in got.handled:
+            if h.outcome not in (IntakeOutcome.REGISTERED, IntakeOutcome.ACCEPTED):
+                self.refused.append(f"{sub.deliverable} {at.isoformat()}: via mail: "
+                                    f"{h.outcome}: {h.reason}")
+        self.refused += [f"{sub.deliverable} {at.isoformat()}: via mail: {p}"
+                         for p in got.problems]
+
     def __call__(self, step: Step) -> None:
         try:
             if step.order == Order.SUBMIT:
                 assert step.submission is not None
                 sub = step.submission
                 file = submission_file(self.st, self.out, self.year, sub)
-                self.runner.submit(self.year, sub.committee, sub.deliverable, file, step.at)
+                if sub.via == SubmissionVia.MAIL:
+                    self.by_mail(sub, file, step.at)
+                else:
+                    self.runner.submit(self.year, sub.committee, sub.deliverable, file, step.at)
             elif step.order == Order.ACTION:
                 assert step.action is not None
                 self.actions.append(self.act(step.action))

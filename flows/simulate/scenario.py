@@ -9,6 +9,8 @@ the budget decisions (YAML, read without type coercion; every problem at once, a
     barometer:
       - {goal: HM2, period: 2011-H2, value: 7.4, source: Eksempeldata}
 
+``via: mail`` makes the submission a committee's reply to the letter, with the file
+attached, read by the mail intake (README "The mail intake in operation"); the default is ``file``.
 ``file`` is optional (relative to the scenario); without it the committee's form is made
 and filled in (:func:`flows.simulate.forms.fill_form`): under each goal heading the
 submission's ``goals`` text (else an illustrative text), and in the initiatives table its
@@ -59,6 +61,7 @@ from typing import Any
 import yaml
 
 from models.budget import COLUMNS, Decision, parse_csv, parse_funded
+from models.kinds import SubmissionVia
 from models.numbers import parse_dkk
 from models.plan import parse_instant
 from models.problems import ConfigError
@@ -85,6 +88,7 @@ class PlannedSubmission:
     line: int
     goals: tuple[tuple[str, str], ...] | None = None  # (goal key, text); None: illustrative
     initiatives: tuple[PlannedInitiative, ...] | None = None  # None: illustrative
+    via: SubmissionVia = SubmissionVia.FILE  # mail: a reply to the letter, through the intake
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,8 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         if not isinstance(item, dict):
             problems.append(f"{where}: expected committee, deliverable, at")
             continue
-        extra = set(item) - {"committee", "deliverable", "at", "file", "goals", "initiatives"}
+        extra = set(item) - {"committee", "deliverable", "at", "file", "goals", "initiatives",
+                             "via"}
         if extra:
             problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         c, d, at = item.get("committee"), item.get("deliverable"), item.get("at")
@@ -177,12 +182,15 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         elif c in wheel.committee:
             goals = _goals(item.get("goals"), wheel, str(c), where, problems)
             initiatives = _initiatives(item.get("initiatives"), wheel, str(c), where, problems)
+        via = item.get("via", SubmissionVia.FILE.value)
+        if via not in [v.value for v in SubmissionVia]:
+            problems.append(f"{where}.via: {via!r} is not one of "
+                            f"{', '.join(v.value for v in SubmissionVia)}")
         if len(problems) > before:
             continue
         if when is not None and c in wheel.committee and d in wheel.deliverable:
-            sc.submissions.append(
-                PlannedSubmission(str(c), str(d), when, file, line, goals, initiatives)
-            )
+            sc.submissions.append(PlannedSubmission(
+                str(c), str(d), when, file, line, goals, initiatives, SubmissionVia(via)))
     for i, item in enumerate(data.get("barometer") or []):
         where = f"{path}:{lines.get(('barometer', i), 1)} barometer[{i}]"
         if not isinstance(item, dict):

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from flows.services.setup import Setup
 from flows.services.status import action_log, request_rows
 from flows.simulate.timeline import end_of_year
-from models.kinds import CLOSED, OutboxStatus, RequestStatus
+from models.intake_state import HandledMessage
+from models.kinds import CLOSED, IntakeOutcome, OutboxStatus, RequestStatus
 from models.outbox import OutboxRow
 
 
@@ -25,6 +26,9 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
     was extended; ``excused`` where it was excused), e-mails in send order, documents, and
     the coordinator's actions."""
     rows = request_rows(st, year, end_of_year(st.tz, year))
+    intake = intake_entries(st, year)
+    by_mail = {(m["committee"], m["deliverable"]) for m in intake
+               if m["outcome"] in (IntakeOutcome.REGISTERED, IntakeOutcome.ACCEPTED)}
     requests = [
         {
             "committee": r.committee,
@@ -34,6 +38,8 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
             "received_at": r.received_at.isoformat() if r.received_at else None,
             "reminders_sent": r.reminders_sent,
             "extended": r.extended,
+            "via": (None if r.received_at is None
+                    else "mail" if (r.committee, r.deliverable) in by_mail else "file"),
         }
         for r in rows
     ]
@@ -69,7 +75,21 @@ def build_summary(st: Setup, year: int, out: Path, refused: list[str]) -> dict[s
         "journal": journal,
         "refused": refused,
         "actions": action_log(st, year),
+        "intake": intake,
     }
+
+
+def intake_entries(st: Setup, year: int) -> list[dict[str, Any]]:
+    """The replies the mail intake read (``via: mail``), in arrival order, with what became
+    of each (README "The mail intake in operation")."""
+    with Session(st.db) as s:
+        found = s.exec(select(HandledMessage).where(
+            col(HandledMessage.year).is_(None) | (col(HandledMessage.year) == year))
+            .order_by(col(HandledMessage.received_at))).all()
+        return [{"message_id": h.key, "from": h.from_address, "committee": h.committee,
+                 "deliverable": h.deliverable, "outcome": h.outcome,
+                 "received_at": h.received_at.astimezone(st.tz).isoformat(),
+                 "submissions": list(h.submissions or [])} for h in found]
 
 
 def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[str, Any]:

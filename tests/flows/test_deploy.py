@@ -44,6 +44,11 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     (sched,) = chase.schedules
     assert (sched.kind, sched.expression) == ("cron", "0 9 * * 1-5")
     assert sched.timezone == "Europe/Copenhagen"
+    intake = specs.pop("postkasse")
+    assert (intake.entrypoint, intake.parameters) == ("flows/workflows.py:intake_flow", {})
+    (every,) = intake.schedules  # every 10 minutes, in the policy's zone
+    assert (every.kind, every.expression, every.timezone) == (
+        "cron", "*/10 * * * *", "Europe/Copenhagen")
     desk = {name: specs.pop(name) for name in [d.name for d in DESK]}
     assert set(specs) == {e.key for e in wheel.events}
     assert all(d.schedules == () for n, d in desk.items() if n != "ugeoversigt")
@@ -64,7 +69,9 @@ def test_desk_deployments_one_per_action_no_schedule_but_the_digest(wheel_file: 
     wheel = load(wheel_file).wheel
     specs = {s.name: s for s in desk_specs(wheel)}
     assert list(specs) == ["forlaeng", "fritag", "genaabn", "send-igen", "pause", "genoptag",
-                           "koer-nu", "ugeoversigt"]
+                           "registrer-svar", "laeg-svar-til-side", "koer-nu", "ugeoversigt"]
+    assert specs["registrer-svar"].entrypoint == "flows/workflows.py:intake_accept_flow"
+    assert specs["laeg-svar-til-side"].entrypoint == "flows/workflows.py:intake_dismiss_flow"
     assert specs["forlaeng"].entrypoint == "flows/workflows.py:extend_flow"
     assert specs["koer-nu"].entrypoint == EVENT_ENTRY
     assert specs["koer-nu"].parameters == {"dry_run": True}  # a UI run is a dry run at first
@@ -82,7 +89,7 @@ def test_deploy_warns_when_the_years_are_past(wheel_file: Path) -> None:
     wheel = load(wheel_file).wheel
     now = datetime(2026, 11, 30, 12, tzinfo=CPH)
     specs = deployment_specs(wheel, now)
-    assert all(s.schedules == () for s in specs)  # nothing will ever be due
+    assert all(s.schedules == () for s in specs)  # nothing will ever be due, nor read
     (warning,) = deploy_warnings(wheel, specs, now)
     assert warning.startswith("Advarsel: politikkens år (2011-2014) er forbi")
     during = datetime(2012, 6, 1, tzinfo=CPH)
@@ -101,6 +108,10 @@ def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
     assert chase["schedules"][0]["cron"] == chase_cron(wheel)
     assert chase["schedules"][0]["timezone"] == wheel.policy.timezone
     assert chase["work_pool"]["name"] == "aarshjul"
+    intake = deps["postkasse"]
+    assert intake["entrypoint"] == "flows/workflows.py:intake_flow"
+    assert (intake["schedules"][0]["cron"], intake["schedules"][0]["timezone"]) == (
+        "*/10 * * * *", wheel.policy.timezone)
     assert {e.key for e in wheel.events} <= set(deps)
     assert {d.name for d in DESK} <= set(deps)
     assert all("config" not in d["parameters"] for d in deps.values())  # the flows take none

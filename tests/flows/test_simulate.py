@@ -83,6 +83,9 @@ def test_simulate_2012_over_smtp_matches_summary_and_live_journal(
     for m, e in zip(received, emails, strict=True):
         msg = m.message
         assert msg["X-Aarshjul-Kind"] == e["kind"]
+        # RFC 3834 and Exchange: every message of the year says it is automatic
+        assert msg["Auto-Submitted"] == "auto-generated", e
+        assert msg["X-Auto-Response-Suppress"] == "All", e
         assert msg["X-Aarshjul-Committee"] == e["committee"]
         assert msg["X-Aarshjul-Slot"] == e["slot"]
         assert str(msg["Subject"]).strip() == e["subject"]  # a folded Subject: parses with a space

@@ -25,6 +25,7 @@ from letters.mail import (
     guess_mime,
     message_id,
 )
+from models.kinds import MessageKind
 from tests.letters.mailtools import COORDINATOR, DOCX, DOMAIN, SENDER, TZ, letter, reminder
 
 BASE_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
@@ -513,3 +514,15 @@ def test_thread_message_ids_are_checked(bad: str, where: str) -> None:
         o, references=("<ok@kk.example>", bad))
     with pytest.raises(HeaderInjection, match=where):
         build(o, DOMAIN, TZ)
+
+
+@pytest.mark.parametrize("kind", sorted(MessageKind))
+def test_every_kind_of_message_is_marked_automatic(kind: MessageKind) -> None:
+    """RFC 3834 and Exchange: no out-of-office replies to anything we send, of any kind,
+    and also when it answers a committee's message."""
+    o = replace(reminder(kind=kind, slot=None, key=f"{kind}:x"), in_reply_to="<svar@kk.example>",
+                references=("<svar@kk.example>",))
+    m = parse(build(o, DOMAIN, TZ))
+    assert m.get_all("Auto-Submitted") == ["auto-generated"]
+    assert m.get_all("X-Auto-Response-Suppress") == ["All"]
+    assert m["In-Reply-To"] == "<svar@kk.example>"

@@ -309,3 +309,33 @@ def test_schema_messages_and_lines(old: str, new: str, line: int, path: str, mes
     with pytest.raises(ConfigError) as info:
         loads(variant(old, new))
     assert [(p.line, p.path, p.message) for p in info.value.problems] == [(line, path, message)]
+
+
+def test_reply_from_is_optional_and_compared_without_case() -> None:
+    text = variant("    to: [biu-sekretariat@bif.kk.example]\n",
+                   "    to: [biu-sekretariat@bif.kk.example]\n"
+                   "    reply_from: [Kontor.BIU@bif.kk.example]\n")
+    loaded = loads(text)
+    assert loaded.warnings == []
+    biu, buu = loaded.wheel.committee["BIU"], loaded.wheel.committee["BUU"]
+    assert biu.reply_from == ("Kontor.BIU@bif.kk.example",) and buu.reply_from == ()
+    assert biu.sends_from("kontor.biu@BIF.kk.example")
+    assert biu.sends_from("BIU-Sekretariat@bif.kk.example")
+    assert not biu.sends_from("buu-sekretariat@buf.kk.example")
+    assert buu.sends_from("integration-buf@buf.kk.example")  # its cc
+    assert not buu.sends_from("kontor.biu@bif.kk.example")
+
+
+def test_reply_from_naming_a_to_or_cc_is_a_warning() -> None:
+    text = variant("    to: [biu-sekretariat@bif.kk.example]\n",
+                   "    to: [biu-sekretariat@bif.kk.example]\n"
+                   "    reply_from: [BIU-sekretariat@bif.kk.example, "
+                   "integration-buf@buf.kk.example]\n")
+    loaded = loads(text)
+    assert [(w.line, w.path) for w in loaded.warnings] == [
+        (31, "committees[2].reply_from[0]"), (31, "committees[2].reply_from[1]")]
+    own, other = (w.message for w in loaded.warnings)
+    assert own == ("'BIU-sekretariat@bif.kk.example' is already this committee's to or cc; "
+                   "remove it from reply_from")
+    assert other == ("'integration-buf@buf.kk.example' is committee 'BUU''s to or cc: mail "
+                     "from it may then hand in for both committees")
