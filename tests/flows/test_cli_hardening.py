@@ -1,0 +1,112 @@
+"""The CLI refuses what it must not act on: an instant after now in a live run, and a file
+argument that is not a regular file (before reading it); file names print escaped."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.flows.helpers import ROOT
+
+CONFIG = str(ROOT / "aarshjul.yaml")
+CPH = ZoneInfo("Europe/Copenhagen")
+NOW = datetime(2012, 4, 25, 10, 0, tzinfo=CPH)
+SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
+    assert r.exit_code == 0, r.output
+    return tmp_path
+
+
+def cli(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+
+
+def outgoing(tmp: Path) -> int:
+    return len(list((tmp / "data" / "outgoing").glob("*.eml")))
+
+
+def count(tmp: Path, table: str) -> int:
+    with sqlite3.connect(tmp / "state.sqlite") as c:
+        return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _form(tmp: Path) -> Path:
+    from tests.flows.test_cli_run import _form as form
+
+    return form(tmp, "BUU", "handleplan")
+
+
+# --- instants after now ----------------------------------------------------------------
+
+
+def test_submit_at_a_future_instant_is_refused_and_nothing_is_registered(env: Path) -> None:
+    form = _form(env)
+    sent = outgoing(env)
+    with time_machine.travel(NOW, tick=False):
+        for at in ("2099-01-01T10:00", "2012-04-25T10:01"):
+            r = cli("submit", str(form), *SUBMIT, "--at", at)
+            assert r.exit_code == 1, r.output
+            assert "ligger efter nu" in r.stderr and "Traceback" not in r.output
+        assert count(env, "submissions") == 0 and outgoing(env) == sent
+        r = cli("submit", str(form), *SUBMIT, "--at", "2012-04-25T10:00")  # now itself
+        assert r.exit_code == 0, r.output
+    assert count(env, "submissions") == 1
+
+
+def test_submit_without_at_is_now(env: Path) -> None:
+    with time_machine.travel(NOW, tick=False):
+        r = cli("submit", str(_form(env)), *SUBMIT)
+    assert r.exit_code == 0, r.output
+    with sqlite3.connect(env / "state.sqlite") as c:
+        [received] = c.execute("SELECT received_at FROM requests WHERE committee='BUU' "
+                               "AND deliverable='handleplan'").fetchone()
+    assert received.startswith("2012-04-25 08:00")  # UTC
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ("chase",),
+        ("run", "opfordring", "--year", "2012"),
+        ("extend", "--year", "2012", "--committee", "BUU", "--deliverable", "handleplan",
+         "--until", "2012-05-20"),
+    ],
+    ids=["chase", "run", "extend"],
+)
+def test_a_live_as_of_after_now_is_refused_but_a_dry_run_may_look_ahead(
+    env: Path, verb: tuple[str, ...]
+) -> None:
+    sent = outgoing(env)
+    with time_machine.travel(NOW, tick=False):
+        r = cli(*verb, "--as-of", "2012-05-20T09:00")
+        assert r.exit_code == 1, r.output
+        assert "--as-of" in r.stderr and "ligger efter nu" in r.stderr
+        assert outgoing(env) == sent
+        r = cli(*verb, "--as-of", "2012-05-20T09:00", "--dry-run")
+        assert r.exit_code in (0, 1) and "ligger efter nu" not in r.output, r.output
+        assert outgoing(env) == sent
+        r = cli("status", "--year", "2012", "--as-of", "2012-05-20T09:00", "--json")
+        assert r.exit_code == 0, r.output  # reading ahead changes nothing
+
+
+def test_a_past_as_of_catches_up(env: Path) -> None:
+    sent = outgoing(env)
+    with time_machine.travel(NOW, tick=False):
+        r = cli("chase", "--as-of", "2012-04-24T09:00")
+    assert r.exit_code == 0, r.output
+    assert outgoing(env) > sent
