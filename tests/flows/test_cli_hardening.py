@@ -3,7 +3,9 @@ argument that is not a regular file (before reading it); file names print escape
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -110,3 +112,103 @@ def test_a_past_as_of_catches_up(env: Path) -> None:
         r = cli("chase", "--as-of", "2012-04-24T09:00")
     assert r.exit_code == 0, r.output
     assert outgoing(env) > sent
+
+
+# --- odd file arguments ------------------------------------------------------------------
+
+
+def _odd(tmp: Path, kind: str, suffix: str) -> Path:
+    path = tmp / f"odd-{kind}{suffix}"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "dangling":
+        path.symlink_to(tmp / "nowhere")
+    return path
+
+
+def _feed_fifo(path: Path, stop: threading.Event) -> threading.Thread:
+    """If anything opens the FIFO for reading, give it bytes and an end (so that a verb
+    that wrongly reads it fails on the content instead of hanging the tests)."""
+
+    def feed() -> None:
+        while not stop.wait(0.05):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: nobody reads it
+                continue
+            with os.fdopen(fd, "wb") as f:
+                f.write(b"goal,period,value\nHM2,2011-H2,7.4\n")
+            return
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    return t
+
+
+ODD = {
+    "directory": "a directory, not a regular file",
+    "fifo": "a named pipe (FIFO), not a regular file",
+    "zero": "a character device (such as /dev/zero), not a regular file",
+    "dangling": "cannot read it: No such file or directory",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ODD))
+def test_submit_refuses_an_odd_file_before_reading_it(env: Path, kind: str) -> None:
+    path = _odd(env, kind, ".docx")
+    stop = threading.Event()
+    feeder = _feed_fifo(path, stop) if kind == "fifo" else None
+    try:
+        r = cli("submit", str(path), *SUBMIT, "--at", "2012-04-20T10:00")
+    finally:
+        stop.set()
+    assert r.exit_code == 1, r.output
+    assert f"refused: {path}: it is {ODD[kind]}" in r.stderr or (
+        kind == "dangling" and f"refused: {path}: {ODD[kind]}" in r.stderr), r.stderr
+    assert "Traceback" not in r.output
+    assert count(env, "submissions") == 0 and count(env, "documents") == 0
+    if feeder is not None:
+        feeder.join()
+
+
+@pytest.mark.parametrize("verb", [("barometer", "import"), ("budget", "import", "--year", "2012")])
+@pytest.mark.parametrize("kind", sorted(ODD))
+def test_imports_refuse_an_odd_file_before_reading_it(env: Path, kind: str,
+                                                      verb: tuple[str, ...]) -> None:
+    path = _odd(env, kind, ".csv")
+    stop = threading.Event()
+    feeder = _feed_fifo(path, stop) if kind == "fifo" else None
+    try:
+        r = cli(*verb, str(path))
+    finally:
+        stop.set()
+    assert r.exit_code == 1, r.output
+    reason = ODD[kind] if kind == "dangling" else f"it is {ODD[kind]}"
+    assert f"refused: {path}: {reason}. Nothing was stored." in r.stderr, r.stderr
+    assert "Traceback" not in r.output
+    if feeder is not None:
+        feeder.join()
+
+
+def test_printed_file_names_have_their_control_characters_escaped(env: Path) -> None:
+    name = "BUU\x1b[2J\x1b]0;owned\x07 \u202egpj.docx"
+    shown = "BUU\\x1b[2J\\x1b]0;owned\\x07 \\u202egpj.docx"
+    bad = env / name
+    bad.write_bytes(b"not a zip")
+    r = cli("submit", str(bad), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 1
+    assert f"refused: {shown}: " in r.stderr and "\x1b" not in r.output, r.stderr
+    csv = env / "bad\x1b[31m.csv"
+    csv.write_text("goal,period,value\nHM9,2011-H2,7.4\n", encoding="utf-8")
+    r = cli("barometer", "import", str(csv))
+    assert r.exit_code == 1
+    assert "\x1b" not in r.output and f"{env}/bad\\x1b[31m.csv:2 goal: unknown goal" in r.stderr
+    good = env / "BUU\x07handleplan.docx"
+    good.write_bytes(_form(env).read_bytes())
+    r = cli("submit", str(good), *SUBMIT, "--at", "2012-04-20T10:00")
+    assert r.exit_code == 0, r.output
+    assert "\x07" not in r.output and "«BUU\\x07handleplan.docx»" in r.stdout
