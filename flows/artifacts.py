@@ -26,6 +26,7 @@ from datetime import datetime
 
 from flows.report import MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
+from models.text import markdown_text as md
 
 STATUS_DA = {
     "open": "afventer",
@@ -94,14 +95,14 @@ def table_rows(requests: list[RequestRow]) -> list[dict[str, str | int]]:
     """The requests table, one dict per request, columns in Danish."""
     return [
         {
-            "Udvalg": r.committee,
-            "Aflevering": r.deliverable,
+            "Udvalg": md(r.committee),
+            "Aflevering": md(r.deliverable),
             # The UI renders each cell as markdown: "15. maj 2012" would become an ordered
             # list item (shown as "1."); "tirsdag den 15. maj 2012" stays text.
             "Frist": dansk_ugedag_dato(r.due) + (" (forlænget)" if r.extended else ""),
             "Status": status_da(r),
             "Påmindelser sendt": r.reminders_sent,
-            "Seneste handling": r.last_action or "–",
+            "Seneste handling": md(r.last_action) if r.last_action else "–",
         }
         for r in requests
     ]
@@ -121,11 +122,11 @@ def _plural(kind: str, n: int) -> str:
 
 def _message_line(m: MessageRow) -> str:
     kind = KIND_DA.get(m.kind, (m.kind, m.kind))[0].capitalize()
-    what = [x for x in (m.committee, m.deliverable or m.event, m.slot) if x]
-    to = ", ".join(m.to)
-    cc = f" (cc: {', '.join(m.cc)})" if m.cc else ""
+    what = [md(x) for x in (m.committee, m.deliverable or m.event, m.slot) if x]
+    to = ", ".join(md(a) for a in m.to)
+    cc = f" (cc: {', '.join(md(a) for a in m.cc)})" if m.cc else ""
     state = STATE_DA.get(m.state, m.state)
-    return f"- {kind} · {' · '.join(what)} · til {to}{cc} · «{m.subject}» · {state}"
+    return f"- {kind} · {' · '.join(what)} · til {to}{cc} · «{md(m.subject)}» · {state}"
 
 
 def _when(instant: datetime) -> str:
@@ -142,14 +143,14 @@ def _years(report: RunReport) -> list[int | None]:
 def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None) -> str:
     """The Danish summary of a run: what went out, what is late or missing, notes."""
     rows = report.requests if requests is None else requests
-    lines: list[str] = [f"# {report.title}", ""]
+    lines: list[str] = [f"# {md(report.title)}", ""]
     kind = RUN_KIND_DA.get(report.kind, report.kind)
     lines.append(f"Kørt pr. {_when(report.as_of)} ({kind}).")
     if report.dry_run:
         lines += ["", "**Prøvekørsel:** intet er sendt, og ingen tilstand er ændret."]
     if report.done:
         lines += ["", "## Hvad der ville ske" if report.dry_run else "## Udført", ""]
-        lines += [f"- {d}" for d in report.done]
+        lines += [f"- {md(d)}" for d in report.done]
     received, total, pct = progress(rows)
     lines += ["", f"**Modtaget:** {received} af {total} afleveringer ({pct:.0f} %)."]
 
@@ -181,7 +182,7 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
         for r in late[:MAX_LISTED]:
             got = f", modtaget {_when(r.received_at)}" if r.received_at else ""
             lines.append(
-                f"- {r.committee} · {r.deliverable}: {status_da(r)} "
+                f"- {md(r.committee)} · {md(r.deliverable)}: {status_da(r)} "
                 f"(frist {dansk_dato(r.due)}{got}; {r.reminders_sent} påmindelser sendt)"
             )
         if len(late) > MAX_LISTED:
@@ -190,7 +191,7 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
     lines += _desk_lines(rows)
     if report.notes:
         lines += ["", "## Bemærkninger", ""]
-        lines += [f"- {n}" for n in report.notes]
+        lines += [f"- {md(n)}" for n in report.notes]
     if report.documents:
         lines += ["", f"{len(report.documents)} dokumenter er skrevet."]
     return "\n".join(lines) + "\n"
@@ -204,13 +205,16 @@ def _desk_lines(rows: list[RequestRow]) -> list[str]:
     undelivered = [r for r in rows if r.letter in ("failed", "bounced")]
     if undelivered:
         lines += ["", "## Breve der ikke kunne leveres", ""]
-        lines += [f"- {r.committee} · {r.deliverable}: brevet kunne ikke leveres; påmindelserne "
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: brevet kunne ikke leveres; "
+                  "påmindelserne "
                   "holdes tilbage, til det er sendt igen (`aarshjul resend`)"
                   for r in undelivered[:MAX_LISTED]]
     if excused or extended:
         lines += ["", "## Fritaget og forlænget", ""]
-        lines += [f"- {r.committee} · {r.deliverable}: fritaget" for r in excused[:MAX_LISTED]]
-        lines += [f"- {r.committee} · {r.deliverable}: frist forlænget til {dansk_dato(r.due)}"
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: fritaget"
+                  for r in excused[:MAX_LISTED]]
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: frist forlænget til "
+                  f"{dansk_dato(r.due)}"
                   for r in extended[:MAX_LISTED]]
     return lines
 

@@ -89,3 +89,33 @@ def shown(name: object) -> str:
     """``name`` (a file name or path) safe to print: controls and invisible characters as
     ``\\xNN``/``\\uNNNN`` escapes, everything else as it is."""
     return _UNPRINTABLE.sub(_escape, str(name))
+
+
+# What Markdown (CommonMark with the GFM tables and autolinks the Prefect UI renders) reads as
+# markup inside a line: links and images ([ ] !), raw HTML and autolinks (< >), emphasis
+# (* _ ~), code (`), table cells (|) and the escape itself.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|!~])")
+_AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
+
+
+def _unlink(m: re.Match[str]) -> str:
+    return r":\/\/" if m.group() == "://" else m.group()[:-1] + r"\."
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text inside a line of Markdown (README "Security": text from the
+    wheel and from forms in artifacts). Markup characters are backslash-escaped, so a
+    committee's ``![x](http://evil)``, ``[klik](javascript:...)``, ``<img>`` or ``|`` shows as
+    written and renders as no image, link, HTML or table cell; bare URLs are not linked;
+    line breaks become spaces (no new block can start)."""
+    text = " ".join(str(value).splitlines())
+    return _AUTOLINK.sub(_unlink, _MARKDOWN.sub(r"\\\1", text))
+
+
+def markdown_code_block(text: str) -> str:
+    """``text`` as a fenced Markdown code block whose fence no backtick run inside can
+    close (so the text cannot break out of the block)."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = text if text.endswith("\n") else text + "\n"
+    return f"{fence}\n{body}{fence}\n"
