@@ -104,8 +104,8 @@ def _instant(st: Setup, text: str | None, what: str = "--as-of", *,
              live: bool = False) -> datetime:
     """The instant of ``--as-of``/``--at`` (default now). ``live`` (a verb that sends or
     changes state for real) refuses an instant after now, with exit 1: a live run may catch
-    up on the past, never act ahead of time (README "Command line"); ``--dry-run`` may look
-    ahead."""
+    up on the past, never act ahead of time (README "Live runs never act ahead of time");
+    ``--dry-run`` may look ahead."""
     now = datetime.now(UTC).astimezone(st.tz)
     if text is None:
         return now

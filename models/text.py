@@ -1,7 +1,7 @@
 """Text from people: what it may hold, how long it may be, and how a file name is shown.
 
 One place for the checks every text from the wheel file or an imported CSV goes through
-(README "The wheel file", "Length caps and unsafe characters"):
+(README "Length caps and unsafe characters", "Submissions and imports"):
 
 - :func:`unsafe_problem` finds characters that make text display as something it is not:
   the bidirectional controls (U+202A-202E, U+2066-2069), the zero-width characters and
@@ -103,8 +103,8 @@ def _unlink(m: re.Match[str]) -> str:
 
 
 def markdown_text(value: object) -> str:
-    """``value`` as literal text inside a line of Markdown (README "Security": text from the
-    wheel and from forms in artifacts). Markup characters are backslash-escaped, so a
+    """``value`` as literal text inside a line of Markdown (README "Text from forms and the
+    wheel in artifacts"). Markup characters are backslash-escaped, so a
     committee's ``![x](http://evil)``, ``[klik](javascript:...)``, ``<img>`` or ``|`` shows as
     written and renders as no image, link, HTML or table cell; bare URLs are not linked;
     line breaks become spaces (no new block can start)."""

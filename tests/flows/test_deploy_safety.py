@@ -1,4 +1,4 @@
-"""No deploy example or document shows an unsafe way with secrets (README "Security"): no
+"""No deploy example or document shows an unsafe way with secrets (README "Deploy examples"): no
 ``env $(cat FILE | xargs)`` (it puts every secret on a command line for ``ps`` and breaks on
 spaces), and no compose variable that defaults a password, secret or token."""
 

@@ -1,5 +1,6 @@
 """Text from forms and from the wheel is shown, never rendered, in the Markdown artifacts: a
-committee's link, image, HTML or table pipe comes out as the text it is (README "Security")."""
+committee's link, image, HTML or table pipe comes out as the text it is (README "Text from
+forms and the wheel in artifacts")."""
 
 from __future__ import annotations
 

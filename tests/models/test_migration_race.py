@@ -1,5 +1,5 @@
-"""Several first runs migrating one empty database at once (README "Operations"): each
-waits for the others' migration and all succeed, with one schema at head."""
+"""Several first runs migrating one empty database at once (README "Several first starts on
+one database"): each waits for the others' migration and all succeed, with one schema."""
 
 from __future__ import annotations
 
