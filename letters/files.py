@@ -46,6 +46,16 @@ def _regular(mode: int) -> None:
     raise FileRefused(f"it is {what}, not a regular file")
 
 
+def refuse_odd(path: Path) -> None:
+    """:class:`FileRefused` if ``path`` exists but is not a regular file (symlinks followed);
+    a missing or unreadable path is left to the reader, which says so in its own words."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    _regular(info.st_mode)
+
+
 def read_regular(path: Path, limit: int) -> bytes:
     """The bytes of the regular file at ``path`` (symlinks followed), at most ``limit``;
     :class:`FileRefused` (or :class:`FileTooLarge`) before reading anything else."""

@@ -76,10 +76,6 @@ def capped(cap: int) -> Callable[[str], str]:
     return check
 
 
-def has_nul(value: str) -> bool:
-    return "\x00" in value
-
-
 def _escape(m: re.Match[str]) -> str:
     code = ord(m.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

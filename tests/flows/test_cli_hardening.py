@@ -212,3 +212,18 @@ def test_printed_file_names_have_their_control_characters_escaped(env: Path) -> 
     r = cli("submit", str(good), *SUBMIT, "--at", "2012-04-20T10:00")
     assert r.exit_code == 0, r.output
     assert "\x07" not in r.output and "«BUU\\x07handleplan.docx»" in r.stdout
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "zero"])
+def test_an_odd_wheel_file_is_refused_before_reading_it(tmp_path: Path, kind: str) -> None:
+    path = _odd(tmp_path, kind, ".yaml")
+    stop = threading.Event()
+    feeder = _feed_fifo(path, stop) if kind == "fifo" else None
+    try:
+        r = CliRunner().invoke(app, ["check", "--config", str(path)], catch_exceptions=False)
+    finally:
+        stop.set()
+    assert r.exit_code == 1, r.output
+    assert r.stderr == f"{path}:0 (file): it is {ODD[kind]}; nothing was run.\n"
+    if feeder is not None:
+        feeder.join()
