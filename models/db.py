@@ -158,12 +158,15 @@ def upgrade(engine: Engine | str, revision: str = "head") -> None:
     and from several processes at once (two first runs on an empty database): the upgrade runs
     in one transaction that first takes a lock, so the others wait and then find nothing to
     do. PostgreSQL: a transaction-level advisory lock (:data:`MIGRATION_LOCK`); SQLite: the
-    write lock of ``BEGIN IMMEDIATE`` (waiting up to the busy timeout)."""
+    write lock of ``BEGIN IMMEDIATE`` (waiting up to the busy timeout). A database already at
+    head is only read (no lock, so a start never waits for another process's writes)."""
     from alembic import command
 
     owned = isinstance(engine, str)
     eng = make_engine(engine) if isinstance(engine, str) else engine
     try:
+        if revision == "head" and _at_head(eng):
+            return
         with immediate(eng).begin() as conn:
             if not is_sqlite(eng):
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
@@ -173,6 +176,15 @@ def upgrade(engine: Engine | str, revision: str = "head") -> None:
     finally:
         if owned:
             eng.dispose()
+
+
+def _at_head(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
 
 
 def current_revision(engine: Engine) -> str | None:
