@@ -30,8 +30,8 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "warning: "
-        # the file name as given, with control characters escaped (README "Submissions and
-        # imports"); the message quotes cells with repr(), which escapes them already
+        # the file name with its control characters escaped (see README
+        # "Submissions and imports"); messages quote cells with repr(), which escapes them
         return f"{shown(self.file)}:{self.line} {self.path}: {prefix}{self.message}"
 
 
