@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from flows.report import MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.kinds import IntakeOutcome
+from models.text import markdown_text as md
 
 if TYPE_CHECKING:
     from flows.services.intake import Handled, IntakeReport
@@ -75,15 +76,6 @@ MAX_LISTED = 200
 _KEY_OK = re.compile(r"^[a-z0-9-]+$")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&])")
-
-
-def md_escape(text: str) -> str:
-    """``text`` from outside (a subject, a sender, a file name) as literal Markdown on one
-    line: every character Markdown or a table reads is escaped, line breaks become spaces."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-
-
 def artifact_key(year: int | None, what: str) -> str:
     """A stable artifact key: lowercase letters, digits and dashes (Prefect's rule)."""
     key = f"aarshjul-{year}-{what}" if year is not None else f"aarshjul-{what}"
@@ -109,14 +101,14 @@ def table_rows(requests: list[RequestRow]) -> list[dict[str, str | int]]:
     """The requests table, one dict per request, columns in Danish."""
     return [
         {
-            "Udvalg": r.committee,
-            "Aflevering": r.deliverable,
+            "Udvalg": md(r.committee),
+            "Aflevering": md(r.deliverable),
             # The UI renders each cell as markdown: "15. maj 2012" would become an ordered
             # list item (shown as "1."); "tirsdag den 15. maj 2012" stays text.
             "Frist": dansk_ugedag_dato(r.due) + (" (forlænget)" if r.extended else ""),
             "Status": status_da(r),
             "Påmindelser sendt": r.reminders_sent,
-            "Seneste handling": r.last_action or "–",
+            "Seneste handling": md(r.last_action) if r.last_action else "–",
         }
         for r in requests
     ]
@@ -136,11 +128,11 @@ def _plural(kind: str, n: int) -> str:
 
 def _message_line(m: MessageRow) -> str:
     kind = KIND_DA.get(m.kind, (m.kind, m.kind))[0].capitalize()
-    what = [x for x in (m.committee, m.deliverable or m.event, m.slot) if x]
-    to = ", ".join(m.to)
-    cc = f" (cc: {', '.join(m.cc)})" if m.cc else ""
+    what = [md(x) for x in (m.committee, m.deliverable or m.event, m.slot) if x]
+    to = ", ".join(md(a) for a in m.to)
+    cc = f" (cc: {', '.join(md(a) for a in m.cc)})" if m.cc else ""
     state = STATE_DA.get(m.state, m.state)
-    return f"- {kind} · {' · '.join(what)} · til {to}{cc} · «{m.subject}» · {state}"
+    return f"- {kind} · {' · '.join(what)} · til {to}{cc} · «{md(m.subject)}» · {state}"
 
 
 def _when(instant: datetime) -> str:
@@ -157,14 +149,14 @@ def _years(report: RunReport) -> list[int | None]:
 def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None) -> str:
     """The Danish summary of a run: what went out, what is late or missing, notes."""
     rows = report.requests if requests is None else requests
-    lines: list[str] = [f"# {report.title}", ""]
+    lines: list[str] = [f"# {md(report.title)}", ""]
     kind = RUN_KIND_DA.get(report.kind, report.kind)
     lines.append(f"Kørt pr. {_when(report.as_of)} ({kind}).")
     if report.dry_run:
         lines += ["", "**Prøvekørsel:** intet er sendt, og ingen tilstand er ændret."]
     if report.done:
         lines += ["", "## Hvad der ville ske" if report.dry_run else "## Udført", ""]
-        lines += [f"- {d}" for d in report.done]
+        lines += [f"- {md(d)}" for d in report.done]
     received, total, pct = progress(rows)
     lines += ["", f"**Modtaget:** {received} af {total} afleveringer ({pct:.0f} %)."]
 
@@ -196,7 +188,7 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
         for r in late[:MAX_LISTED]:
             got = f", modtaget {_when(r.received_at)}" if r.received_at else ""
             lines.append(
-                f"- {r.committee} · {r.deliverable}: {status_da(r)} "
+                f"- {md(r.committee)} · {md(r.deliverable)}: {status_da(r)} "
                 f"(frist {dansk_dato(r.due)}{got}; {r.reminders_sent} påmindelser sendt)"
             )
         if len(late) > MAX_LISTED:
@@ -205,7 +197,7 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
     lines += _desk_lines(rows)
     if report.notes:
         lines += ["", "## Bemærkninger", ""]
-        lines += [f"- {n}" for n in report.notes]
+        lines += [f"- {md(n)}" for n in report.notes]
     if report.documents:
         lines += ["", f"{len(report.documents)} dokumenter er skrevet."]
     return "\n".join(lines) + "\n"
@@ -219,13 +211,16 @@ def _desk_lines(rows: list[RequestRow]) -> list[str]:
     undelivered = [r for r in rows if r.letter in ("failed", "bounced")]
     if undelivered:
         lines += ["", "## Breve der ikke kunne leveres", ""]
-        lines += [f"- {r.committee} · {r.deliverable}: brevet kunne ikke leveres; påmindelserne "
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: brevet kunne ikke leveres; "
+                  "påmindelserne "
                   "holdes tilbage, til det er sendt igen (`aarshjul resend`)"
                   for r in undelivered[:MAX_LISTED]]
     if excused or extended:
         lines += ["", "## Fritaget og forlænget", ""]
-        lines += [f"- {r.committee} · {r.deliverable}: fritaget" for r in excused[:MAX_LISTED]]
-        lines += [f"- {r.committee} · {r.deliverable}: frist forlænget til {dansk_dato(r.due)}"
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: fritaget"
+                  for r in excused[:MAX_LISTED]]
+        lines += [f"- {md(r.committee)} · {md(r.deliverable)}: frist forlænget til "
+                  f"{dansk_dato(r.due)}"
                   for r in extended[:MAX_LISTED]]
     return lines
 
@@ -243,14 +238,14 @@ def _intake_row(h: Handled, tz: tzinfo) -> str:
     when = dansk_tid(h.received_at.astimezone(tz)) if h.received_at is not None else "–"
     about = (f"{h.deliverable} {h.year} fra {h.committee}" if h.deliverable and h.committee
              else "–")
-    cells = [md_escape(h.from_address or "ukendt afsender"), md_escape(h.subject or "–"),
-             when, md_escape(about), md_escape(h.reason or "–"), md_escape(h.key)]
+    cells = [md(h.from_address or "ukendt afsender"), md(h.subject or "–"),
+             when, md(about), md(h.reason or "–"), md(h.key)]
     return "| " + " | ".join(cells) + " |"
 
 
 def intake_markdown(report: IntakeReport, tz: tzinfo) -> str:
     """The intake run's Danish artifact: what was registered, held, refused and bounced,
-    one table per outcome; everything the committees wrote is escaped (:func:`md_escape`)."""
+    one table per outcome; everything the committees wrote is escaped (`markdown_text`)."""
     dry = " (prøvekørsel: intet er gemt, sendt eller flyttet)" if report.dry_run else ""
     new = [h for h in report.handled if not h.duplicate]
     counts = Counter(IntakeOutcome(h.outcome) for h in new)
@@ -272,7 +267,7 @@ def intake_markdown(report: IntakeReport, tz: tzinfo) -> str:
             out.append(f"\n… og {len(rows) - MAX_LISTED} til.")
     if report.problems:
         out += ["", f"## Problemer ({len(report.problems)})", ""]
-        out += [f"- {md_escape(p)}" for p in report.problems]
+        out += [f"- {md(p)}" for p in report.problems]
     return "\n".join(out) + "\n"
 
 

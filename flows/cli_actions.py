@@ -5,7 +5,7 @@ Each carries out one action of :mod:`flows.services.actions` through the one run
 Prefect flow run when a Prefect API is configured, so it shows in the UI with its artifact),
 prints in Danish what was done, or with ``--dry-run`` what would be done, and exits 0; a
 refusal prints why (in Danish) and exits 1; a malformed option exits 2. ``--as-of`` is for
-tests and replays; a live action is as of now.
+tests and replays (never after now, unless ``--dry-run``); a live action is as of now.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _date(text: str, what: str) -> date:
 def _act(kind: str, config: Path, data_dir: Path | None, as_of: str | None, dry_run: bool,
          **params: Any) -> None:
     st = _setup(config, data_dir, _actor(), dry_run=dry_run)
-    at = _instant(st, as_of)
+    at = _instant(st, as_of, live=not dry_run)
     try:
         report = runner_for(st).action(kind, at, dry_run=dry_run, **params)
     except Refused as exc:

@@ -26,10 +26,12 @@ from flows.common import (
     year_or_exit,
 )
 from flows.services.setup import open_database
+from letters.files import FileRefused, FileTooLarge, read_regular
 from models import barometer as barometer_csv
 from models import budget as budget_csv
 from models.barometer import is_illustrative
 from models.problems import ConfigError
+from models.text import shown
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,18 +42,20 @@ FileArg = Annotated[Path, typer.Argument(help="The CSV file.", show_default=Fals
 
 
 def _read_text(file: Path) -> str:
+    """The file's text; a directory, FIFO or device (or a symlink to one) is refused before
+    anything is read (letters/files.py)."""
     try:
-        size = file.stat().st_size
-        if size > MAX_CSV_BYTES:
-            fail(f"refused: {file} is {size:,} bytes; at most 10 MB is read. Nothing was stored.")
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"refused: cannot read {file}: {exc.strerror}. Nothing was stored.")
+        data = read_regular(file, MAX_CSV_BYTES)
+    except FileTooLarge as exc:
+        fail(f"refused: {shown(file)} is {exc.size:,} bytes; at most 10 MB is read. "
+             "Nothing was stored.")
+    except FileRefused as exc:
+        fail(f"refused: {shown(file)}: {exc.reason}. Nothing was stored.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        fail(f"{file}:{line} (file): not UTF-8 text (save the file as CSV UTF-8). "
+        fail(f"{shown(file)}:{line} (file): not UTF-8 text (save the file as CSV UTF-8). "
              "Nothing was stored.")
 
 
@@ -59,7 +63,7 @@ def _refuse(file: Path, problems: list[Any]) -> None:
     for p in problems:
         print(p, file=sys.stderr)
     n = len(problems)
-    fail(f"{file}: refused, {n} problem{'s' if n != 1 else ''}; nothing was stored.")
+    fail(f"{shown(file)}: refused, {n} problem{'s' if n != 1 else ''}; nothing was stored.")
 
 
 def _db(config: Path) -> Engine:
@@ -87,7 +91,7 @@ def barometer_import(file: FileArg, config: ConfigOption = DEFAULT_CONFIG) -> No
     finally:
         db.dispose()
     label = " (illustrative example data)" if is_illustrative(readings) else ""
-    print(f"barometer: {stored.total} readings from {file}{label}: {stored}.")
+    print(f"barometer: {stored.total} readings from {shown(file)}{label}: {stored}.")
 
 
 def budget_import(
@@ -115,7 +119,7 @@ def budget_import(
         stored = store_decisions(db, y, decisions, file.name, datetime.now(UTC))
     finally:
         db.dispose()
-    print(f"budget {y}: {stored.total} decisions from {file}: {stored}.")
+    print(f"budget {y}: {stored.total} decisions from {shown(file)}: {stored}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_
 from letters.ics import calendar_bytes
 from letters.wheel_picture import render_wheel
 from models.plan import year_plan
+from models.text import shown
 
 YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 PICTURE_FORMATS: dict[str, Literal["png", "svg"]] = {".png": "png", ".svg": "svg"}
@@ -51,7 +52,7 @@ def _write_or_fail(path: Path, data: bytes) -> None:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        fail(f"{path}: cannot write the file: {exc.strerror or exc}; nothing was written.")
+        fail(f"{shown(path)}: cannot write the file: {exc.strerror or exc}; nothing was written.")
 
 
 def _suffix(path: Path, allowed: Mapping[str, str], what: str) -> str:
@@ -124,7 +125,7 @@ def calendar(
     data = calendar_bytes(loaded.wheel, plan, stamp=when, waves=waves)
     _write_or_fail(output, data)
     n = data.count(b"BEGIN:VEVENT")
-    print(f"{output}: {n} entries for {year} ({loaded.wheel.policy.timezone}).")
+    print(f"{shown(output)}: {n} entries for {year} ({loaded.wheel.policy.timezone}).")
 
 
 def wheel(
@@ -153,7 +154,7 @@ def wheel(
     data = render_wheel(loaded.wheel, plan, fmt=fmt, today=day)
     _write_or_fail(output, data)
     marker = ", with today's marker" if day.year == year else ""
-    print(f"{output}: the årshjul for {year} ({fmt.upper()}{marker}).")
+    print(f"{shown(output)}: the årshjul for {year} ({fmt.upper()}{marker}).")
 
 
 def register(app: typer.Typer) -> None:

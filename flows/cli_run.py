@@ -100,14 +100,25 @@ def _setup(config: Path, data_dir: Path | None, actor: str, *,
         fail(f"refused: the state database cannot be opened: {exc}")
 
 
-def _instant(st: Setup, text: str | None, what: str = "--as-of") -> datetime:
+def _instant(st: Setup, text: str | None, what: str = "--as-of", *,
+             live: bool = False) -> datetime:
+    """The instant of ``--as-of``/``--at`` (default now). ``live`` (a verb that sends or
+    changes state for real) refuses an instant after now, with exit 1: a live run may catch
+    up on the past, never act ahead of time (README "Live runs never act ahead of time");
+    ``--dry-run`` may look ahead."""
+    now = datetime.now(UTC).astimezone(st.tz)
     if text is None:
-        return datetime.now(UTC).astimezone(st.tz)
+        return now
     try:
-        return parse_instant(text, st.tz)
+        at = parse_instant(text, st.tz)
     except ValueError as exc:
         print(f"{what}: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    if live and at > now:
+        fail(f"afvist: {what} {dansk_tid(st.local(at))} ligger efter nu "
+             f"({dansk_tid(now)}). Et tidspunkt i fremtiden kan ikke bruges, når der "
+             "handles for alvor; brug --dry-run for at se frem.")
+    return at
 
 
 def prefect_api() -> str | None:
@@ -219,7 +230,7 @@ def run(
     """Carry out one event of the wheel (e.g. send the opfordringsskrivelse)."""
     st = _setup(config, data_dir, _actor(), dry_run=dry_run)
     year_or_exit(load_or_exit(config, show_warnings=False), year)
-    at = _instant(st, as_of)
+    at = _instant(st, as_of, live=not dry_run)
     preview = (preview_dir or st.data / "preview" / f"{event}-{year}") if dry_run else None
     try:
         report = runner_for(st).event(event, year, at, dry_run=dry_run, preview_dir=preview)
@@ -241,7 +252,7 @@ def chase(
 ) -> None:
     """Send the reminders, overdue reminders and escalations due as of now (or --as-of)."""
     st = _setup(config, data_dir, _actor(), dry_run=dry_run)
-    at = _instant(st, as_of)
+    at = _instant(st, as_of, live=not dry_run)
     stamp = st.local(at).strftime("%Y-%m-%dT%H%M")
     preview = (preview_dir or st.data / "preview" / f"chase-{stamp}") if dry_run else None
     report = runner_for(st).chase(at, dry_run=dry_run, preview_dir=preview, year=year)
@@ -265,7 +276,7 @@ def submit(
 
     st = _setup(config, data_dir, _actor())
     year_or_exit(load_or_exit(config, show_warnings=False), year)
-    when = _instant(st, at_, "--at")
+    when = _instant(st, at_, "--at", live=True)
     try:
         report = runner_for(st).submit(year, committee, deliverable, file, when)
     except Refused as exc:

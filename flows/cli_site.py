@@ -32,6 +32,7 @@ from letters.ics import calendar_bytes
 from letters.wheel_picture import render_wheel
 from models.kinds import RequestStatus
 from models.plan import parse_instant, year_plan
+from models.text import shown
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -127,7 +128,7 @@ def site(
     tz = loaded.wheel.policy.tz
     at = _as_of(as_of, tz)
     if output.exists() and not output.is_dir():
-        fail(f"{output}: not a folder; nothing was written.")
+        fail(f"{shown(output)}: not a folder; nothing was written.")
     plan = year_plan(loaded.wheel, year)
     status = None
     if with_status:
@@ -149,11 +150,11 @@ def site(
         if status is None and stale.is_file():
             stale.unlink()
     except OSError as exc:
-        fail(f"{output}: cannot write the site: {exc.strerror or exc}"
+        fail(f"{shown(output)}: cannot write the site: {exc.strerror or exc}"
              + (f" (written before the error: {', '.join(written)})" if written else
                 "; nothing was written") + ".")
     extra = f", status pr. {at:%Y-%m-%d %H:%M}" if at is not None else ""
-    print(f"{output}: {', '.join(files)} for {year}{extra} ({len(files)} files).")
+    print(f"{shown(output)}: {', '.join(files)} for {year}{extra} ({len(files)} files).")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,10 @@ import typer
 from flows.prefect_auth import Credential, CredentialError, from_settings
 from flows.settings import Settings, SettingsError
 from letters.checks import template_problems
+from letters.files import FileRefused, refuse_odd
 from models.config import Loaded, load
 from models.problems import ConfigError
+from models.text import shown
 
 ConfigOption = Annotated[
     Path,
@@ -28,14 +30,19 @@ def fail(message: str) -> NoReturn:
 
 
 def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
-    """Load the wheel; on any problem print one line per problem and exit 1."""
+    """Load the wheel; on any problem print one line per problem and exit 1. A directory,
+    FIFO or device as the wheel file is refused before it is read (letters/files.py)."""
+    try:
+        refuse_odd(config)
+    except FileRefused as exc:
+        fail(f"{shown(config)}:0 (file): {exc.reason}; nothing was run.")
     try:
         loaded = load(config)
     except ConfigError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
         n = len(exc.problems)
-        fail(f"{config}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
+        fail(f"{shown(config)}: refused, {n} problem{'s' if n != 1 else ''}; nothing was run.")
 
     problems = template_problems(loaded, settings_or_exit(config).templates_dir)
     errors = [p for p in problems if p.severity == "error"]
@@ -45,7 +52,7 @@ def load_or_exit(config: Path, *, show_warnings: bool = True) -> Loaded:
             print(p, file=sys.stderr)
         n = len(errors)
         fail(
-            f"{config}: refused, {n} problem{'s' if n != 1 else ''} in the templates; "
+            f"{shown(config)}: refused, {n} problem{'s' if n != 1 else ''} in the templates; "
             "nothing was run."
         )
     if show_warnings:

@@ -37,6 +37,7 @@ from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.digest import digest_day, is_digest_day
 from models.kinds import RunKind
 from models.plan import PlannedEvent, require_aware
+from models.text import markdown_code_block, markdown_text
 
 log = logging.getLogger("aarshjul.engine")
 
@@ -270,7 +271,7 @@ def digest(st: Setup, as_of: datetime, *, year: int | None = None, dry_run: bool
         built.append(o)
         report.artifacts.append(Artifact(
             key=None if dry_run else artifact_key(y, "ugeoversigt"),
-            markdown=f"# {o.subject}\n\n```\n{o.text}```\n",
+            markdown=f"# {markdown_text(o.subject)}\n\n{markdown_code_block(o.text)}",
             description=f"Årshjul {y}: ugeoversigt uge {found.week_of.isocalendar()[1]}"))
     if dry_run:
         report.messages = message_rows(st, [o.key for o in built], messages=built,

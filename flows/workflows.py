@@ -43,6 +43,7 @@ from flows.report import RunReport
 from flows.services.setup import Refused
 from flows.settings import Settings
 from models.dates import dansk_dato, dansk_tid
+from models.text import markdown_text as md
 
 T = TypeVar("T")
 _TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -272,7 +273,7 @@ def _desk(what: str, run: Callable[[], RunReport]) -> RunReport:
     except Refused as exc:
         from prefect.artifacts import create_markdown_artifact
 
-        create_markdown_artifact(markdown=f"# Afvist: {what}\n\n{exc}\n",
+        create_markdown_artifact(markdown=f"# Afvist: {md(what)}\n\n{md(exc)}\n",
                                  description=f"Afvist: {what}")
         raise
     return _finish(report)

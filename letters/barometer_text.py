@@ -15,6 +15,7 @@ from letters.charts import chart_alt_text
 from models.barometer import Reading, for_goal, is_illustrative, period_label
 from models.dates import dansk_dato
 from models.numbers import with_unit
+from models.text import markdown_text
 from models.wheel import Goal, Wheel
 
 SNAPSHOT_NAME = "barometer.md"
@@ -73,13 +74,13 @@ def goal_rows(wheel: Wheel, readings: Sequence[Reading]) -> list[GoalRow]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)
 
 
 def snapshot_markdown(wheel: Wheel, title: str, year: int, day: date,
                       readings: Sequence[Reading], *, dry_run: bool) -> str:
     """The Danish snapshot: the latest value per goal against baseline and target."""
-    lines = [f"# {title} {year}", "",
+    lines = [f"# {markdown_text(title)} {year}", "",
              f"Integrationsbarometeret pr. {dansk_dato(day)}: seneste måling pr. hovedmål "
              "sammenholdt med udgangspunktet (første måling) og målet."]
     if dry_run:
@@ -96,7 +97,7 @@ def snapshot_markdown(wheel: Wheel, title: str, year: int, day: date,
     for g in wheel.goals:
         rs = for_goal(readings, g.key)
         alt = chart_alt_text(g, rs, illustrative=is_illustrative(rs))
-        lines.append(f"- `{chart_name(g.key)}`: {alt}")
+        lines.append(f"- `{chart_name(g.key)}`: {markdown_text(alt)}")
     return "\n".join(lines) + "\n"
 
 

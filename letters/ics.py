@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.plan import PlannedEvent, Slot, YearPlan, require_aware
+from models.text import markdown_text
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event, Timezone
@@ -537,11 +538,12 @@ def invitation_markdown(wheel: Wheel, pe: PlannedEvent, year: int, file: str, *,
     start = pe.at.astimezone(wheel.policy.tz)
     end = (start + MEETING_DURATION).astimezone(wheel.policy.tz)
     coord = wheel.policy.coordinator
-    lines = [f"# {pe.title} {year}", ""]
+    lines = [f"# {markdown_text(pe.title)} {year}", ""]
     if dry_run:
         lines += ["**Prøvekørsel:** invitationen er skrevet til prøvemappen.", ""]
     lines += [
-        f"Mødeinvitation (iCalendar, METHOD:{METHOD_REQUEST}) fra {coord.name} <{coord.email}>.",
+        f"Mødeinvitation (iCalendar, METHOD:{METHOD_REQUEST}) fra {markdown_text(coord.name)} "
+        f"<{coord.email}>.",
         "",
         f"- **Tidspunkt:** {dansk_tid(start)} – {end.strftime('%H.%M')} ({wheel.policy.timezone})",
         f"- **Fil:** `{file}`",
@@ -551,6 +553,7 @@ def invitation_markdown(wheel: Wheel, pe: PlannedEvent, year: int, file: str, *,
         "| Udvalg | Navn | Adresse | Rolle |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {a.committee} | {a.name} | {a.address} | {ROLE_DA[a.role]} |"
+    lines += [f"| {markdown_text(a.committee)} | {markdown_text(a.name)} | "
+              f"{markdown_text(a.address)} | {ROLE_DA[a.role]} |"
               for a in attendees(wheel, pe.to)]
     return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from models.csvtable import Spec, Table
 from models.problems import ConfigError, Problem
+from models.text import SOURCE_MAX
 
 if TYPE_CHECKING:
     from models.wheel import Wheel
@@ -137,6 +138,7 @@ SPEC = Spec(
     empty_text="the file is empty: expected a header row goal,period,value,source,illustrative "
     "and one reading per line",
     width_message=_width_message,
+    limits={"source": SOURCE_MAX},
 )
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from models.csvtable import Spec, Table
 from models.numbers import MAX_DKK_TEXT, read_dkk
 from models.problems import ConfigError, Problem
+from models.text import INITIATIVE_MAX, length_problem
 
 if TYPE_CHECKING:
     from models.wheel import Wheel
@@ -106,6 +107,7 @@ SPEC = Spec(
     empty_text="the file is empty: expected a header row committee,initiative,goal,amount,"
     "funded and one initiative per line",
     width_message=_width_message,
+    limits={"initiative": INITIATIVE_MAX},
 )
 
 
@@ -135,6 +137,9 @@ def parse_csv(text: str, wheel: Wheel, file: str = "budget.csv") -> list[Decisio
         title = " ".join(table.cell(row, "initiative").split())
         if not title:
             problem(line, "initiative", "the initiative's title is missing")
+        elif len(title) <= INITIATIVE_MAX and (
+                too_long := length_problem(title_key(title), INITIATIVE_MAX)):
+            problem(line, "initiative", f"its matching key {too_long}")  # NFKC can expand
         goal: str | None = table.cell(row, "goal") or None
         if goal is not None and goal not in goals:
             close = [g for g in goals if g.lower() == goal.lower()] or \

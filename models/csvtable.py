@@ -11,9 +11,10 @@ import csv
 import difflib
 import io
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models.problems import ConfigError, Problem
+from models.text import length_problem
 
 # (row, header_len, columns, separator, too_many) -> the message for a row of the wrong width
 WidthMessage = Callable[[list[str], int, dict[str, int], str, bool], str]
@@ -27,6 +28,9 @@ class Spec:
     header_rule: str  # "the header row must be goal,period,value,source (...)"
     empty_text: str  # the message for a file without a header row
     width_message: WidthMessage
+    # column -> the most characters a cell may hold (after trimming): what the state
+    # database's column takes, checked here so that SQLite and PostgreSQL take the same files
+    limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def separator(header: str) -> str:
@@ -80,6 +84,7 @@ class Table:
                     )
                     self.problems.append(Problem(self.file, line, "(row)", message))
                     continue
+                self._check_cells(row, line)
                 yield line, row
         except csv.Error as exc:
             self.problems.append(
@@ -90,6 +95,21 @@ class Table:
                     f"not readable as CSV: {exc}",
                 )
             )
+
+    def _check_cells(self, row: list[str], line: int) -> None:
+        """NUL characters (no database text type takes them) and cells over their column's
+        limit, one problem per cell (the row is still read, so its other problems show)."""
+        for name, i in sorted((self.columns or {}).items(), key=lambda kv: kv[1]):
+            cell = row[i] if i < len(row) else ""
+            if "\x00" in cell:
+                self.problems.append(Problem(
+                    self.file, line, name,
+                    "contains a NUL character (\\x00): the file is damaged or not a CSV text file"))
+                continue
+            cap = self.spec.limits.get(name)
+            problem = length_problem(cell.strip(), cap) if cap is not None else None
+            if problem:
+                self.problems.append(Problem(self.file, line, name, problem))
 
     def _header(self, row: list[str], line: int) -> dict[str, int] | None:
         spec, columns, ok = self.spec, {}, True

@@ -34,6 +34,9 @@ DEFAULT_URL = "sqlite:///aarshjul.sqlite"
 ENV = "AARSHJUL_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# The PostgreSQL advisory lock key that serializes migrations (any fixed 64-bit number; this
+# one is "aarshjul" in ASCII, read as an integer).
+MIGRATION_LOCK = 0x616172736A756C
 # Tables in the app database that our migrations do not own: APScheduler's job store
 # (``aarshjul serve``, flows/serve.py) creates and alters its own.
 FOREIGN_TABLES = frozenset({"aarshjul_scheduler_jobs"})
@@ -151,19 +154,37 @@ def alembic_config(engine_or_url: Engine | str | None = None) -> Any:
 
 
 def upgrade(engine: Engine | str, revision: str = "head") -> None:
-    """``alembic upgrade head``: create or update every table. Safe to call on every start."""
+    """``alembic upgrade head``: create or update every table. Safe to call on every start,
+    and from several processes at once (two first runs on an empty database): the upgrade runs
+    in one transaction that first takes a lock, so the others wait and then find nothing to
+    do. PostgreSQL: a transaction-level advisory lock (:data:`MIGRATION_LOCK`); SQLite: the
+    write lock of ``BEGIN IMMEDIATE`` (waiting up to the busy timeout). A database already at
+    head is only read (no lock, so a start never waits for another process's writes)."""
     from alembic import command
 
     owned = isinstance(engine, str)
     eng = make_engine(engine) if isinstance(engine, str) else engine
     try:
-        with eng.begin() as conn:
+        if revision == "head" and _at_head(eng):
+            return
+        with immediate(eng).begin() as conn:
+            if not is_sqlite(eng):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     finally:
         if owned:
             eng.dispose()
+
+
+def _at_head(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
 
 
 def current_revision(engine: Engine) -> str | None:

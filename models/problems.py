@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models.text import shown
+
 Path = tuple[str | int, ...]
 
 
@@ -28,7 +30,9 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "warning: "
-        return f"{self.file}:{self.line} {self.path}: {prefix}{self.message}"
+        # the file name with its control characters escaped (see README
+        # "Submissions and imports"); messages quote cells with repr(), which escapes them
+        return f"{shown(self.file)}:{self.line} {self.path}: {prefix}{self.message}"
 
 
 @dataclass

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from models.kinds import EventKind
+from models.text import NAME_MAX, TEXT_MAX, TITLE_MAX, UNIT_MAX, capped
 
 # --- scalar types -----------------------------------------------------------------------
 
@@ -187,7 +188,11 @@ Str = Annotated[str, Strict()]
 Int = Annotated[int, Strict()]
 Num = Annotated[float, Strict()]
 Line = Annotated[str, Strict(), AfterValidator(header_safe)]
-Text = Annotated[str, Strict(), AfterValidator(_text)]
+Text = Annotated[str, Strict(), AfterValidator(_text), AfterValidator(capped(TEXT_MAX))]
+# one-line text with its length cap (models/text.py; README "Length caps and unsafe characters")
+Name = Annotated[Line, AfterValidator(capped(NAME_MAX))]
+Title = Annotated[Line, AfterValidator(capped(TITLE_MAX))]
+Unit = Annotated[Line, AfterValidator(capped(UNIT_MAX))]
 Key = Annotated[str, Strict(), AfterValidator(_key)]
 MonthDay = Annotated[str, Strict(), AfterValidator(_month_day)]
 HHMM = Annotated[str, Strict(), AfterValidator(_hhmm)]
@@ -207,12 +212,12 @@ class _Frozen(BaseModel):
 
 
 class Contact(_Frozen):
-    name: Line
+    name: Name
     email: Email
 
 
 class Policy(_Frozen):
-    name: Line
+    name: Name
     owner: Key
     years: tuple[Int, Int]
     timezone: Annotated[str, Strict(), AfterValidator(_timezone)]
@@ -245,8 +250,8 @@ class Policy(_Frozen):
 
 class Committee(_Frozen):
     key: Key
-    name: Line
-    chair: Line | None = None
+    name: Name
+    chair: Name | None = None
     to: Annotated[Emails, Field(min_length=1)]
     cc: Emails = ()
     escalate_to: Emails | None = None
@@ -267,18 +272,18 @@ class Target(_Frozen):
 
 class Goal(_Frozen):
     key: Key
-    title: Line
-    unit: Line
+    title: Title
+    unit: Unit
     direction: Literal["up", "down"]
     target: Target | None = None
     committees: Keys = ()
     # project keys
-    target_text: Line | None = None  # the target as the policy writes it ("forbedres med X %")
+    target_text: Title | None = None  # the target as the policy writes it ("forbedres med X %")
 
 
 class FocusArea(_Frozen):
     key: Key
-    title: Line
+    title: Title
     lighthouse: Text
     goals: tuple[Goal, ...] = ()
 
@@ -291,7 +296,7 @@ class Reminders(_Frozen):
 
 class Deliverable(_Frozen):
     key: Key
-    title: Line
+    title: Title
     due: MonthDay
     if_closed: Literal["keep", "previous", "next"] = "keep"
     from_: Keys | None = Field(default=None, alias="from")
@@ -306,7 +311,7 @@ class Deliverable(_Frozen):
 
 class Event(_Frozen):
     key: Key
-    title: Line
+    title: Title
     date: MonthDay
     do: EventKind
     letter: Key | None = None

@@ -22,6 +22,7 @@ from flows.services.setup import Setup
 from letters.readback import FormReading, read_form
 from models.numbers import count_text, end_sentence, format_dkk
 from models.state import Document, Request, Submission
+from models.text import shown
 from models.wheel import Wheel
 
 MAX_WARNINGS_LISTED = 10
@@ -122,7 +123,7 @@ def reading_notes(reading: FormReading, expected: Iterable[str], file_name: str,
                   stored_as: str) -> list[str]:
     """The Danish notes of a receipt run: where the file is kept, what was read, what not."""
     exp = list(expected)
-    notes = [f"Filen «{file_name}» er modtaget og gemt uændret som {stored_as}."]
+    notes = [f"Filen «{shown(file_name)}» er modtaget og gemt uændret som {stored_as}."]
     if not reading.is_form:
         notes.append(
             "Advarsel: filen ligner ikke årshjulets formular (ingen overskrift for "

@@ -32,6 +32,7 @@ from flows.services.outbox import queue_message
 from flows.services.readings import expected_goals, read_submission, reading_notes
 from flows.services.setup import Refused, Setup
 from letters import intake
+from letters.files import FileRefused, FileTooLarge, read_regular
 from letters.mail import Outgoing
 from letters.readback import FormReading
 from models.dates import dansk_dato
@@ -40,6 +41,7 @@ from models.kinds import BodyKind, MessageKind, RequestStatus, SlotOutcome
 from models.ladder import arrival_status
 from models.plan import require_aware
 from models.state import Document, Request, SlotState, Submission
+from models.text import shown
 from models.wheel import Wheel
 
 MAX_SUBMISSION_BYTES = 20_000_000
@@ -84,18 +86,19 @@ def duplicate_note(file_name: str, revision: int, registered_at: datetime | None
 
 def check_submission(file: Path) -> intake.Accepted:
     """Read and check a submitted Word file; refuse it with a reason."""
+    name = shown(file.name)  # printed with its control characters escaped
     try:
-        size = file.stat().st_size
-    except OSError as exc:
-        raise Refused(f"refused: cannot read {file}: {exc.strerror}") from None
-    if size > MAX_SUBMISSION_BYTES:
+        data = read_regular(file, MAX_SUBMISSION_BYTES)
+    except FileTooLarge as exc:
         raise Refused(
-            f"refused: {file.name}: the file is {size / 1_000_000:,.1f} MB, over the limit of "
-            f"{MAX_SUBMISSION_BYTES / 1_000_000:,.1f} MB")
+            f"refused: {name}: the file is {exc.size / 1_000_000:,.1f} MB, over the limit of "
+            f"{MAX_SUBMISSION_BYTES / 1_000_000:,.1f} MB") from None
+    except FileRefused as exc:
+        raise Refused(f"refused: {shown(file)}: {exc.reason}") from None
     try:
-        return intake.check_docx(file.read_bytes(), file.name)
+        return intake.check_docx(data, file.name)
     except intake.Refused as exc:
-        raise Refused(f"refused: {file.name}: {exc.reason}") from None
+        raise Refused(f"refused: {name}: {shown(exc.reason)}") from None
 
 
 def store_document(data: Path, accepted: intake.Accepted) -> tuple[str, str]:

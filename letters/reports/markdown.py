@@ -1,6 +1,7 @@
 """The reports' figures as text: markdown for the Prefect artifacts, one line for the run.
 
-``status_markdown``/``budget_markdown`` give the tables of the artifact; ``status_summary``
+``status_markdown``/``budget_markdown`` give the tables of the artifact (text from the
+wheel escaped by :func:`models.text.markdown_text`); ``status_summary``
 /``budget_summary`` the one-line Danish summary the run reports in its notes. Pure.
 """
 
@@ -19,23 +20,24 @@ from letters.reports.data import (
 )
 from models.kinds import RequestStatus
 from models.numbers import count_text, end_sentence, format_dkk
+from models.text import markdown_text as md
 
 
 def status_markdown(data: StatusData) -> str:
     t = status_totals(data)
-    lines = [f"# {data.event_title}", "",
+    lines = [f"# {md(data.event_title)}", "",
              f"Statusrapport {data.year}: {t.committees} udvalg, pr. {dato(data.report_date)}.",
              "", "| Aflevering | Rettidig | For sen | Mangler | Afventer | Fritaget |",
              "|---|---:|---:|---:|---:|---:|"]
     for key, title, _ in deliverable_heads(data):
         c = t.by_deliverable.get(key, Counter())
-        lines.append(f"| {title} | " + " | ".join(str(c[s]) for s in STATUS_ORDER) + " |")
+        lines.append(f"| {md(title)} | " + " | ".join(str(c[s]) for s in STATUS_ORDER) + " |")
     f = t.financing
     lines += ["", f"**Finansieret:** {format_dkk(f.financed)} · **ikke finansieret:** "
                   f"{format_dkk(f.not_financed)} · **delvist/uoplyst:** "
                   f"{format_dkk(f.partly_or_unknown)}"]
     if t.missing:
-        lines += ["", "**Mangler:** " + ", ".join(f"{k} ({d})" for k, d, _ in t.missing)]
+        lines += ["", "**Mangler:** " + ", ".join(f"{md(k)} ({md(d)})" for k, d, _ in t.missing)]
     if t.illustrative:
         lines += ["", "_Barometertallene er illustrative eksempeldata._"]
     return "\n".join(lines) + "\n"
@@ -43,13 +45,13 @@ def status_markdown(data: StatusData) -> str:
 
 def budget_markdown(data: StatusData) -> str:
     t = budget_totals(data)
-    lines = [f"# {data.event_title}", "",
+    lines = [f"# {md(data.event_title)}", "",
              end_sentence(f"Samlet overblik {data.year}: ønsket {format_dkk(t.total.asked)}, "
                           f"bevilget {format_dkk(t.total.granted)}"), "",
              "| Udvalg | Ønsket | Bevilget | Finansieret | Delvist | Ikke | Ingen beslutning |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for k, s in t.by_committee.items():
-        lines.append("| " + " | ".join(sum_row(k, s)) + " |")
+        lines.append("| " + " | ".join(md(c) for c in sum_row(k, s)) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -14,12 +14,12 @@ import pytest
 
 from flows import runs
 from flows import workflows as W
-from flows.artifacts import md_escape
 from flows.binding import Binding, bound
 from flows.compose import Runner
 from flows.services.setup import Refused, Setup
 from letters.mailsource import MemorySource
 from models.kinds import IntakeFolder, IntakeOutcome, RunKind
+from models.text import markdown_text
 from tests.dbtools import database
 from tests.flows.helpers import at, mailbox, make_setup
 from tests.flows.intake_world import (
@@ -113,11 +113,11 @@ def test_a_dry_run_changes_nothing_and_publishes_without_a_key(st: Setup,
 def test_markdown_escape_leaves_nothing_markdown_reads() -> None:
     hostile = ("# Overskrift\n| a | b |\n[x](javascript:alert(1)) `kode` *fed* _kursiv_ "
                "<img> &amp; \\")
-    out = md_escape(hostile)
+    out = markdown_text(hostile)
     assert "\n" not in out
     for bare in ("# ", "|", "[x]", "`", "*", "_", "<", "&amp;"):
         assert bare not in out.replace("\\" + bare[0], "")
-    assert md_escape("BUU handleplan") == "BUU handleplan"
+    assert markdown_text("BUU handleplan") == "BUU handleplan"
 
 
 def _read(run_id: Any) -> tuple[Any, list[Any], list[Any]]:
