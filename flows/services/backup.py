@@ -47,7 +47,7 @@ from typing import IO, Any
 from sqlalchemy import Date, DateTime, Engine, LargeBinary, Numeric, Table, func, select, text
 from sqlalchemy.engine import Connection
 
-from models.db import FOREIGN_TABLES, all_metadata, alembic_config, current_revision, upgrade
+from models.db import FOREIGN_TABLES, alembic_config, all_metadata, current_revision, upgrade
 from models.plan import require_aware
 
 FORMAT = 1
@@ -380,7 +380,7 @@ def open_archive(file: Path, into: Path) -> Archive:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 h = hashlib.sha256()
                 with open(dest, "wb") as out:
-                    for chunk in iter(lambda: src.read(1 << 20), b""):
+                    while chunk := src.read(1 << 20):
                         h.update(chunk)
                         out.write(chunk)
                 sums[m.name] = h.hexdigest()
@@ -513,13 +513,12 @@ def _reset_sequences(conn: Connection) -> None:
         pk = list(t.primary_key.columns)
         if len(pk) != 1 or pk[0].autoincrement is False:
             continue
-        col = pk[0].name
         seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                           {"t": t.name, "c": col}).scalar()
+                           {"t": t.name, "c": pk[0].name}).scalar()
         if seq is None:
             continue
-        conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{col}") FROM "{t.name}"), '
-                          f'0) + 1, false)'), {"s": seq})
+        top = conn.execute(select(func.max(pk[0]))).scalar() or 0
+        conn.execute(text("SELECT setval(:s, :n, false)"), {"s": seq, "n": int(top) + 1})
 
 
 def restore_files(archive: Archive, data: Path) -> Restored:
