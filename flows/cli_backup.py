@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from flows.binding import setup_for
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, settings_or_exit
 
 FileArg = Annotated[Path, typer.Argument(help="The archive (.tar.gz).", show_default=False)]
@@ -57,7 +58,6 @@ def restore(
     """Bring the database back from an archive, add its files missing from the data
     directory (never overwriting one), and reconcile with the journal on disk: a message
     whose journal copy exists is never sent again. Stop serve and the workers first."""
-    from flows.binding import setup_for
     from flows.services.backup import BackupError, open_archive, restore_database, restore_files
     from flows.services.reconcile import reconcile_journal
     from models.db import make_engine

@@ -31,6 +31,7 @@ import base64
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -41,10 +42,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from sqlalchemy import Date, DateTime, Engine, LargeBinary, Numeric, Table, func, select, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Engine,
+    LargeBinary,
+    Numeric,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection
 
 from models.db import FOREIGN_TABLES, alembic_config, all_metadata, current_revision, upgrade
@@ -66,8 +79,6 @@ class BackupError(Exception):
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(APPLICATION)
     except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
@@ -166,8 +177,6 @@ class _Writer:
         self.files[name] = {"size": size, "sha256": sha}
 
     def add_bytes(self, name: str, data: bytes, mtime: float | None = None) -> None:
-        import io
-
         info = tarfile.TarInfo(name)
         info.size, info.mode, info.mtime = len(data), 0o600, int(mtime or self.mtime)
         self.tar.addfile(info, io.BytesIO(data))
@@ -428,8 +437,6 @@ class Restored:
 
 
 def _row_counts(conn: Connection) -> dict[str, int]:
-    from sqlalchemy import inspect
-
     have = set(inspect(conn).get_table_names())
     return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
             for t in tables() if t.name in have}
