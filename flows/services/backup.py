@@ -35,7 +35,6 @@ import io
 import json
 import os
 import re
-import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -246,13 +245,12 @@ def _is_temporary(name: str) -> bool:
 def data_files(data: Path, exclude: set[Path]) -> Iterator[Path]:
     """The regular files under ``data`` to archive, sorted; symlinks and temporary files
     are left out, and so are the paths in ``exclude`` (a SQLite database kept there)."""
-    for root, dirs, files in os.walk(data):
+    base = data.resolve()  # os.walk follows no symlink: every path below is resolved
+    for root, dirs, files in os.walk(base):
         dirs.sort()
         for name in sorted(files):
             p = Path(root) / name
-            if _is_temporary(name) or p.is_symlink() or not p.is_file():
-                continue
-            if p.resolve() in exclude:
+            if _is_temporary(name) or p.is_symlink() or not p.is_file() or p in exclude:
                 continue
             yield p
 
@@ -296,7 +294,7 @@ def create_backup(engine: Engine, data: Path, target: Path, *, created_at: datet
 
 def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
            known: set[str], target: Path) -> BackupResult:
-    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar, \
+    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar, \
             tempfile.TemporaryDirectory(prefix=".aarshjul-backup-", dir=target.parent) as sp:
         w = _Writer(tar, created_at.timestamp())
         with _snapshot(engine) as conn:
@@ -313,7 +311,7 @@ def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
         index = _journal_index(data / "journal")
         exclude = sqlite_files(engine)
         for p in data_files(data, exclude) if data.is_dir() else ():
-            rel = p.relative_to(data).as_posix()
+            rel = p.relative_to(data.resolve()).as_posix()
             if rel.startswith("journal/") and rel.removeprefix("journal/") in index:
                 continue
             try:
@@ -348,8 +346,9 @@ def _revision(conn: Connection) -> str | None:
 class Archive:
     """An archive unpacked into ``root`` and checked against its manifest."""
 
-    root: Path
+    root: Path  # where the database members were unpacked
     manifest: dict[str, Any]
+    file: Path  # the archive itself: the data files are read from it when restored
 
     @property
     def revision(self) -> str:
@@ -366,9 +365,9 @@ def _safe_member(name: str) -> bool:
 
 
 def open_archive(file: Path, into: Path) -> Archive:
-    """Unpack ``file`` into ``into`` and verify it: every member a regular file with a safe
-    name, listed in the manifest with its size and SHA-256, and every listed file present.
-    Nothing outside ``into`` is touched. Raises :class:`BackupError`."""
+    """Verify ``file``: every member a regular file with a safe name, listed in the manifest
+    with its SHA-256, and every listed file present; the database members are unpacked into
+    ``into``. Nothing outside ``into`` is touched. Raises :class:`BackupError`."""
     if not file.is_file():
         raise BackupError(f"refused: {file} does not exist or is not a file.")
     sums: dict[str, str] = {}
@@ -385,13 +384,17 @@ def open_archive(file: Path, into: Path) -> Archive:
                     manifest_bytes = src.read(10_000_000)
                     sums[m.name] = ""
                     continue
-                dest = into / m.name
-                dest.parent.mkdir(parents=True, exist_ok=True)
                 h = hashlib.sha256()
-                with open(dest, "wb") as out:
+                if m.name.startswith(DB_PREFIX):  # unpacked; data files are only checked
+                    dest = into / m.name
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with open(dest, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            h.update(chunk)
+                            out.write(chunk)
+                else:
                     while chunk := src.read(1 << 20):
                         h.update(chunk)
-                        out.write(chunk)
                 sums[m.name] = h.hexdigest()
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise BackupError(f"refused: {file} is not a readable archive ({exc}); nothing was "
@@ -421,7 +424,7 @@ def open_archive(file: Path, into: Path) -> Archive:
             raise BackupError(f"refused: {file}: the checksum of {name} does not match the "
                               "manifest (the archive is damaged or was altered); nothing was "
                               "restored.")
-    return Archive(into, manifest)
+    return Archive(into, manifest, file)
 
 
 # --- restore --------------------------------------------------------------------------
@@ -530,27 +533,53 @@ def _reset_sequences(conn: Connection) -> None:
 
 def restore_files(archive: Archive, data: Path) -> Restored:
     """Add the archive's data files missing from ``data``; an existing file is never
-    overwritten (the one on disk is the newer). Directories 0700, files 0600."""
+    overwritten (the one on disk is the newer). Directories 0700, files 0600; each file is
+    checked against the manifest again as it is written, and the data directory is synced
+    once at the end. Raises :class:`BackupError`."""
     out = Restored(archive.revision)
-    for rel in archive.data_files():
-        dest = data / rel
-        if dest.exists() or dest.is_symlink():
-            out.kept.append(rel)
-            continue
-        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-        src = archive.root / (DATA_PREFIX + rel)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f, open(src, "rb") as s:
-            shutil.copyfileobj(s, f)
-            f.flush()
-            os.fsync(f.fileno())
+    files = archive.manifest["files"]
+    try:
+        with tarfile.open(archive.file, mode="r:gz") as tar:
+            for m in tar:
+                if not m.name.startswith(DATA_PREFIX) or m.name not in files:
+                    continue
+                rel = m.name.removeprefix(DATA_PREFIX)
+                dest = data / rel
+                if dest.exists() or dest.is_symlink():
+                    out.kept.append(rel)
+                    continue
+                src = tar.extractfile(m)
+                assert src is not None
+                if _add_file(src, dest, files[m.name]["sha256"]):
+                    out.added.append(rel)
+                else:
+                    out.kept.append(rel)
+    except (tarfile.TarError, EOFError) as exc:
+        raise BackupError(f"{archive.file}: the archive could not be read again ({exc}); "
+                          f"{len(out.added)} files were added.") from None
+    if out.added:
+        os.sync()
+    return out
+
+
+def _add_file(src: IO[bytes], dest: Path, sha: str) -> bool:
+    """Write ``dest`` from ``src`` unless a file appeared there meanwhile; False then."""
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
+    h = hashlib.sha256()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            while chunk := src.read(1 << 20):
+                h.update(chunk)
+                f.write(chunk)
+        if h.hexdigest() != sha:
+            raise BackupError(f"{dest}: the archive's copy changed since it was checked; "
+                              "not restored.")
         try:
             os.link(tmp, dest)  # fails if a file appeared meanwhile: never overwritten
         except FileExistsError:
-            out.kept.append(rel)
-        else:
-            out.added.append(rel)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return out
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
