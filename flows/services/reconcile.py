@@ -12,7 +12,8 @@ so that a message whose journal copy exists is never sent again:
   run that plans the same key finds it queued and sends nothing;
 - for a reminder or an escalation so added, the slot is recorded ``sent`` on its request
   (so the chase goes on from the next slot, as it would have); for a letter, the requests
-  it opened are opened (from the wheel, at the instant it was sent);
+  it opened are opened (from the wheel); both at the instant of the run that built the
+  message (its Date header), as the lost database had them;
 - a receipt whose submission is not in the database (handed in after the backup) is
   listed: register the file again with ``aarshjul submit`` (its receipt is then not sent
   twice when the registration gets the same number; see the README for the limits).
@@ -25,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -68,11 +69,21 @@ def _when(entry: dict[str, Any], as_of: datetime) -> datetime:
     return as_of
 
 
+def _dated(entry: dict[str, Any], fallback: datetime) -> datetime:
+    """The message's Date header: the instant of the run that built it (the ``as_of`` its
+    requests and slots were recorded at in the lost database)."""
+    try:
+        t = parsedate_to_datetime(str(entry.get("date") or ""))
+    except (TypeError, ValueError, IndexError):
+        return fallback
+    return t if t.tzinfo is not None else fallback
+
+
 def _domain(entry: dict[str, Any]) -> str:
     return str(entry["message_id"]).rsplit("@", 1)[-1].rstrip(">")
 
 
-def _row_from(entry: dict[str, Any], raw: bytes, when: datetime) -> OutboxRow:
+def _row_from(entry: dict[str, Any], raw: bytes, when: datetime, built: datetime) -> OutboxRow:
     key = str(entry["key"])
     rcpt = [a for _n, a in getaddresses([entry.get("to") or "", entry.get("cc") or ""]) if a]
     return OutboxRow(
@@ -82,7 +93,7 @@ def _row_from(entry: dict[str, Any], raw: bytes, when: datetime) -> OutboxRow:
         slot=entry.get("slot"), message_id=message_id(key, _domain(entry)),
         envelope_from=parseaddr(entry.get("from") or "")[1], recipients=rcpt,
         subject=str(entry.get("subject") or ""), raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(), queued_at=when, status=OutboxStatus.SENT,
+        sha256=hashlib.sha256(raw).hexdigest(), queued_at=built, status=OutboxStatus.SENT,
         attempts=1, sent_at=when, last_reply=RESTORED_REPLY)
 
 
@@ -181,15 +192,16 @@ def reconcile_journal(st: Setup, as_of: datetime) -> Reconciled:
             except OSError:
                 out.unkeyed.append(str(e.get("file")))
                 continue
-            row = _row_from(e, raw, when)
+            built = _dated(e, when)
+            row = _row_from(e, raw, when, built)
             s.add(row)
             s.flush()
             out.added.append(key)
             audit(s, st, as_of, "reconcile", row.year, row.committee, ref=key,
                   deliverable=row.deliverable, event=row.event, slot=row.slot,
                   outcome="added-sent")
-            out.slots += _slot(s, st, row, when)
-            out.opened += _opens(s, st, row, when)
+            out.slots += _slot(s, st, row, built)
+            out.opened += _opens(s, st, row, built)
             if row.kind == MessageKind.RECEIPT and _receipt_lost(s, key):
                 out.lost_submissions.append({
                     "key": key, "year": row.year, "committee": row.committee,

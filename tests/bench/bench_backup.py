@@ -4,6 +4,7 @@ restore"): the whole verb, in its own process, and the restore's parts."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -30,10 +31,13 @@ def run() -> list[Result]:
         env = {**os.environ, "AARSHJUL_DATABASE_URL": year.db_url,
                "AARSHJUL_DATA_DIR": str(year.data)}
         target = tmp / "kopi.tar.gz"
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run([PY, "-m", "flows.cli", "backup", str(target), "--config", str(wheel)],
                        check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         backup_s = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         size_mb = target.stat().st_size / 1e6
         t0 = time.perf_counter()
         archive = open_archive(target, tmp / "unpacked")
@@ -47,8 +51,9 @@ def run() -> list[Result]:
         restore_files(archive, tmp / "empty-data")
         files_s = time.perf_counter() - t0
     rows = sum(restored.tables.values())
-    note = (f"{year.counts['outbox']} outbox rows, {year.counts['journal']} journal copies, "
-            f"{rows} rows in all; archive {size_mb:.0f} MB; measured {datetime.now(UTC):%Y-%m-%d}")
+    note = (f"CPU {cpu_s:.1f} s; {year.counts['outbox']} outbox rows, "
+            f"{year.counts['journal']} journal copies, {rows} rows in all; "
+            f"archive {size_mb:.0f} MB; measured {datetime.now(UTC):%Y-%m-%d}")
     return [
         Result("backup, 1,000 committees (whole process)", backup_s, "s", budget=30.0,
                note=note),

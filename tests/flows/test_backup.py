@@ -434,3 +434,37 @@ def test_submission_lost_with_the_database_is_reported(tmp_path: Path) -> None:
     eng2.dispose()
     with pytest.raises(BackupError, match="not empty"):
         restore_database(make_engine(f"sqlite:///{tmp_path / 'b.sqlite'}"), opened)
+
+
+def test_a_letter_sent_after_the_backup_opens_its_requests_again(tmp_path: Path) -> None:
+    from tests.flows.helpers import mailbox, make_setup
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    upgrade(eng)
+    st = make_setup(eng, tmp_path)
+    create_backup(eng, st.data, tmp_path / "k.tar.gz", created_at=NOW)  # an empty year
+    runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+    assert len(mailbox(tmp_path)) == 7
+    eng.dispose()
+    eng2 = make_engine(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    restore_database(eng2, open_archive(tmp_path / "k.tar.gz", tmp_path / "u"))
+    st2 = make_setup(eng2, tmp_path)
+    rec = reconcile_journal(st2, LOST_AT)
+    assert len(rec.added) == 7 and rec.opened == 14
+    with Session(eng2) as s:
+        opened = {r.opened_at for r in s.exec(select(Request)).all()}
+    assert len(opened) == 1  # when the letters went out, as the journal says
+    assert runs.event(st2, "opfordring", 2012, at("2012-01-20T09:00")).messages == []
+    r = runs.chase(st2, at("2012-04-17T09:00"))
+    assert [m.slot for m in r.messages] == ["before-14"] * 7
+    eng2.dispose()
+
+
+def test_the_backup_units_run_the_verb_private_and_nightly() -> None:
+    unit = (ROOT / "deploy" / "aarshjul-backup.service").read_text(encoding="utf-8")
+    for key in ("Type=oneshot", "User=aarshjul", "UMask=0077", "EnvironmentFile=",
+                "aarshjul backup --config"):
+        assert key in unit, key
+    timer = (ROOT / "deploy" / "aarshjul-backup.timer").read_text(encoding="utf-8")
+    assert "OnCalendar=" in timer and "Persistent=true" in timer
+    assert "Unit=aarshjul-backup.service" in timer
