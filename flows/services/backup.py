@@ -242,17 +242,25 @@ def _is_temporary(name: str) -> bool:
     return name in _SKIP_NAMES or _TMP.search(name) is not None
 
 
-def data_files(data: Path, exclude: set[Path]) -> Iterator[Path]:
-    """The regular files under ``data`` to archive, sorted; symlinks and temporary files
-    are left out, and so are the paths in ``exclude`` (a SQLite database kept there)."""
-    base = data.resolve()  # os.walk follows no symlink: every path below is resolved
-    for root, dirs, files in os.walk(base):
-        dirs.sort()
-        for name in sorted(files):
-            p = Path(root) / name
-            if _is_temporary(name) or p.is_symlink() or not p.is_file() or p in exclude:
-                continue
-            yield p
+def data_files(data: Path, exclude: set[Path]) -> Iterator[tuple[str, Path]]:
+    """(path relative to ``data``, path) of the regular files under ``data`` to archive,
+    sorted; symlinks and temporary files are left out, and so are the paths in ``exclude``
+    (a SQLite database kept there)."""
+    base = data.resolve()  # no symlink is followed below: every path here is resolved
+
+    def walk(directory: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+        with os.scandir(directory) as it:
+            found = sorted(it, key=lambda e: e.name)
+        for e in found:
+            if e.is_dir(follow_symlinks=False):
+                yield from walk(Path(e.path), f"{prefix}{e.name}/")
+            elif e.is_file(follow_symlinks=False) and not _is_temporary(e.name):
+                p = Path(e.path)
+                if p not in exclude:
+                    yield f"{prefix}{e.name}", p
+
+    if base.is_dir():
+        yield from walk(base, "")
 
 
 def sqlite_files(engine: Engine) -> set[Path]:
@@ -294,7 +302,8 @@ def create_backup(engine: Engine, data: Path, target: Path, *, created_at: datet
 
 def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
            known: set[str], target: Path) -> BackupResult:
-    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar, \
+    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1, format=tarfile.GNU_FORMAT,
+                      encoding="utf-8") as tar, \
             tempfile.TemporaryDirectory(prefix=".aarshjul-backup-", dir=target.parent) as sp:
         w = _Writer(tar, created_at.timestamp())
         with _snapshot(engine) as conn:
@@ -310,13 +319,13 @@ def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
         # after the snapshot: every file the snapshot refers to is on disk by now
         index = _journal_index(data / "journal")
         exclude = sqlite_files(engine)
-        for p in data_files(data, exclude) if data.is_dir() else ():
-            rel = p.relative_to(data.resolve()).as_posix()
+        for rel, p in data_files(data, exclude):
             if rel.startswith("journal/") and rel.removeprefix("journal/") in index:
                 continue
             try:
-                content = p.read_bytes()
-                mtime = p.stat().st_mtime
+                with open(p, "rb") as f:
+                    content = f.read()
+                    mtime = os.fstat(f.fileno()).st_mtime
             except FileNotFoundError:  # removed meanwhile (a temporary file renamed)
                 continue
             w.add_bytes(DATA_PREFIX + rel, content, mtime)
