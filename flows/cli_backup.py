@@ -71,14 +71,24 @@ def restore(
             archive = open_archive(file, Path(tmp))
         except BackupError as exc:
             fail(str(exc))
-        engine = make_engine(settings.database_url)
+        try:
+            engine = make_engine(settings.database_url)
+        except Exception as exc:  # a malformed URL is a refusal, not a crash
+            fail(f"afvist: databasen kan ikke åbnes: {exc}")
         try:
             db = restore_database(engine, archive, force=force)
         except BackupError as exc:
             fail(str(exc))
+        except Exception as exc:  # the transaction was rolled back: nothing was restored
+            fail(f"afvist: databasen blev ikke genskabt ({type(exc).__name__}: {exc}); "
+                 "intet er ændret.")
         finally:
             engine.dispose()
-        files = restore_files(archive, data)
+        try:
+            files = restore_files(archive, data)
+        except (BackupError, OSError) as exc:
+            fail(f"{exc}\nDatabasen er genskabt; kør `aarshjul restore {file} --force` igen, "
+                 "når fejlen er rettet.")
     st = setup_for(settings, actor="cli:restore", wheel=loaded.wheel)
     try:
         rec = reconcile_journal(st, datetime.now(UTC))

@@ -488,8 +488,12 @@ def restore_database(engine: Engine, archive: Archive, *, force: bool = False) -
         for t in reversed(tables()):
             if busy:
                 conn.execute(t.delete())
+        want = archive.manifest.get("tables", {})
         for t in tables():
-            out.tables[t.name] = _load_table(conn, t, archive)
+            n = out.tables[t.name] = _load_table(conn, t, archive)
+            if n != want.get(t.name, 0):
+                raise BackupError(f"refused: the archive's table {t.name} has {n} rows, its "
+                                  f"manifest says {want.get(t.name, 0)}; nothing was restored.")
         if engine.dialect.name == "postgresql":
             _reset_sequences(conn)
     upgrade(engine)

@@ -122,6 +122,7 @@ def clean_year(tmp_path_factory: pytest.TempPathFactory) -> Counter[str]:
         return deliveries(server)
 
 
+@pytest.mark.slow
 def test_drill_back_up_send_more_lose_restore_carry_on(backend: str, tmp_path: Path,
                                                         clean_year: Counter[str]) -> None:
     archive = tmp_path / "backup.tar.gz"
@@ -218,6 +219,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_backup_while_another_process_sends_is_consistent(backend: str, tmp_path: Path) -> None:
     with fresh_url(backend, tmp_path, "live") as url:
         eng = make_engine(url)
@@ -391,10 +393,23 @@ def test_restore_refuses_damaged_altered_and_newer_archives(env: Path) -> None:
     r = cli("restore", str(future))
     assert r.exit_code == 1 and "newer version" in r.output and head_revision() in r.output
 
+    def miscounted(n: str, d: bytes) -> bytes:
+        if n != "manifest.json":
+            return d
+        m = json.loads(d)
+        m["tables"]["outbox"] += 1
+        return json.dumps(m).encode()
+
+    wrong_count = env / "count.tar.gz"
+    _rewrite(good, wrong_count, miscounted)
+    r = cli("restore", str(wrong_count))
+    assert r.exit_code == 1 and "manifest says" in r.output
+
     assert cli("restore", str(env / "missing.tar.gz")).exit_code == 1
-    # nothing was touched by any of them
+    # nothing was restored by any of them
     assert not (env / "state.sqlite").exists() or _count(
         make_engine(f"sqlite:///{env / 'state.sqlite'}"), OutboxRow) == 0
+    assert cli("restore", str(good)).exit_code == 0  # and the good one still restores
     assert sorted(p.relative_to(env) for p in (env / "data").rglob("*")) == data_before
 
 
