@@ -27,6 +27,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from itertools import product
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -154,6 +156,22 @@ def _receipt_lost(s: Session, key: str) -> bool:
     return ref.isdigit() and s.get(Submission, int(ref)) is None
 
 
+def key_of_file(rel: str) -> str | None:
+    """The outbox key of a journal copy named ``<year>/<safe key>.<hash8>.eml`` whose index
+    entry lost its key: each ``_`` of the safe name read as ``:`` or kept, and the one whose
+    hash matches the name taken (keys are made of ``:``-separated safe words)."""
+    stem = PurePosixPath(rel).name.removesuffix(".eml")
+    safe, _, digest = stem.rpartition(".")
+    parts = safe.split("_")
+    if not safe or len(parts) > 9:
+        return None
+    for seps in product(":_", repeat=len(parts) - 1):
+        key = parts[0] + "".join(sep + part for sep, part in zip(seps, parts[1:], strict=True))
+        if hashlib.sha256(key.encode("utf-8")).hexdigest()[:8] == digest:
+            return key
+    return None
+
+
 def reconcile_journal(st: Setup, as_of: datetime) -> Reconciled:
     """Make the database agree with the journal (see the module docstring)."""
     require_aware(as_of, "as_of")
@@ -162,8 +180,9 @@ def reconcile_journal(st: Setup, as_of: datetime) -> Reconciled:
     out = Reconciled()
     entries: dict[str, dict[str, Any]] = {}
     for e in journal.entries():
-        if e.get("key"):
-            entries.setdefault(str(e["key"]), e)
+        key = e.get("key") or key_of_file(str(e.get("file") or ""))
+        if key:
+            entries.setdefault(str(key), {**e, "key": key})
         else:
             out.unkeyed.append(str(e.get("file")))
     keys = list(entries)

@@ -440,7 +440,9 @@ def test_submission_lost_with_the_database_is_reported(tmp_path: Path) -> None:
     opened = open_archive(tmp_path / "k.tar.gz", tmp_path / "u")
     restore_database(eng2, opened)
     st2 = make_setup(eng2, tmp_path)
+    (st.data / "journal" / "index.jsonl").unlink()  # lost too: rebuilt from the .eml files
     rec = reconcile_journal(st2, LOST_AT)
+    assert rec.unkeyed == [] and rec.added == ["receipt:1"]  # its key read from its name
     assert _count(eng2, Submission) == 0
     assert [x["key"] for x in rec.lost_submissions] == ["receipt:1"]
     with Session(eng2) as s:
