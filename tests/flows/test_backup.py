@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -484,3 +485,13 @@ def test_the_backup_units_run_the_verb_private_and_nightly() -> None:
     timer = (ROOT / "deploy" / "aarshjul-backup.timer").read_text(encoding="utf-8")
     assert "OnCalendar=" in timer and "Persistent=true" in timer
     assert "Unit=aarshjul-backup.service" in timer
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_the_backup_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    for name in ("aarshjul-backup.service", "aarshjul-backup.timer"):
+        (tmp_path / name).write_bytes((ROOT / "deploy" / name).read_bytes())
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "aarshjul-backup.timer"),
+                           str(tmp_path / "aarshjul-backup.service")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and not (proc.stdout + proc.stderr).strip(), proc.stderr
