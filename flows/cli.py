@@ -12,6 +12,7 @@ import typer
 
 from flows import (
     cli_actions,
+    cli_backup,
     cli_data,
     cli_intake,
     cli_ops,
@@ -38,6 +39,7 @@ cli_data.register(app)
 cli_site.register(app)
 cli_actions.register(app)
 cli_intake.register(app)
+cli_backup.register(app)
 
 
 def main() -> None:
