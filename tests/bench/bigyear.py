@@ -116,7 +116,7 @@ def big_year(tmp: Path, n: int = 1000, year: int = 2012, *,
             is_open = (i + j) % 10 == 0
             requests.append({"id": rid, "year": year, "deliverable": d, "committee": c.key,
                              "opened_by": "opfordring", "opened_at": opened,
-                             "status": "open" if is_open else "closed", "ladder": 0,
+                             "status": "open" if is_open else "on_time", "ladder": 0,
                              "received_at": None if is_open else opened + timedelta(days=90),
                              "closed_at": None if is_open else opened + timedelta(days=90)})
             for k, slot in enumerate(SLOTS):
