@@ -172,3 +172,16 @@ class IdentityStatus(StrEnum):
     NONE = "none"  # no form identity (not our form, or one made before it existed)
     MALFORMED = "malformed"  # properties there, but broken or incomplete
     FORGED = "forged"  # well-formed, but not matching its check value
+
+
+class PurgeKind(StrEnum):
+    """A kind of record with a retention (README "Data protection"), as ``purge`` lists it."""
+
+    OUTBOX_ATTACHMENTS = "outbox attachments"
+    OUTBOX_BODIES = "outbox bodies"
+    JOURNAL = "journal copies"
+    DOCUMENTS = "documents"
+    SUBMISSIONS = "submissions"
+    AUDIT = "audit log"
+    PREFECT_ARTIFACTS = "prefect artifacts"
+    PREFECT_RUNS = "prefect flow runs"
