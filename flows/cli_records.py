@@ -13,6 +13,7 @@ import typer
 
 from flows.cli_run import AsOfOption, DataDirOption, _actor, _instant, _setup, prefect_api
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail
+from flows.prefect_records import delete, find_old
 from models.kinds import PurgeKind
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ def purge(
     url = prefect_api()
     wanted = retention.prefect_artifacts_days is not None or retention.prefect_runs_days is not None
     if url is not None and wanted:
-        from flows.prefect_records import find_old
-
         found = find_old(when, retention.prefect_artifacts_days, retention.prefect_runs_days)
         plan.found[PurgeKind.PREFECT_ARTIFACTS].count = len(found.artifacts)
         plan.found[PurgeKind.PREFECT_RUNS].count = len(found.runs)
@@ -75,8 +74,6 @@ def purge(
     try:
         apply_purge(st.db, st.journal, plan, actor=st.actor)
         if found is not None:
-            from flows.prefect_records import delete
-
             delete(found)
     except Exception as exc:
         fail(f"afvist: oprydningen blev ikke gjort færdig: {type(exc).__name__}: {exc}. "
