@@ -216,3 +216,45 @@ def test_export_by_address_and_refusals(year: Path, tmp_path: Path) -> None:
     r = cli("export", "--address", "nobody@nowhere.example", "-o", str(tmp_path / "m.zip"))
     assert r.exit_code == 1 and "nobody@nowhere.example" in r.output
     assert cli("export", "-o", str(tmp_path / "x.zip")).exit_code == 2
+
+
+def test_prefect_artifacts_and_flow_runs_past_retention(prefect_harness, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by age through the Prefect client, deleted; the CLI counts them (dry run)."""
+    from datetime import UTC, datetime, timedelta
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows import workflows as W
+    from flows.prefect_records import PrefectFound, delete, find_old
+    from tests.dbtools import database
+    from tests.flows.helpers import flow_at, make_setup
+
+    with database("sqlite", tmp_path) as eng:
+        st = make_setup(eng, tmp_path)
+        state = flow_at(W.event_flow, st, "2012-01-20T09:00", year=2012, event="opfordring",
+                        return_state=True)
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as c:
+        arts = {a.id for a in c.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))}
+    assert arts
+    now = datetime.now(UTC)
+    young = find_old(now, 90, 90)
+    assert run_id not in young.runs and not arts & set(young.artifacts)
+    old = find_old(now + timedelta(days=91), 90, 90)
+    assert run_id in old.runs and arts <= set(old.artifacts)
+    assert find_old(now + timedelta(days=91), None, None) == PrefectFound()
+    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "cli-data"))
+    r = cli("purge", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "ingen Prefect-server" not in r.output and "prefect flow runs" in r.output
+    delete(PrefectFound(artifacts=sorted(arts), runs=[run_id]))  # ours only: a shared server
+    with get_client(sync_client=True) as c:
+        assert not c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(
+            any_=[run_id])))
+        left = {a.id for a in c.read_artifacts(limit=200)}
+    assert not arts & left
+    delete(PrefectFound(artifacts=sorted(arts), runs=[run_id]))  # gone already: skipped
