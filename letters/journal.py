@@ -271,11 +271,11 @@ class Journal:
                     f.flush()
                     os.fdatasync(f.fileno())
                 os.replace(tmp, self.index_path)
+                self._write_csv(_csv_text(kept, header=bool(kept)))
                 self._known.clear()
                 self._pos = self._line = self._csv_size = 0
                 self._inode = None
                 self._catch_up()
-                self._sync_csv()
             except OSError as exc:
                 raise JournalError(f"{self.index_path}: journal copies were not removed: {exc}"
                                    ) from exc
@@ -374,6 +374,9 @@ class Journal:
         data = _csv_text(entries, header=bool(entries))
         log.warning("%s: rewritten from %s (%d bytes, %d expected)", self.csv_path,
                     self.index_path.name, size, len(data))
+        self._write_csv(data)
+
+    def _write_csv(self, data: bytes) -> None:
         tmp = self.csv_path.with_name(f".index.csv.tmp{os.getpid()}")
         with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
             f.write(data)

@@ -54,6 +54,7 @@ def slim(raw: bytes) -> bytes | None:
         sha = hashlib.sha256(pbody).hexdigest()
         note = NOTE.format(sha=sha).encode("ascii")
         parts[i] = (b"\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n"
+                    b"Content-Disposition: inline\r\n"
                     b"Content-Transfer-Encoding: 7bit\r\n\r\n" + note)
         changed = True
     if not changed:

@@ -193,6 +193,8 @@ def _attachments(raw: bytes) -> list[tuple[str, bytes]]:
     msg = message_from_bytes(raw, policy=policy.default)
     out = []
     for part in msg.iter_attachments():
+        if part.get_content_disposition() != "attachment":
+            continue
         data = part.get_payload(decode=True)
         if isinstance(data, bytes):
             out.append((part.get_filename() or "bilag", data))
