@@ -6,6 +6,7 @@ Both import SQLAlchemy (and ``purge`` the Prefect client) inside the verb.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,9 @@ def purge(
 
     st = _setup(config, data_dir, _actor(), dry_run=dry_run)
     when = _instant(st, as_of)
+    if not dry_run and when > datetime.now(UTC):
+        fail(f"afvist: --as-of {when.isoformat()} ligger efter nu; der kan ikke ryddes op på "
+             "forskud (se det med --dry-run).")
     retention = st.wheel.policy.retention
     assert st.journal is not None
     plan = plan_purge(st.db, st.data, st.journal, retention, when)
