@@ -103,7 +103,7 @@ def export(
         raise typer.Exit(2)
     st = _setup(config, data_dir, _actor())
     try:
-        n = export_zip(st, output, committee=committee, address=address)
+        n = export_zip(st, output, _instant(st, None), committee=committee, address=address)
     except ExportRefused as exc:
         fail(f"afvist: {exc}")
     except OSError as exc:

@@ -185,3 +185,10 @@ class PurgeKind(StrEnum):
     AUDIT = "audit log"
     PREFECT_ARTIFACTS = "prefect artifacts"
     PREFECT_RUNS = "prefect flow runs"
+
+
+class RecordAction(StrEnum):
+    """The records verbs, as audited (README "Data protection")."""
+
+    PURGE = "purge"
+    EXPORT = "export"

@@ -26,7 +26,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ from flows.services.audit import audit
 from flows.services.setup import Setup
 from letters.journal import _safe
 from letters.private import open_private
+from models.kinds import RecordAction
 from models.outbox import OutboxRow
+from models.plan import require_aware
 from models.state import AuditEntry, Document, Request, Submission
 
 INDEX_FIELDS = ("file", "kind", "year", "committee", "deliverable", "key", "message_id",
@@ -78,10 +80,14 @@ def _mentions(entry: dict[str, Any], address: str) -> bool:
 def _messages(st: Setup, s: Session, committee: str | None,
               address: str | None) -> list[_Message]:
     assert st.journal is not None
-    rows = list(s.exec(select(OutboxRow).where(OutboxRow.committee == committee)
-                       .order_by(col(OutboxRow.id))) if committee is not None else
-                (r for r in s.exec(select(OutboxRow).order_by(col(OutboxRow.id)))
-                 if (address or "") in [x.lower() for x in r.recipients]))
+    if committee is not None:
+        rows = list(s.exec(select(OutboxRow).where(OutboxRow.committee == committee)
+                           .order_by(col(OutboxRow.id))))
+    else:  # the recipients first: the bodies only of the messages to the address
+        ids = [i for i, rcpts in s.exec(select(OutboxRow.id, OutboxRow.recipients))
+               if (address or "") in [x.lower() for x in rcpts]]
+        rows = list(s.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids))
+                           .order_by(col(OutboxRow.id))))
     entries = [e for e in st.journal.entries()
                if (e.get("committee") == committee if committee is not None
                    else _mentions(e, address or ""))]
@@ -118,9 +124,11 @@ def _known(st: Setup, s: Session, committee: str | None, address: str | None,
                for c in st.wheel.committees)
 
 
-def export_zip(st: Setup, output: Path, *, committee: str | None = None,
+def export_zip(st: Setup, output: Path, as_of: datetime, *, committee: str | None = None,
                address: str | None = None) -> Exported:
-    """Write the export of ``committee`` or ``address`` to ``output`` (atomically, 0600)."""
+    """Write the export of ``committee`` or ``address`` to ``output`` (atomically, 0600);
+    ``as_of``: the instant audited."""
+    require_aware(as_of, "as_of")
     address = address.strip().lower() if address is not None else None
     with Session(st.db) as s:
         messages = _messages(st, s, committee, address)
@@ -180,7 +188,7 @@ def export_zip(st: Setup, output: Path, *, committee: str | None = None,
     files.append(("index.csv", _csv(index, INDEX_FIELDS)))
     _write_zip(output, files)
     with Session(st.db) as s:
-        audit(s, st, datetime.now(UTC), "export", None, committee, ref=address,
+        audit(s, st, as_of, RecordAction.EXPORT, None, committee, ref=address,
               outcome="exported", reason=f"{len(messages)} messages, {n_docs} documents, "
               f"{len(entries)} audit entries")
         s.commit()

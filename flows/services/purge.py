@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from letters.journal import Journal
 from letters.slim import is_slimmed, slim
 from models.db import immediate
-from models.kinds import OutboxStatus, PurgeKind, RequestStatus
+from models.kinds import OutboxStatus, PurgeKind, RecordAction, RequestStatus
 from models.outbox import OutboxRow
 from models.plan import require_aware
 from models.state import AuditEntry, Document, Request, Submission
@@ -273,7 +273,7 @@ def apply_purge(db: Engine, journal: Journal, plan: PurgePlan, *, actor: str) ->
         for ids in (plan.audit[i:i + BATCH] for i in range(0, len(plan.audit), BATCH)):
             s.execute(sa.delete(AuditEntry).where(col(AuditEntry.id).in_(ids)))
         s.add(AuditEntry(at=plan.as_of, recorded_at=datetime.now(UTC), actor=actor,
-                         action="purge", outcome="removed", reason=summary_line(plan)))
+                         action=RecordAction.PURGE, outcome="removed", reason=summary_line(plan)))
         s.commit()
 
 
