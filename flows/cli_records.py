@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from flows.services.purge import Found
 
 
+SIZED = (PurgeKind.OUTBOX_ATTACHMENTS, PurgeKind.OUTBOX_BODIES, PurgeKind.JOURNAL,
+         PurgeKind.DOCUMENTS, PurgeKind.SUBMISSIONS)
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -32,7 +36,8 @@ def _size(n: int) -> str:
 def _line(f: Found) -> str:
     keep = "beholdes" if f.keep_days is None else f"ældre end {f.keep_days} dage"
     extra = f"  ({f.note})" if f.note else ""
-    return f"  {f.kind:20} {f.count:8}  {_size(f.size):>10}  {keep}{extra}"
+    size = _size(f.size) if f.kind in SIZED else "-"  # rows and runs: no size of their own
+    return f"  {f.kind:20} {f.count:8}  {size:>10}  {keep}{extra}"
 
 
 def purge(
