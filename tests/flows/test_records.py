@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from flows.prefect_server import configured_api_url
 from letters.slim import slim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +91,9 @@ def test_a_dry_run_lists_per_kind_and_removes_nothing(year: Path) -> None:
         year, "select count(*) from outbox where status != 'sent'")[0][0]
     assert c["submissions"] > 0 and c["audit log"] > 0 and c["journal copies"] == 0
     assert "MB" in r.output or "KB" in r.output
-    assert "ingen Prefect-server er sat op" in r.output and "intet er slettet" in r.output
+    if configured_api_url() is None:  # (a session's test server may be up)
+        assert "ingen Prefect-server er sat op" in r.output
+    assert "intet er slettet" in r.output
     assert tree(year) == before
     assert q(year, "select id, length(raw), status from outbox order by id") == db_before
     assert [q(year, f"select * from {t} order by id") for t in ("audit_log", "documents")
