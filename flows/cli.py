@@ -17,6 +17,7 @@ from flows import (
     cli_intake,
     cli_ops,
     cli_outputs,
+    cli_records,
     cli_run,
     cli_site,
     cli_wheel,
@@ -40,6 +41,7 @@ cli_site.register(app)
 cli_actions.register(app)
 cli_intake.register(app)
 cli_backup.register(app)
+cli_records.register(app)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from letters.private import FILE_MODE, private_dir
+
 CHUNK = 64 * 1024
 CONTENT_TYPES = "[Content_Types].xml"
 MAX_CONTENT_TYPES = 1_000_000
@@ -515,14 +517,14 @@ def store(accepted: Accepted, directory: Path) -> Path:
         return target
     if hashlib.sha256(accepted.data).hexdigest() != sha:
         raise ValueError("the data does not match its SHA-256")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{sha[:12]}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(accepted.data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from letters.delivery.faults import Faults
+from letters.private import open_private, private_dir
 
 log = logging.getLogger("aarshjul.journal")
 
@@ -223,10 +224,11 @@ class Journal:
         path = self.path_for(row)
         with self._locked():
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(path.parent)
                 if not (path.exists() and path.read_bytes() == raw):
                     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-                    tmp.write_bytes(raw)
+                    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
+                        f.write(raw)
                     os.replace(tmp, path)
             except OSError as exc:
                 raise JournalError(f"{path}: the journal copy was not written: {exc}") from exc
@@ -247,6 +249,38 @@ class Journal:
                 raise JournalError(f"{self.directory}: the index was not repaired: {exc}"
                                    ) from exc
 
+    def forget(self, files: set[str]) -> int:
+        """Remove the journal copies ``files`` (paths relative to the journal directory) and
+        their index entries: ``aarshjul purge`` past ``policy.retention.journal_days``
+        (README "Data protection"). The outbox rows stay ``sent``, so nothing is sent again.
+        Returns the bytes freed. Under the lock; raises :class:`JournalError`."""
+        freed = 0
+        with self._locked():
+            try:
+                self._catch_up()
+                for rel in sorted(files):
+                    path = self.directory / rel
+                    with contextlib.suppress(FileNotFoundError):
+                        freed += path.stat().st_size
+                        path.unlink()
+                kept = [e for e in self._read_entries(warn=False) if e.get("file") not in files]
+                tmp = self.index_path.with_name(f".index.jsonl.tmp{os.getpid()}")
+                with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
+                    for e in kept:
+                        f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
+                    f.flush()
+                    os.fdatasync(f.fileno())
+                os.replace(tmp, self.index_path)
+                self._write_csv(_csv_text(kept, header=bool(kept)))
+                self._known.clear()
+                self._pos = self._line = self._csv_size = 0
+                self._inode = None
+                self._catch_up()
+            except OSError as exc:
+                raise JournalError(f"{self.index_path}: journal copies were not removed: {exc}"
+                                   ) from exc
+        return freed
+
     def _entry(self, row: Any, raw: bytes, path: Path, when: datetime | None) -> dict[str, Any]:
         h = index_headers(raw)
         return {
@@ -266,8 +300,9 @@ class Journal:
         lock_path = self.directory / ".index.lock"
         try:
             if self._lock is None:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self._lock = open(lock_path, "a+b")  # kept open: it holds the lock
+                private_dir(self.directory)
+                # kept open: it holds the lock
+                self._lock = os.fdopen(open_private(lock_path, os.O_RDWR | os.O_APPEND), "a+b")
             fcntl.flock(self._lock, fcntl.LOCK_EX)
         except OSError as exc:
             raise JournalError(f"{lock_path}: the journal cannot be locked: {exc}") from exc
@@ -294,7 +329,7 @@ class Journal:
     def _append(self, entry: dict[str, Any]) -> None:
         """index.jsonl first (the record), then index.csv (derived from it)."""
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        with open(self.index_path, "ab") as f:
+        with os.fdopen(open_private(self.index_path, os.O_WRONLY | os.O_APPEND), "ab") as f:
             start = f.tell()
             try:
                 f.write(line)
@@ -311,7 +346,7 @@ class Journal:
         row = _csv_text([entry], header=self._csv_size == 0)
         self._csv_size += len(row)
         self._faults.hit("between_index_and_csv")
-        with open(self.csv_path, "ab") as f:
+        with os.fdopen(open_private(self.csv_path, os.O_WRONLY | os.O_APPEND), "ab") as f:
             f.write(row)
 
     def _index_lost(self, current: str) -> bool:
@@ -339,8 +374,11 @@ class Journal:
         data = _csv_text(entries, header=bool(entries))
         log.warning("%s: rewritten from %s (%d bytes, %d expected)", self.csv_path,
                     self.index_path.name, size, len(data))
+        self._write_csv(data)
+
+    def _write_csv(self, data: bytes) -> None:
         tmp = self.csv_path.with_name(f".index.csv.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
             f.write(data)
             f.flush()
             os.fdatasync(f.fileno())
@@ -435,7 +473,7 @@ class Journal:
             self._damaged = False
             return
         tmp = self.index_path.with_name(f".index.jsonl.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
             for e in entries:
                 f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
             f.flush()

@@ -102,6 +102,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
             database = make_url(url).database
             if database and database != ":memory:":
                 cur.execute("PRAGMA journal_mode=WAL")
+                _private(database)
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -114,6 +115,18 @@ def make_engine(url: str, **kw: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
     return engine
+
+
+def _private(database: str) -> None:
+    """The SQLite file and its -wal and -shm: 0600 whatever the umask (README "Data
+    protection"). SQLite gives the -wal and -shm files it creates later the mode of the
+    database file."""
+    for path in (database, database + "-wal", database + "-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def immediate(engine: Engine) -> Engine:

@@ -160,6 +160,12 @@ def _positive_day(value: int) -> int:
     return value
 
 
+def _retention_days(value: int) -> int:
+    if not 0 <= value <= 36_500:
+        raise ValueError(f"must be a number of days from 0 to 36500 (null: kept), got {value}")
+    return value
+
+
 def _positive_distinct(values: tuple[int, ...]) -> tuple[int, ...]:
     for v in values:
         if v < 1:
@@ -202,6 +208,7 @@ Emails = Annotated[tuple[Email, ...], AfterValidator(_distinct)]
 Day = Annotated[int, Strict(), AfterValidator(_positive_day)]
 Days = Annotated[tuple[Day, ...], AfterValidator(_positive_distinct)]
 Domain = Annotated[str, Strict(), AfterValidator(_domain)]
+KeepDays = Annotated[int, Strict(), AfterValidator(_retention_days)] | None
 
 
 class _Frozen(BaseModel):
@@ -214,6 +221,22 @@ class _Frozen(BaseModel):
 class Contact(_Frozen):
     name: Name
     email: Email
+
+
+class Retention(_Frozen):
+    """``policy.retention`` (README "Data protection"): after how many days ``aarshjul purge``
+    removes each kind of record; ``null`` keeps it (never purged). The age is counted from
+    when the record was made: a message from when it was sent, a submission from when it
+    came in, an audit entry from the instant it is about, a flow run from its start."""
+
+    outbox_attachments_days: KeepDays = 30  # outbox.raw slimmed once the journal holds it
+    outbox_bodies_days: KeepDays = 365  # outbox.raw and subject of a sent message removed
+    journal_days: KeepDays = None  # journal copies: handed over to the archives via the ESDH
+    documents_days: KeepDays = 365  # generated letters and reports under documents/, reports/
+    submissions_days: KeepDays = 1826  # the handed-in files (the rows are kept)
+    audit_days: KeepDays = 1826  # audit log entries
+    prefect_artifacts_days: KeepDays = 90  # Prefect artifacts (the runs' tables and notes)
+    prefect_runs_days: KeepDays = 90  # Prefect flow runs, with their task runs and logs
 
 
 class Policy(_Frozen):
@@ -229,6 +252,7 @@ class Policy(_Frozen):
     # project keys (README: "Keys of our own")
     mail_domain: Domain | None = None  # Message-ID domain; default: the sender's domain
     digest: Annotated[bool, Strict()] = True  # the coordinator's Monday digest (false: none)
+    retention: Retention = Retention()  # README "Data protection"
 
     @cached_property
     def tz(self) -> ZoneInfo:

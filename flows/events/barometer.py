@@ -23,24 +23,25 @@ from flows.report import Artifact
 from flows.services.storage import barometer_readings
 from letters.barometer_text import SNAPSHOT_NAME, chart_name, snapshot_markdown, snapshot_note
 from letters.charts import goal_chart
+from letters.private import private_dir, write_private
 from models.barometer import Reading, for_goal, is_illustrative
 
 
 def write_snapshot(run: EventRun, directory: Path,
                    readings: list[Reading]) -> tuple[list[Path], str]:
     """One chart per goal and the markdown snapshot; (files, markdown)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     written = []
     for g in run.st.wheel.goals:
         rs = for_goal(readings, g.key)
         p = directory / chart_name(g.key)
-        p.write_bytes(goal_chart(g, rs, fmt="png", illustrative=is_illustrative(rs)))
+        write_private(p, goal_chart(g, rs, fmt="png", illustrative=is_illustrative(rs)))
         written.append(p)
     pe = run.event
     md = snapshot_markdown(run.st.wheel, pe.title, run.year, pe.day, readings,
                            dry_run=run.dry_run)
     p = directory / SNAPSHOT_NAME
-    p.write_text(md, encoding="utf-8")
+    write_private(p, md.encode("utf-8"))
     return [*written, p], md
 
 

@@ -16,6 +16,7 @@ from flows.events.base import EventResult, EventRun
 from flows.report import Artifact
 from flows.services.messages import safe_name
 from letters.ics import attendees, invitation, invitation_markdown
+from letters.private import write_private
 
 
 def ics_name(title: str, year: int) -> str:
@@ -26,9 +27,8 @@ def handle(run: EventRun) -> EventResult:
     pe, w = run.event, run.st.wheel
     base = run.preview if run.dry_run else run.documents
     directory = base if run.dry_run else base / str(run.year) / pe.key
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / ics_name(pe.title, run.year)
-    path.write_bytes(invitation(w, pe, run.year, run.as_of).to_ical())
+    write_private(path, invitation(w, pe, run.year, run.as_of).to_ical())
     rel = path.relative_to(base).as_posix()
     n = len(attendees(w, pe.to))
     dry = " (prøvekørsel)" if run.dry_run else ""

@@ -36,6 +36,7 @@ from flows.services.report_data import gather
 from flows.services.setup import Setup
 from letters.mail import Attachment, Outgoing
 from letters.pdf import PdfCopy, no_pdf_note, tagged_pdf
+from letters.private import write_private
 from letters.reports.budget_overview import budget_overview_docx
 from letters.reports.data import StatusData
 from letters.reports.markdown import (
@@ -104,9 +105,8 @@ def _report(run: EventRun, build: Callable[[StatusData], bytes],
     queued = run.step("build-and-enqueue", enqueue_one, st, o, as_of)
     if queued:
         keep = st.data / "reports" / str(year)
-        keep.mkdir(parents=True, exist_ok=True)
         for f in o.attachments:
-            (keep / f.filename).write_bytes(f.content)
+            write_private(keep / f.filename, f.content)
         if st.documents is not None:
             write_documents(st.documents, [o])
             result.documents += [f"{year}/{pe.key}/{f.filename}" for f in o.attachments]

@@ -353,6 +353,21 @@ def _recipients(st: Setup, row: OutboxRow, to: Sequence[str]) -> list[str]:
     return list(row.recipients)
 
 
+def _sent_bytes(st: Setup, row: OutboxRow) -> bytes:
+    """The bytes that were sent: the outbox's copy, or, once ``purge`` has slimmed or
+    removed it (README "Data protection"), the journal copy."""
+    if row.raw and hashlib.sha256(row.raw).hexdigest() == row.sha256:
+        return row.raw
+    copy = st.journal.path_for(row) if st.journal is not None else None
+    if copy is not None and copy.is_file():
+        data = copy.read_bytes()
+        if hashlib.sha256(data).hexdigest() == row.sha256:
+            return data
+    raise Refused(f"afvist: {row.message_id} ({row.key}) kan ikke sendes igen: beskeden er "
+                  "slettet efter opbevaringsfristen (policy.retention), og journalkopien "
+                  "findes ikke")
+
+
 def resend(st: Setup, ref: str, as_of: datetime, *, to: Sequence[str] = (),
            reason: str | None = None, dry_run: bool = False) -> Outcome:
     """Send the message ``ref`` again (after an address was corrected): its stored bytes
@@ -372,7 +387,7 @@ def resend(st: Setup, ref: str, as_of: datetime, *, to: Sequence[str] = (),
         key = resend_key(row.key, n)
         resent_id = message_id(key, st.domain)
         try:
-            raw = resent(row.raw, sender=st.sender, to=rcpts, date=st.local(as_of),
+            raw = resent(_sent_bytes(st, row), sender=st.sender, to=rcpts, date=st.local(as_of),
                          message_id=resent_id)
         except ValueError as exc:
             raise Refused(f"afvist: beskeden kan ikke sendes igen: {exc}") from None

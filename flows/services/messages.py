@@ -22,6 +22,7 @@ from letters.bodies import render_body
 from letters.context import form_context, letter_context
 from letters.docprops import FormIdentity
 from letters.mail import Attachment, Outgoing, build
+from letters.private import private_dir, write_private
 from models.barometer import Reading
 from models.kinds import MessageKind
 from models.state import BarometerReading
@@ -114,16 +115,16 @@ def build_outgoing(st: Setup, a: Action, as_of: datetime,
 
 def write_preview(st: Setup, directory: Path, messages: Iterable[Outgoing]) -> list[str]:
     """Dry run: write each message (.eml) and its attachments into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     written = []
     for o in messages:
         base = directory / safe_name(o.key.replace(":", "_"))
         eml = base.with_suffix(".eml")
-        eml.write_bytes(build(o, st.domain, st.tz))
+        write_private(eml, build(o, st.domain, st.tz))
         written.append(str(eml))
         for att in o.attachments:
             p = directory / f"{base.name}--{att.filename}"
-            p.write_bytes(att.content)
+            write_private(p, att.content)
             written.append(str(p))
     return written
 
@@ -139,9 +140,8 @@ def write_documents(directory: Path, messages: Iterable[Outgoing]) -> list[Path]
     for o in messages:
         sub = document_dir(directory, o.year, o.event or o.kind)
         for att in o.attachments:
-            sub.mkdir(parents=True, exist_ok=True)
             p = sub / att.filename
-            p.write_bytes(att.content)
+            write_private(p, att.content)
             paths.append(p)
     return paths
 

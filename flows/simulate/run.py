@@ -10,6 +10,7 @@ only the clock and the store differ: a fresh SQLite file in ``--out`` (never
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from letters.delivery import DirectoryTransport, SmtpTransport, Transport
 from letters.docprops import FormIdentity
 from letters.journal import Journal
 from letters.mailsource import MemorySource
+from letters.private import open_private, private_dir, write_private
 from models.barometer import Reading
 from models.kinds import EventKind, IntakeOutcome, SubmissionVia
 from models.state import Request, Submission
@@ -56,7 +58,7 @@ class Outcome:
 
 def _fresh(out: Path) -> None:
     """Remove what an earlier simulation wrote into ``out`` (and nothing else)."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "summary.json"):
         (out / name).unlink(missing_ok=True)
     for name in ("journal", "documents", "mailbox", "submissions", "generated-forms", "reports"):
@@ -85,7 +87,7 @@ def submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) -> 
     if sub.file is not None:
         return sub.file
     directory = out / "generated-forms"
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     name = f"{sub.deliverable}-{year}-{sub.committee}"
     if sub.goals is not None or sub.initiatives is not None:
         # the scenario's own content: one file per submission (a revision may differ)
@@ -101,7 +103,7 @@ def submission_file(st: Setup, out: Path, year: int, sub: PlannedSubmission) -> 
         rows = (sub.initiatives if sub.initiatives is not None
                 else illustrative_initiatives(st.wheel, sub.committee))
         ident = FormIdentity(year, sub.committee, sub.deliverable).properties()
-        path.write_bytes(fill_form(render_docx(st, form, ctx, ident), goals, rows))
+        write_private(path, fill_form(render_docx(st, form, ctx, ident), goals, rows))
     return path
 
 
@@ -213,7 +215,8 @@ def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
         the_year(step)
     summary = build_summary(st, year, out, the_year.refused)
     # streamed: json.dumps of a 2,000-committee year is a 50 MB string at the process's peak
-    with (out / "summary.json").open("w", encoding="utf-8") as f:
+    fd = open_private(out / "summary.json", os.O_WRONLY | os.O_TRUNC)
+    with open(fd, "w", encoding="utf-8") as f:
         json.dump(summary, f, ensure_ascii=False, indent=2)
         f.write("\n")
     runs = len(steps) if use_prefect else 0

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from letters.private import private_dir
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -39,7 +41,7 @@ class _FileLiveness:
         return self.dir / f"{hashlib.sha256(worker.encode()).hexdigest()[:32]}.lock"
 
     def hold(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         self._fd = os.open(self._path(self.worker), os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import smtplib
 import socket
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from letters.delivery.faults import Faults
+from letters.private import private_dir, write_private
 from letters.smtp_url import SmtpUrl, parse_smtp_url
 
 
@@ -290,12 +290,10 @@ class DirectoryTransport:
         resent = _RESENT_MID.match(raw)
         mid = resent.group(1).decode("ascii") if resent else _message_id_of(raw)
         name = _safe_name(str(mid).strip("<>")) or hashlib.sha256(raw).hexdigest()[:32]
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         path = self.directory / f"{name}.eml"
         before_data()
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(raw)
-        os.replace(tmp, path)
+        write_private(path, raw)
         return Accepted(250, f"written to {path}")
 
     def close(self) -> None:
