@@ -75,7 +75,8 @@ def _picture_path(value: Path) -> Path:
     return value
 
 
-def _instant(value: str | None) -> datetime | None:
+def stamp_instant(value: str | None) -> datetime | None:
+    """A ``--stamp`` value: an ISO 8601 instant with its UTC offset (no local guess)."""
     if value is None:
         return None
     try:
@@ -117,7 +118,7 @@ def calendar(
 ) -> None:
     """Write the year's events, deadlines (with alarms) and reminder waves as an ICS file."""
 
-    when = _instant(stamp) or datetime.now(UTC)
+    when = stamp_instant(stamp) or datetime.now(UTC)
     loaded = load_or_exit(config)
     year_or_exit(loaded, year)
     plan = year_plan(loaded.wheel, year)

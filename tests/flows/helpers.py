@@ -1,5 +1,6 @@
 """Shared set-up for the flow tests: a wheel, a fresh database (:func:`tests.dbtools.database`),
-an engine Setup whose mail goes to a directory, and readers for what was really sent."""
+an engine Setup whose mail goes to a directory, readers for what was really sent, and the
+command line on a SQLite store in a temporary folder (:func:`cli_env`, :func:`cli`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
 
+from flows.cli import app
 from flows.services.messages import render_docx
 from flows.services.setup import Setup
 from letters.context import form_context
@@ -21,6 +25,7 @@ from models.config import Loaded, load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
 CPH = ZoneInfo("Europe/Copenhagen")
+CONFIG = str(ROOT / "aarshjul.yaml")
 
 
 def at(text_: str) -> datetime:
@@ -77,3 +82,18 @@ def form_docx(st: Setup, path: Path, committee: str, deliverable: str, year: int
     ctx = form_context(st.wheel, st.plan(year), deliverable, committee)
     path.write_bytes(render_docx(st, st.wheel.deliverable[deliverable].form or "formular", ctx))
     return path
+
+
+def cli_env(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The command line's state in ``tmp``: the SQLite store ``state.sqlite``, the data
+    folder ``data`` and no mail server (messages go to ``data/outgoing``)."""
+    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp / 'state.sqlite'}")
+    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp / "data"))
+    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
+    return tmp
+
+
+def cli(*args: str, runner: CliRunner | None = None) -> Result:
+    """``aarshjul ARGS --config aarshjul.yaml``, an exception left to fail the test."""
+    return (runner or CliRunner()).invoke(app, [*args, "--config", CONFIG],
+                                          catch_exceptions=False)

@@ -15,16 +15,12 @@ from typer.testing import CliRunner
 from flows import cli_data
 from models.budget_state import BudgetDecision
 from models.state import BarometerReading
-from tests.flows.helpers import ROOT
-
-CONFIG = str(ROOT / "aarshjul.yaml")
+from tests.flows.helpers import CONFIG, cli_env
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
+    return cli_env(tmp_path, monkeypatch)
 
 
 def app() -> typer.Typer:

@@ -7,25 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from flows.cli import app
-from tests.flows.helpers import ROOT
+from tests.flows.helpers import CONFIG, cli, cli_env
 from tests.smtpd import serve
-
-CONFIG = str(ROOT / "aarshjul.yaml")
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    return tmp_path
-
-
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env(tmp_path, monkeypatch)
 
 
 def outgoing(tmp: Path) -> list[Path]:
