@@ -43,6 +43,20 @@ def flow_at(fn: Any, st: Setup, when: str, *, upload: Path | None = None,
         return fn(**params)
 
 
+def run_artifact(state: Any, key: str) -> Any:
+    """The artifact ``key`` that the completed flow run of ``state`` published (read back
+    from the Prefect server)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    assert state.is_completed(), state
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as c:
+        arts = c.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return next(a for a in arts if a.key == key)
+
+
 def wheel_loaded(text_: str | None = None) -> Loaded:
     return load(ROOT / "aarshjul.yaml") if text_ is None else loads(text_)
 
