@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flows.binding import setup_for
-from flows.cli_outputs import stamp_instant, write_atomic
+from flows.cli_outputs import StampOption, write_atomic
 from flows.common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -96,12 +96,7 @@ def site(
                      help="The instant of the status (ISO 8601; no offset = local); "
                           "default: now."),
     ] = None,
-    stamp: Annotated[
-        datetime | None,
-        typer.Option("--stamp", metavar="INSTANT", parser=stamp_instant,
-                     help="DTSTAMP of the calendar file (ISO 8601 with offset); default: now. "
-                          "The same stamp gives the same bytes as `aarshjul calendar`."),
-    ] = None,
+    stamp: StampOption = None,
 ) -> None:
     """Write the year as static HTML pages (no script needed): the wheel, the plan and
     deadlines as moved, and the calendar file; --with-status adds who has handed in what."""

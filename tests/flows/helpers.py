@@ -61,13 +61,17 @@ def wheel_loaded(text_: str | None = None) -> Loaded:
     return load(ROOT / "aarshjul.yaml") if text_ is None else loads(text_)
 
 
-def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None) -> Setup:
+def make_setup(eng: Engine, tmp: Path, loaded: Loaded | None = None, *,
+               documents: Path | None = None) -> Setup:
+    """A Setup on ``eng`` whose mail goes to ``tmp/mailbox`` (``documents``: where the
+    generated letters are kept; None: not kept)."""
     loaded = loaded or wheel_loaded()
     return Setup(
         loaded.wheel,
         eng,
         tmp / "data",
         transport=DirectoryTransport(tmp / "mailbox"),
+        documents=documents,
         actor="test",
     )
 

@@ -29,9 +29,7 @@ READINGS = [  # (goal, period, value, source)
 @pytest.fixture
 def st(tmp_path: Path):
     with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        s.documents = tmp_path / "documents"
-        yield s
+        yield make_setup(eng, tmp_path, documents=tmp_path / "documents")
 
 
 def add_readings(st: Setup, readings: list[tuple[str, str, float, str]] = READINGS) -> None:

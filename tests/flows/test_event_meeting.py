@@ -24,9 +24,7 @@ CPH = ZoneInfo("Europe/Copenhagen")
 @pytest.fixture
 def st(tmp_path: Path):
     with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        s.documents = tmp_path / "documents"
-        yield s
+        yield make_setup(eng, tmp_path, documents=tmp_path / "documents")
 
 
 def the_event(cal: Calendar) -> object:
