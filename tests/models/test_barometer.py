@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.barometer import (
@@ -15,14 +13,8 @@ from models.barometer import (
     parse_value,
     period_label,
 )
-from models.config import load
 from models.problems import ConfigError
 from models.wheel import Wheel
-
-
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(Path(__file__).resolve().parents[2] / "aarshjul.yaml").wheel
 
 
 def problems(text: str, wheel: Wheel) -> list[str]:

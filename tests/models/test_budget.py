@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.budget import Decision, parse_csv, parse_funded, title_key
-from models.config import load
 from models.problems import ConfigError
 from models.wheel import Wheel
-
-
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(Path(__file__).resolve().parents[2] / "aarshjul.yaml").wheel
 
 
 def problems(text: str, wheel: Wheel) -> list[str]:
