@@ -11,9 +11,10 @@ replaces the old one.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -35,6 +36,10 @@ from models.text import shown
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from flows.services.storage import Stored
+
+Row = TypeVar("Row")
 
 MAX_CSV_BYTES = 10_000_000
 
@@ -59,7 +64,7 @@ def _read_text(file: Path) -> str:
              "Nothing was stored.")
 
 
-def _refuse(file: Path, problems: list[Any]) -> None:
+def _refuse(file: Path, problems: list[Any]) -> NoReturn:
     for p in problems:
         print(p, file=sys.stderr)
     n = len(problems)
@@ -74,22 +79,33 @@ def _db(config: Path) -> Engine:
         fail(f"refused: the state database cannot be opened: {exc}")
 
 
+def _parsed(file: Path, parse: Callable[[str], list[Row]]) -> list[Row]:
+    """The rows ``parse`` reads from the text of ``file``; on any problem, every problem is
+    printed and the verb exits 1 with nothing stored."""
+    text = _read_text(file)
+    try:
+        return parse(text)
+    except ConfigError as exc:
+        _refuse(file, exc.problems)
+
+
+def _stored(config: Path, store: Callable[[Engine], Stored]) -> Stored:
+    """What ``store`` stored, in the state database of ``config``."""
+    db = _db(config)
+    try:
+        return store(db)
+    finally:
+        db.dispose()
+
+
 def barometer_import(file: FileArg, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Import integrationsbarometer readings: goal,period,value,source (e.g. HM2,2011-H2,7.4)."""
 
     loaded = load_or_exit(config)
-    text = _read_text(file)
-    try:
-        readings = barometer_csv.parse_csv(text, loaded.wheel, str(file))
-    except ConfigError as exc:
-        _refuse(file, exc.problems)
+    readings = _parsed(file, lambda text: barometer_csv.parse_csv(text, loaded.wheel, str(file)))
     from flows.services.storage import store_readings
 
-    db = _db(config)
-    try:
-        stored = store_readings(db, readings, datetime.now(UTC))
-    finally:
-        db.dispose()
+    stored = _stored(config, lambda db: store_readings(db, readings, datetime.now(UTC)))
     label = " (illustrative example data)" if is_illustrative(readings) else ""
     print(f"barometer: {stored.total} readings from {shown(file)}{label}: {stored}.")
 
@@ -107,18 +123,11 @@ def budget_import(
     loaded = load_or_exit(config)
     y = year if year is not None else datetime.now(loaded.wheel.policy.tz).year
     year_or_exit(loaded, y)
-    text = _read_text(file)
-    try:
-        decisions = budget_csv.parse_csv(text, loaded.wheel, str(file))
-    except ConfigError as exc:
-        _refuse(file, exc.problems)
+    decisions = _parsed(file, lambda text: budget_csv.parse_csv(text, loaded.wheel, str(file)))
     from flows.services.storage import store_decisions
 
-    db = _db(config)
-    try:
-        stored = store_decisions(db, y, decisions, file.name, datetime.now(UTC))
-    finally:
-        db.dispose()
+    stored = _stored(config, lambda db: store_decisions(db, y, decisions, file.name,
+                                                        datetime.now(UTC)))
     print(f"budget {y}: {stored.total} decisions from {shown(file)}: {stored}.")
 
 

@@ -76,7 +76,8 @@ def _picture_path(value: Path) -> Path:
     return value
 
 
-def _instant(value: str | None) -> datetime | None:
+def stamp_instant(value: str | None) -> datetime | None:
+    """A ``--stamp`` value: an ISO 8601 instant with its UTC offset (no local guess)."""
     if value is None:
         return None
     try:
@@ -86,6 +87,14 @@ def _instant(value: str | None) -> datetime | None:
     if t.tzinfo is None:
         raise typer.BadParameter(f"{value!r} needs a UTC offset (e.g. 2012-01-01T00:00Z)")
     return t
+
+
+StampOption = Annotated[
+    datetime | None,
+    typer.Option("--stamp", metavar="INSTANT", parser=stamp_instant,
+                 help="DTSTAMP of every calendar entry (ISO 8601 with offset); default: now. "
+                      "The same stamp gives the same bytes (`calendar` and `site`)."),
+]
 
 
 def _day(value: str | None) -> date | None:
@@ -109,16 +118,11 @@ def calendar(
         typer.Option("--waves/--no-waves",
                      help="Also list when påmindelser, rykkere and eskaleringer go out."),
     ] = True,
-    stamp: Annotated[
-        str | None,
-        typer.Option("--stamp", metavar="INSTANT",
-                     help="DTSTAMP of every entry (ISO 8601 with offset); default: now. "
-                          "The same stamp gives a byte-identical file."),
-    ] = None,
+    stamp: StampOption = None,
 ) -> None:
     """Write the year's events, deadlines (with alarms) and reminder waves as an ICS file."""
 
-    when = _instant(stamp) or datetime.now(UTC)
+    when = stamp or datetime.now(UTC)
     loaded = load_or_exit(config)
     year_or_exit(loaded, year)
     plan = year_plan(loaded.wheel, year)

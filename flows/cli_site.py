@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flows.binding import setup_for
-from flows.cli_outputs import write_atomic
+from flows.cli_outputs import StampOption, write_atomic
 from flows.common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -50,18 +50,6 @@ def _as_of(value: str | None, tz: ZoneInfo) -> datetime | None:
         return parse_instant(value, tz)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--as-of'") from None
-
-
-def _stamp(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant") from None
-    if t.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} needs a UTC offset (e.g. 2012-01-01T00:00Z)")
-    return t
 
 
 def status_rows(config: Path, loaded: Loaded, year: int, as_of: datetime) -> list[StatusRow]:
@@ -109,12 +97,7 @@ def site(
                      help="The instant of the status (ISO 8601; no offset = local); "
                           "default: now."),
     ] = None,
-    stamp: Annotated[
-        datetime | None,
-        typer.Option("--stamp", metavar="INSTANT", parser=_stamp,
-                     help="DTSTAMP of the calendar file (ISO 8601 with offset); default: now. "
-                          "The same stamp gives the same bytes as `aarshjul calendar`."),
-    ] = None,
+    stamp: StampOption = None,
 ) -> None:
     """Write the year as static HTML pages (no script needed): the wheel, the plan and
     deadlines as moved, and the calendar file; --with-status adds who has handed in what."""

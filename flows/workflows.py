@@ -337,24 +337,24 @@ def resend_flow(message_id: MessageRef, to: ResendTo = (), reason: Reason = "",
         dry_run=dry_run, step=task_step))
 
 
+def _hold(hold: bool, reason: str, dry_run: bool) -> RunReport:
+    """Pause (``hold``) or resume all sending, as of the bound instant."""
+    b = binding()
+    _tag_run("pause" if hold else "resume")
+    return _desk("pause" if hold else "genoptag", lambda: runs.pause(
+        b.setup, b.instant(), hold=hold, reason=reason or None, dry_run=dry_run, step=task_step))
+
+
 @flow(name="aarshjul-pause", flow_run_name=lambda: _name("pause"), persist_result=False)
 def pause_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Sæt al afsendelse på pause; udbakken beholder beskederne."""
-    b = binding()
-    _tag_run("pause")
-    return _desk("pause", lambda: runs.pause(b.setup, b.instant(), hold=True,
-                                             reason=reason or None, dry_run=dry_run,
-                                             step=task_step))
+    return _hold(True, reason, dry_run)
 
 
 @flow(name="aarshjul-resume", flow_run_name=lambda: _name("genoptag"), persist_result=False)
 def resume_flow(reason: Reason = "", dry_run: DryRunOn = True) -> RunReport:
     """Genoptag afsendelse og send det, der venter i udbakken."""
-    b = binding()
-    _tag_run("resume")
-    return _desk("genoptag", lambda: runs.pause(b.setup, b.instant(), hold=False,
-                                                reason=reason or None, dry_run=dry_run,
-                                                step=task_step))
+    return _hold(False, reason, dry_run)
 
 
 @flow(name="aarshjul-digest", flow_run_name=lambda: _name("ugeoversigt"), persist_result=False)

@@ -186,9 +186,15 @@ def goal_chart(
                      bbox={"boxstyle": "round,pad=0.3", "facecolor": WARN, "edgecolor": WARN})
             ax.text(0.5, 0.5, ILLUSTRATIVE, transform=ax.transAxes, ha="center", va="center",
                     fontsize=26, color=WARN, alpha=0.12, rotation=20, zorder=0)
-        buf = BytesIO()
-        if fmt == "svg":
-            fig.savefig(buf, format="svg", metadata={"Date": None})
-        else:
-            fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+        return figure_bytes(fig, fmt, DPI)
+
+
+def figure_bytes(fig: Any, fmt: Literal["png", "svg"], dpi: int) -> bytes:
+    """A matplotlib figure as SVG or PNG bytes, without the date or the software's name in
+    the file, so the same figure gives the same bytes."""
+    buf = BytesIO()
+    if fmt == "svg":
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    else:
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()

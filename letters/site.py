@@ -38,6 +38,7 @@ import holidays as hol
 import jinja2
 from markupsafe import Markup
 
+from letters.wheel_picture import KIND_DA
 from models.dates import dansk_tid, dansk_ugedag_dato
 from models.plan import require_aware
 
@@ -49,13 +50,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 SVG_NS = "http://www.w3.org/2000/svg"
 INDEX, STATUS, CSS = "index.html", "status.html", "aarshjul.css"
 
-KIND_DA = {
-    "letters": "Breve",
-    "meeting": "Møde",
-    "barometer": "Integrationsbarometer",
-    "status_report": "Statusrapport",
-    "budget": "Budget",
-}
 # status -> (Danish word, symbol); the symbol only repeats the word, for the eye
 STATUS_DA: dict[str, tuple[str, str]] = {
     "on_time": ("rettidig", "✓"),

@@ -25,9 +25,9 @@ import math
 import textwrap
 from calendar import isleap
 from datetime import date, datetime
-from io import BytesIO
 from typing import TYPE_CHECKING, Any, Literal
 
+from letters.charts import figure_bytes
 from letters.wheel_labels import (
     BODY_LINE,
     BODY_PT,
@@ -61,6 +61,7 @@ KIND_COLOURS = {
     "status_report": "#00838F",
     "budget": "#6D4C41",
 }
+# the Danish name of each kind of event: the legend here and the site's kind column
 KIND_DA = {
     "letters": "Breve",
     "meeting": "Møde",
@@ -191,12 +192,7 @@ def render_wheel(
 
     with rc_context(_style(plan.year)):
         fig = draw_wheel(wheel, plan, today=today)
-        buf = BytesIO()
-        if fmt == "svg":
-            fig.savefig(buf, format="svg", metadata={"Date": None})
-        else:
-            fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-        return buf.getvalue()
+        return figure_bytes(fig, fmt, DPI)
 
 
 CY = -0.12  # the disc sits a little low: the title is above it

@@ -205,27 +205,17 @@ def _blocks(container: Any, levels: Mapping[str, int], out: list[Block]) -> None
                 _blocks(choice, levels, out)
 
 
-def _cells(tr: Any) -> list[Any]:
+def _children(parent: Any, tag: str) -> list[Any]:
+    """The ``tag`` children of a row or table, also those wrapped in content controls
+    (``w:sdt``) or custom XML, however deep."""
     out: list[Any] = []
-    for child in tr:
-        if child.tag == W + "tc":
+    for child in parent:
+        if child.tag == W + tag:
             out.append(child)
         elif child.tag in (W + "sdt", W + "customXml"):
             inner = child.find(W + "sdtContent") if child.tag == W + "sdt" else child
             if inner is not None:
-                out.extend(_cells(inner))
-    return out
-
-
-def _rows(tbl: Any) -> list[Any]:
-    out: list[Any] = []
-    for child in tbl:
-        if child.tag == W + "tr":
-            out.append(child)
-        elif child.tag in (W + "sdt", W + "customXml"):
-            inner = child.find(W + "sdtContent") if child.tag == W + "sdt" else child
-            if inner is not None:
-                out.extend(_rows(inner))
+                out.extend(_children(inner, tag))
     return out
 
 
@@ -244,14 +234,14 @@ def _cell_text(tc: Any, levels: Mapping[str, int]) -> str:
 
 def _table_rows(tbl: Any, levels: Mapping[str, int]) -> list[list[str]]:
     rows: list[list[str]] = []
-    for tr in _rows(tbl):
+    for tr in _children(tbl, "tr"):
         cells: list[str] = []
         trpr = tr.find(W + "trPr")
         if trpr is not None:
             gb = trpr.find(W + "gridBefore")
             if gb is not None and (gb.get(W + "val") or "").isdigit():
                 cells.extend([""] * int(gb.get(W + "val") or "0"))
-        for tc in _cells(tr):
+        for tc in _children(tr, "tc"):
             span = 1
             tcpr = tc.find(W + "tcPr")
             if tcpr is not None:

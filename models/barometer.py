@@ -23,10 +23,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from models.csvtable import Spec, Table
 from models.problems import ConfigError, Problem
@@ -183,6 +183,22 @@ def _separator_hint(row: Sequence[str], sep: str, too_many: bool) -> str:
     return ""
 
 
+T = TypeVar("T")
+
+
+def _required(text: str, column: str, parse: Callable[[str], T | None], file: str, line: int,
+              problems: list[Problem], wrong: str) -> T | None:
+    """``text`` of a required ``column`` as ``parse`` reads it; None, with a problem, when
+    it is missing or ``parse`` cannot read it (``wrong`` says what it is not)."""
+    if not text:
+        problems.append(Problem(file, line, column, f"the {column} is missing"))
+        return None
+    parsed = parse(text)
+    if parsed is None:
+        problems.append(Problem(file, line, column, f"{text!r} {wrong}"))
+    return parsed
+
+
 def _reading(row: list[str], columns: dict[str, int], goals: list[str], file: str, line: int,
              problems: list[Problem]) -> Reading | None:
     def cell(name: str) -> str:
@@ -199,21 +215,10 @@ def _reading(row: list[str], columns: dict[str, int], goals: list[str], file: st
         hint = f" (did you mean {close[0]}?)" if close else ""
         problems.append(Problem(file, line, "goal",
                                 f"unknown goal {goal!r}{hint}; the goals are {', '.join(goals)}"))
-    period_text = cell("period")
-    period = parse_period(period_text)
-    if not period_text:
-        problems.append(Problem(file, line, "period", "the period is missing"))
-    elif period is None:
-        problems.append(Problem(file, line, "period",
-                                f"{period_text!r} is not a half-year period such as 2011-H2 "
-                                "(year, '-H', then 1 or 2)"))
-    value_text = cell("value")
-    value = parse_value(value_text)
-    if not value_text:
-        problems.append(Problem(file, line, "value", "the value is missing"))
-    elif value is None:
-        problems.append(Problem(file, line, "value",
-                                f"{value_text!r} is not a number (write 7,4 or 7.4)"))
+    period = _required(cell("period"), "period", parse_period, file, line, problems,
+                       "is not a half-year period such as 2011-H2 (year, '-H', then 1 or 2)")
+    value = _required(cell("value"), "value", parse_value, file, line, problems,
+                      "is not a number (write 7,4 or 7.4)")
     flag = cell("illustrative").lower()
     if flag not in YES | NO:
         problems.append(Problem(file, line, "illustrative",

@@ -62,6 +62,23 @@ class Outcome:
     details: tuple[str, ...] = field(default=())  # more Danish lines for the artifact
 
 
+def _queue_notice(s: Session, st: Setup, as_of: datetime, o: Outgoing, kind: ActionKind,
+                  year: int, committee: str, deliverable: str, *, ref: str, outcome: str,
+                  reason: str | None) -> None:
+    """Write the action to the audit log, queue its notice ``o`` to the committee and commit
+    both together."""
+    audit(s, st, as_of, kind, year, committee, deliverable=deliverable, ref=ref,
+          outcome=outcome, reason=reason)
+    queue_message(s, st, o, as_of)
+    s.commit()
+
+
+def _noticed(kind: ActionKind, text: str, dry_run: bool, year: int, committee: str,
+             deliverable: str, o: Outgoing, reason: str | None) -> Outcome:
+    """The outcome of an action whose one message is the notice ``o``."""
+    return Outcome(kind, text, dry_run, year, committee, deliverable, (o,), (o.key,), reason)
+
+
 def _clean(reason: str | None) -> str | None:
     text = " ".join((reason or "").split())
     if len(text) > 500:
@@ -154,12 +171,9 @@ def extend(st: Setup, year: int, committee: str, deliverable: str, until: date,
                 ladder=ladder, due=until, ladder_from=as_of, extended_to=until))
             if not moved.rowcount:  # type: ignore[attr-defined]
                 raise Refused("afvist: anmodningen blev ændret imens; prøv igen")
-            audit(s, st, as_of, ActionKind.EXTEND, year, committee, deliverable=deliverable,
-                  ref=f"until:{until.isoformat()}", outcome="extended", reason=reason)
-            queue_message(s, st, o, as_of)
-            s.commit()
-    return Outcome(ActionKind.EXTEND, text, dry_run, year, committee, deliverable, (o,),
-                   (o.key,), reason)
+            _queue_notice(s, st, as_of, o, ActionKind.EXTEND, year, committee, deliverable,
+                          ref=f"until:{until.isoformat()}", outcome="extended", reason=reason)
+    return _noticed(ActionKind.EXTEND, text, dry_run, year, committee, deliverable, o, reason)
 
 
 # --- excuse --------------------------------------------------------------------------------
@@ -192,12 +206,9 @@ def excuse(st: Setup, year: int, committee: str, deliverable: str, as_of: dateti
             r.status, r.closed_at = RequestStatus.EXCUSED, as_of
             s.add(r)
             cancel_remaining(s, st, r, as_of)
-            audit(s, st, as_of, ActionKind.EXCUSE, year, committee, deliverable=deliverable,
-                  ref=f"request:{r.id}", outcome="excused", reason=reason)
-            queue_message(s, st, o, as_of)
-            s.commit()
-    return Outcome(ActionKind.EXCUSE, text, dry_run, year, committee, deliverable, (o,),
-                   (o.key,), reason)
+            _queue_notice(s, st, as_of, o, ActionKind.EXCUSE, year, committee, deliverable,
+                          ref=f"request:{r.id}", outcome="excused", reason=reason)
+    return _noticed(ActionKind.EXCUSE, text, dry_run, year, committee, deliverable, o, reason)
 
 
 # --- reopen --------------------------------------------------------------------------------
@@ -271,13 +282,12 @@ def reopen(st: Setup, as_of: datetime, *, submission: int | None = None,
                 r.received_at = standing.received_at
                 r.status = arrival_status(st.local(standing.received_at).date(), cur.due)
                 s.add(r)
-            audit(s, st, as_of, ActionKind.REOPEN, r.year, r.committee,
-                  deliverable=r.deliverable, ref=f"submission:{sub.id}",
-                  outcome="reopened" if standing is None else "withdrawn", reason=reason)
-            queue_message(s, st, o, as_of)
-            s.commit()
-    return Outcome(ActionKind.REOPEN, text, dry_run, r.year, r.committee, r.deliverable, (o,),
-                   (o.key,), reason)
+            _queue_notice(s, st, as_of, o, ActionKind.REOPEN, r.year, r.committee,
+                          r.deliverable, ref=f"submission:{sub.id}",
+                          outcome="reopened" if standing is None else "withdrawn",
+                          reason=reason)
+    return _noticed(ActionKind.REOPEN, text, dry_run, r.year, r.committee, r.deliverable, o,
+                    reason)
 
 
 def _file_name(s: Session, sub: Submission) -> str | None:
@@ -303,12 +313,9 @@ def _unexcuse(st: Setup, year: int, committee: str, deliverable: str, as_of: dat
                     "ville være åben igen, og udvalget ville få en meddelelse.")
         if not dry_run:
             _as_if_never_closed(s, st, r)
-            audit(s, st, as_of, ActionKind.REOPEN, year, committee, deliverable=deliverable,
-                  ref=f"request:{r.id}", outcome="unexcused", reason=reason)
-            queue_message(s, st, o, as_of)
-            s.commit()
-    return Outcome(ActionKind.REOPEN, text, dry_run, year, committee, deliverable, (o,),
-                   (o.key,), reason)
+            _queue_notice(s, st, as_of, o, ActionKind.REOPEN, year, committee, deliverable,
+                          ref=f"request:{r.id}", outcome="unexcused", reason=reason)
+    return _noticed(ActionKind.REOPEN, text, dry_run, year, committee, deliverable, o, reason)
 
 
 # --- resend --------------------------------------------------------------------------------

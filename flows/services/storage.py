@@ -7,6 +7,7 @@ changes nothing, and a corrected figure replaces the old one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,61 +36,58 @@ class Stored:
         return f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
 
 
-def store_readings(db: Engine, readings: list[Reading], at: datetime) -> Stored:
-    """Insert or update barometer readings by (goal, period), in one transaction."""
+Key = tuple[str, str]
+
+
+def _upsert(db: Engine, query: Any, key_of: Callable[[Any], Key],
+            wanted: Iterable[tuple[Key, dict[str, Any]]],
+            new_row: Callable[[Key, dict[str, Any]], Any], touched: dict[str, Any]) -> Stored:
+    """Insert or update the rows of ``query`` by key, in one transaction: ``wanted`` pairs
+    each key with the values its row should hold; a row whose values differ takes them and
+    ``touched`` (where they came from, when)."""
     new = updated = same = 0
     with Session(immediate(db)) as s:
-        existing = {(r.goal, r.period): r for r in s.exec(select(BarometerReading)).all()}
-        for r in readings:
-            row = existing.get((r.goal, r.period))
-            source = r.source or ""
+        existing = {key_of(r): r for r in s.exec(query).all()}
+        for key, values in wanted:
+            row = existing.get(key)
             if row is None:
-                row = BarometerReading(goal=r.goal, period=r.period, value=r.value,
-                                       source=source, illustrative=r.illustrative,
-                                       recorded_at=at)
-                existing[(r.goal, r.period)] = row
+                row = existing[key] = new_row(key, values)
                 s.add(row)
                 new += 1
-            elif (row.value, row.source, row.illustrative) != (r.value, source, r.illustrative):
-                row.value, row.source, row.illustrative = r.value, source, r.illustrative
-                row.recorded_at = at
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in {**values, **touched}.items():
+                    setattr(row, k, v)
                 s.add(row)
                 updated += 1
             else:
                 same += 1
         s.commit()
     return Stored(new, updated, same)
+
+
+def store_readings(db: Engine, readings: list[Reading], at: datetime) -> Stored:
+    """Insert or update barometer readings by (goal, period), in one transaction."""
+    return _upsert(
+        db, select(BarometerReading), lambda r: (r.goal, r.period),
+        (((r.goal, r.period), {"value": r.value, "source": r.source or "",
+                               "illustrative": r.illustrative}) for r in readings),
+        lambda key, values: BarometerReading(goal=key[0], period=key[1], recorded_at=at,
+                                             **values),
+        {"recorded_at": at})
 
 
 def store_decisions(db: Engine, year: int, decisions: list[Decision], source: str,
                     at: datetime) -> Stored:
     """Insert or update budget decisions by (year, committee, initiative), in one transaction."""
-    new = updated = same = 0
-    with Session(immediate(db)) as s:
-        existing = {
-            (r.committee, r.initiative_key): r
-            for r in s.exec(select(BudgetDecision).where(BudgetDecision.year == year)).all()
-        }
-        for d in decisions:
-            row = existing.get((d.committee, d.key))
-            values: dict[str, Any] = {"initiative": d.initiative, "goal": d.goal,
-                                      "amount_dkk": d.amount_dkk, "funded": d.funded}
-            if row is None:
-                row = BudgetDecision(year=year, committee=d.committee, initiative_key=d.key,
-                                     source=source, recorded_at=at, **values)
-                existing[(d.committee, d.key)] = row
-                s.add(row)
-                new += 1
-            elif any(getattr(row, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                row.source, row.recorded_at = source, at
-                s.add(row)
-                updated += 1
-            else:
-                same += 1
-        s.commit()
-    return Stored(new, updated, same)
+    return _upsert(
+        db, select(BudgetDecision).where(BudgetDecision.year == year),
+        lambda r: (r.committee, r.initiative_key),
+        (((d.committee, d.key), {"initiative": d.initiative, "goal": d.goal,
+                                 "amount_dkk": d.amount_dkk, "funded": d.funded})
+         for d in decisions),
+        lambda key, values: BudgetDecision(year=year, committee=key[0], initiative_key=key[1],
+                                           source=source, recorded_at=at, **values),
+        {"source": source, "recorded_at": at})
 
 
 def barometer_readings(db: Engine, until: date | None = None) -> list[Reading]:

@@ -8,26 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from flows.cli import app
-from tests.flows.helpers import ROOT
-
-CONFIG = str(ROOT / "aarshjul.yaml")
+from tests.flows.helpers import CONFIG, cli, cli_env
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "80")
-    return tmp_path
-
-
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env(tmp_path, monkeypatch)
 
 
 def _status(as_of: str = "2012-05-20T09:00") -> dict:  # type: ignore[type-arg]

@@ -15,16 +15,12 @@ from typer.testing import CliRunner
 from flows import cli_data
 from models.budget_state import BudgetDecision
 from models.state import BarometerReading
-from tests.flows.helpers import ROOT
-
-CONFIG = str(ROOT / "aarshjul.yaml")
+from tests.flows.helpers import CONFIG, cli_env
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
+    return cli_env(tmp_path, monkeypatch)
 
 
 def app() -> typer.Typer:
@@ -87,35 +83,37 @@ def test_barometer_import_is_idempotent_on_goal_and_period(env: Path) -> None:
                    ("HM2", "2011-H2", 6.9, "Danmarks Statistik")]
 
 
-def test_budget_import_refuses_with_line_numbers_and_stores_nothing(env: Path) -> None:
+def _refused_budget(env: Path, body: str) -> tuple[Path, list[str]]:
+    """Import a budget file of ``body`` below the header for 2012: it is refused (exit 1) and
+    nothing is stored. The file and the lines of the refusal."""
     f = env / "budget.csv"
-    f.write_text("committee,initiative,goal,amount,funded\nBUU,Mentorordning,HM1,,ja\n"
-                 "BUU,Lektiecafe,HM1,mange penge,ja\nTMU,Cykelstier,,,kanske\n",
-                 encoding="utf-8")
+    f.write_text("committee,initiative,goal,amount,funded\n" + body, encoding="utf-8")
     r = cli("budget", "import", str(f), "--year", "2012")
     assert r.exit_code == 1
-    assert r.stderr.splitlines() == [
+    assert rows(env, BudgetDecision) == []
+    return f, r.stderr.splitlines()
+
+
+def test_budget_import_refuses_with_line_numbers_and_stores_nothing(env: Path) -> None:
+    f, refusal = _refused_budget(env, "BUU,Mentorordning,HM1,,ja\n"
+                                      "BUU,Lektiecafe,HM1,mange penge,ja\n"
+                                      "TMU,Cykelstier,,,kanske\n")
+    assert refusal == [
         f"{f}:3 amount: 'mange penge' is not an amount in kroner (write 1.500.000 kr. or "
         "1,5 mio. kr.)",
         f"{f}:4 funded: 'kanske' is not ja, nej or delvist",
         f"{f}: refused, 2 problems; nothing was stored.",
     ]
-    assert rows(env, BudgetDecision) == []
 
 
 def test_budget_import_refuses_an_implausible_amount_without_a_crash(env: Path) -> None:
-    f = env / "budget.csv"
-    f.write_text("committee,initiative,goal,amount,funded\n"
-                 "BUU,Mentorordning,HM1,99999999999999999999999999 mia. kr.,delvist\n",
-                 encoding="utf-8")
-    r = cli("budget", "import", str(f), "--year", "2012")
-    assert r.exit_code == 1
-    assert r.stderr.splitlines() == [
+    f, refusal = _refused_budget(
+        env, "BUU,Mentorordning,HM1,99999999999999999999999999 mia. kr.,delvist\n")
+    assert refusal == [
         f"{f}:2 amount: '99999999999999999999999999 mia. kr.' is not a plausible amount: "
         "more than 1.000 mia. kr.",
         f"{f}: refused, 1 problem; nothing was stored.",
     ]
-    assert rows(env, BudgetDecision) == []
 
 
 def test_budget_import_stores_per_year_idempotently(env: Path) -> None:

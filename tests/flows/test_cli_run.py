@@ -7,25 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from flows.cli import app
-from tests.flows.helpers import ROOT
+from tests.flows.helpers import CONFIG, cli, cli_env
 from tests.smtpd import serve
-
-CONFIG = str(ROOT / "aarshjul.yaml")
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    return tmp_path
-
-
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env(tmp_path, monkeypatch)
 
 
 def outgoing(tmp: Path) -> list[Path]:
@@ -51,6 +41,12 @@ def _form(tmp: Path, committee: str, deliverable: str) -> Path:
     return p
 
 
+def _submit_buu_handleplan(env: Path) -> Result:
+    """``aarshjul submit`` of BUU's handleplan for 2012, received 30 April 2012 at 10:00."""
+    return cli("submit", str(_form(env, "BUU", "handleplan")), "--year", "2012",
+               "--committee", "BUU", "--deliverable", "handleplan", "--at", "2012-04-30T10:00")
+
+
 def test_run_chase_submit_status(env: Path) -> None:
     r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
     assert r.exit_code == 0, r.output
@@ -61,18 +57,7 @@ def test_run_chase_submit_status(env: Path) -> None:
     assert r.stdout.count("before-1") == 7 and len(outgoing(env)) == 14
     r = cli("chase", "--as-of", "2012-04-30T09:00")
     assert r.exit_code == 0 and "Intet at sende" in r.stdout and len(outgoing(env)) == 14
-    r = cli(
-        "submit",
-        str(_form(env, "BUU", "handleplan")),
-        "--year",
-        "2012",
-        "--committee",
-        "BUU",
-        "--deliverable",
-        "handleplan",
-        "--at",
-        "2012-04-30T10:00",
-    )
+    r = _submit_buu_handleplan(env)
     assert r.exit_code == 0, r.output
     assert "BUU handleplan 2012: rettidig" in r.stdout
     assert len(outgoing(env)) == 15
@@ -110,18 +95,7 @@ def test_dry_run_says_where_and_changes_nothing(env: Path) -> None:
 
 
 def test_refusals_and_usage_errors(env: Path) -> None:
-    r = cli(
-        "submit",
-        str(_form(env, "BUU", "handleplan")),
-        "--year",
-        "2012",
-        "--committee",
-        "BUU",
-        "--deliverable",
-        "handleplan",
-        "--at",
-        "2012-04-30T10:00",
-    )
+    r = _submit_buu_handleplan(env)
     assert r.exit_code == 1 and "refused" in r.stderr and "no open request" in r.stderr
     cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
     bad = env / "plan.docx"

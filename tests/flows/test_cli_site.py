@@ -11,23 +11,20 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from flows.cli import app
-from tests.flows.helpers import ROOT
+from tests.flows import helpers
+from tests.flows.helpers import CONFIG, cli_env
 
-CONFIG = str(ROOT / "aarshjul.yaml")
 STAMP = "2026-11-22T08:00:00+00:00"
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    return tmp_path
+    return cli_env(tmp_path, monkeypatch)
 
 
 def cli(*args: str) -> Result:
-    return runner.invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return helpers.cli(*args, runner=runner)
 
 
 def test_site_writes_the_pages_and_the_same_calendar_file(env: Path) -> None:

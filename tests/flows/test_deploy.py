@@ -7,7 +7,6 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -22,9 +21,7 @@ from flows.deploy import (
     desk_specs,
 )
 from models.config import load
-
-CPH = ZoneInfo("Europe/Copenhagen")
-ROOT = Path(__file__).resolve().parents[2]
+from tests.flows.helpers import CPH, ROOT
 
 
 def _long_wheel(tmp: Path) -> Path:

@@ -25,7 +25,7 @@ from letters.delivery import SmtpTransport
 from letters.journal import Journal
 from models.kinds import LetterState
 from models.state import AuditEntry, Request, SlotState
-from tests.dbtools import BACKENDS, database
+from tests.dbtools import database
 from tests.flows.helpers import ROOT, at, form_docx, headers, mailbox, make_setup, wheel_loaded
 from tests.smtpd import serve as smtp_serve
 
@@ -34,17 +34,6 @@ COMMITTEES = ["OEU", "BUU", "KFU", "SUU", "SOU", "TMU", "BIU"]
 # (Friday 4 May, Store Bededag) and before-1 (Sunday 6 May) both fall back to Thursday 3 May
 FOUR_BEFORE = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8").replace(
     "before: [14, 7, 1]", "before: [14, 7, 3, 1]", 1)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def st(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    with database(backend, tmp_path) as eng:
-        yield make_setup(eng, tmp_path)
 
 
 def _sent(tmp: Path, committee: str, deliverable: str = "handleplan") -> list[tuple[str, str]]:

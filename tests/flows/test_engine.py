@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, func, select
@@ -16,19 +15,8 @@ from flows.services.status import request_rows
 from models.kinds import EventKind
 from models.outbox import OutboxRow
 from models.state import AuditEntry, Request, SlotState
-from tests.dbtools import BACKENDS, database
+from tests.dbtools import database
 from tests.flows.helpers import ROOT, at, form_docx, mailbox, make_setup, wheel_loaded
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def st(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    with database(backend, tmp_path) as eng:
-        yield make_setup(eng, tmp_path)
 
 
 def _count(st: Setup, model: type) -> int:

@@ -13,7 +13,7 @@ from flows import runs
 from flows.services.setup import Setup
 from models.state import BarometerReading
 from tests.dbtools import database
-from tests.flows.helpers import at, flow_at, mailbox, make_setup
+from tests.flows.helpers import at, flow_at, mailbox, make_setup, run_artifact
 
 PNG = b"\x89PNG\r\n\x1a\n"
 READINGS = [  # (goal, period, value, source)
@@ -29,9 +29,7 @@ READINGS = [  # (goal, period, value, source)
 @pytest.fixture
 def st(tmp_path: Path):
     with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        s.documents = tmp_path / "documents"
-        yield s
+        yield make_setup(eng, tmp_path, documents=tmp_path / "documents")
 
 
 def add_readings(st: Setup, readings: list[tuple[str, str, float, str]] = READINGS) -> None:
@@ -115,20 +113,12 @@ def test_dry_run_writes_into_the_preview_folder_only(st: Setup, tmp_path: Path) 
 
 
 def test_the_flow_publishes_the_snapshot_artifact(prefect_harness, st: Setup) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
     from flows import workflows as W
 
     add_readings(st)
     state = flow_at(W.event_flow, st, "2012-01-10T09:00", year=2012, event="barometer-januar",
                     return_state=True)
-    assert state.is_completed(), state
-    run_id = state.state_details.flow_run_id
-    assert run_id is not None
-    with get_client(sync_client=True) as c:
-        arts = c.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-    snap = next(a for a in arts if a.key == "aarshjul-2012-barometer-januar")
+    snap = run_artifact(state, "aarshjul-2012-barometer-januar")
     assert snap.type == "markdown"
     assert "| Hovedmål | Udgangspunkt | Seneste måling | Mål | Vurdering |" in str(snap.data)
     assert "7,1 % (2. halvår 2011)" in str(snap.data)

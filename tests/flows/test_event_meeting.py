@@ -16,7 +16,7 @@ from letters.ics import calendar_bytes
 from models.config import loads
 from models.plan import year_plan
 from tests.dbtools import database
-from tests.flows.helpers import ROOT, at, flow_at, mailbox, make_setup
+from tests.flows.helpers import ROOT, at, flow_at, mailbox, make_setup, run_artifact
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -24,9 +24,7 @@ CPH = ZoneInfo("Europe/Copenhagen")
 @pytest.fixture
 def st(tmp_path: Path):
     with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        s.documents = tmp_path / "documents"
-        yield s
+        yield make_setup(eng, tmp_path, documents=tmp_path / "documents")
 
 
 def the_event(cal: Calendar) -> object:
@@ -123,19 +121,11 @@ def test_dry_run_writes_into_the_preview_folder(st: Setup, tmp_path: Path) -> No
 
 
 def test_the_flow_publishes_the_meeting_artifact(prefect_harness, st: Setup) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
     from flows import workflows as W
 
     state = flow_at(W.event_flow, st, "2012-03-15T09:00", year=2012, event="konference",
                     return_state=True)
-    assert state.is_completed(), state
-    run_id = state.state_details.flow_run_id
-    assert run_id is not None
-    with get_client(sync_client=True) as c:
-        arts = c.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-    art = next(a for a in arts if a.key == "aarshjul-2012-konference")
+    art = run_artifact(state, "aarshjul-2012-konference")
     md = str(art.data)
     assert "METHOD:REQUEST" in md and "| BUU | Børne- og Ungdomsudvalget |" in md
     assert "15. marts 2012" in md

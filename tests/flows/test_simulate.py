@@ -40,6 +40,16 @@ def _invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
     return result
 
 
+def _simulate(out: Path, scenario: Path | None = None, *, smtp: str | None = None) -> Any:
+    """``aarshjul simulate`` of 2012 into ``out``: without Prefect, or through the SMTP
+    server ``smtp`` (and Prefect)."""
+    args = ["simulate", "--year", "2012", "--out", str(out),
+            *(["--smtp", smtp] if smtp else ["--no-prefect"]), "--config", CONFIG]
+    if scenario is not None:
+        args += ["--scenario", str(scenario)]
+    return _invoke(args)
+
+
 @pytest.mark.slow
 def test_simulate_2012_over_smtp_matches_summary_and_live_journal(
     prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -50,19 +60,7 @@ def test_simulate_2012_over_smtp_matches_summary_and_live_journal(
     monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{live_db}")
     out = tmp_path / "out"
     with serve() as smtp:
-        r = _invoke(
-            [
-                "simulate",
-                "--year",
-                "2012",
-                "--out",
-                str(out),
-                "--smtp",
-                smtp.url,
-                "--config",
-                CONFIG,
-            ]
-        )
+        r = _simulate(out, smtp=smtp.url)
         assert r.exit_code == 0, r.output
         received = list(smtp.handler.received)
     assert not live_db.exists()
@@ -166,20 +164,7 @@ def test_submission_at_a_chase_instant_is_registered_first(tmp_path: Path) -> No
         'submissions:\n  - {committee: OEU, deliverable: handleplan, at: "2012-04-30T09:00"}\n'
     )
     out = tmp_path / "out"
-    r = _invoke(
-        [
-            "simulate",
-            "--year",
-            "2012",
-            "--out",
-            str(out),
-            "--scenario",
-            str(scenario),
-            "--no-prefect",
-            "--config",
-            CONFIG,
-        ]
-    )
+    r = _simulate(out, scenario)
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     oeu = [
@@ -212,21 +197,7 @@ def test_a_bad_scenario_is_refused_with_lines(tmp_path: Path) -> None:
         "barometer:\n"
         "  - {goal: HM2, period: 2011-H2, value: lots}\n"
     )
-    r = CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            "--year",
-            "2012",
-            "--out",
-            str(tmp_path / "o"),
-            "--scenario",
-            str(scenario),
-            "--no-prefect",
-            "--config",
-            CONFIG,
-        ],
-    )
+    r = _simulate(tmp_path / "o", scenario)
     assert r.exit_code == 1
     err = r.stderr
     assert f"{scenario}:2 submissions[0].committee: 'XYZ' is not a committee" in err
@@ -236,13 +207,6 @@ def test_a_bad_scenario_is_refused_with_lines(tmp_path: Path) -> None:
 
 
 # --- realistic content: filled-in forms, budget decisions ------------------------------------
-
-
-def _simulate(out: Path, scenario: Path | None = None) -> Any:
-    args = ["simulate", "--year", "2012", "--out", str(out), "--no-prefect", "--config", CONFIG]
-    if scenario is not None:
-        args += ["--scenario", str(scenario)]
-    return CliRunner().invoke(app, args)
 
 
 def _report(out: Path, folder: str) -> Any:

@@ -13,20 +13,7 @@ from jinja2.exceptions import SecurityError
 
 from letters.bodies import BODY_FOR_SLOT, KINDS, body_context, render_body, sample_contexts
 from letters.render import TEMPLATES_DIR
-from models.config import load
 from models.kinds import SlotKind
-from models.plan import year_plan
-from tests.letters.fixtures.docs import ROOT
-
-
-@pytest.fixture(scope="module")
-def wheel():  # type: ignore[no-untyped-def]
-    return load(ROOT / "aarshjul.yaml").wheel
-
-
-@pytest.fixture(scope="module")
-def plan(wheel):  # type: ignore[no-untyped-def]
-    return year_plan(wheel, 2012)
 
 
 def test_every_kind_renders_with_a_one_line_subject(wheel, plan) -> None:

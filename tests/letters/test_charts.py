@@ -12,7 +12,6 @@ import pytest
 
 from letters.charts import chart_alt_text, chart_rows, goal_chart
 from models.barometer import Reading
-from models.config import load
 from models.wheel import Wheel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +23,6 @@ READINGS = [
     Reading("HM1", "2011-H2", 52.0, ILL),
     Reading("HM1", "2012-H1", 53.5, ILL),
 ]
-
-
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(ROOT / "aarshjul.yaml").wheel
 
 
 def svg_text(wheel: Wheel, key: str, readings: list[Reading] = READINGS, **kw: bool) -> str:

@@ -10,27 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from letters.checks import template_problems
-from letters.render import TEMPLATES_DIR
 from models.config import load, loads
 from tests.letters.fixtures.docs import HERE, ROOT, make_docx
 
 WHEEL_TEXT = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test checks for real: the remembered clean results go to a fresh cache dir."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    return cache
-
-
-@pytest.fixture
-def tdir(tmp_path: Path) -> Path:
-    """A copy of the shipped templates that a test may break."""
-    d = tmp_path / "templates"
-    shutil.copytree(TEMPLATES_DIR, d)
-    return d
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # each test checks for real
 
 
 def _line_of(text: str, needle: str) -> int:

@@ -29,11 +29,6 @@ CPH = ZoneInfo("Europe/Copenhagen")
 SUFFIX = ".koebenhavns-integrationspolitik-2011-2014@bif.kk.example"
 
 
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(ROOT / "aarshjul.yaml").wheel
-
-
 def _parse(data: bytes) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(data)
 

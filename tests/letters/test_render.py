@@ -22,21 +22,9 @@ from letters.render import (
     xml_value,
 )
 from models.barometer import Reading
-from models.config import load
-from models.plan import year_plan
-from tests.letters.fixtures.docs import HERE, ROOT, make_docx, part, reopen, rows, texts
+from tests.letters.fixtures.docs import HERE, make_docx, part, reopen, rows, texts
 
 HOSTILE = "R&D <Udvalg> \"citat\" 'apostrof' æøå ÆØÅ"
-
-
-@pytest.fixture(scope="module")
-def wheel():  # type: ignore[no-untyped-def]
-    return load(ROOT / "aarshjul.yaml").wheel
-
-
-@pytest.fixture(scope="module")
-def plan(wheel):  # type: ignore[no-untyped-def]
-    return year_plan(wheel, 2012)
 
 
 def test_opfordringsskrivelse_reopened_text_table_and_danish_dates(wheel, plan) -> None:

@@ -4,7 +4,6 @@ process that goes on rendering afterwards. Ordinary templates render as before."
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ from typer.testing import CliRunner
 from letters import limits as L
 from letters import sandbox as S
 from letters.checks import template_problems
-from letters.render import TEMPLATES_DIR, DocxTemplate, RenderError
+from letters.render import DocxTemplate, RenderError
 from models.config import load
 from tests.letters.fixtures.docs import ROOT, make_docx
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # each test checks for real
 
 # template -> what the refusal says
 HOSTILE = {
@@ -151,20 +152,6 @@ def test_the_bytecode_cache_is_keyed_by_the_rules() -> None:
 
 
 # --- through the Word renderer and `aarshjul check` ------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    return cache
-
-
-@pytest.fixture
-def tdir(tmp_path: Path) -> Path:
-    d = tmp_path / "templates"
-    shutil.copytree(TEMPLATES_DIR, d)
-    return d
 
 
 NESTED = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"

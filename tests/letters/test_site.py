@@ -20,7 +20,7 @@ import pytest
 from letters.ics import calendar_bytes
 from letters.site import CSS, INDEX, STATUS, StatusRow, build_site, site_name
 from letters.wheel_picture import render_wheel
-from models.config import load, loads
+from models.config import loads
 from models.plan import year_plan
 from models.wheel import Wheel
 
@@ -46,11 +46,6 @@ def _rows(wheel: Wheel) -> list[StatusRow]:
                   date(2011, 5, 16), s, date(2011, 4, 28) if s in ("on_time", "late") else None)
         for d in wheel.deliverables for c, s in zip(wheel.committees, statuses, strict=True)
     ]
-
-
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(ROOT / "aarshjul.yaml").wheel
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,7 @@ import pytest
 from letters.build_templates import TEMPLATES, build
 from letters.context import cover_context, form_context, letter_context
 from letters.render import DocxTemplate, template, template_path
-from models.config import load
-from models.plan import year_plan
-from tests.letters.fixtures.docs import ROOT, part, reopen, rows, texts
-
-
-@pytest.fixture(scope="module")
-def wheel():  # type: ignore[no-untyped-def]
-    return load(ROOT / "aarshjul.yaml").wheel
-
-
-@pytest.fixture(scope="module")
-def plan(wheel):  # type: ignore[no-untyped-def]
-    return year_plan(wheel, 2012)
+from tests.letters.fixtures.docs import part, reopen, rows, texts
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

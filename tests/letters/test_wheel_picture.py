@@ -66,11 +66,6 @@ CROWDED_EVENTS = """
 
 
 @pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(ROOT / "aarshjul.yaml").wheel
-
-
-@pytest.fixture(scope="module")
 def png(wheel: Wheel) -> bytes:
     return render_wheel(wheel, year_plan(wheel, 2012), fmt="png", today=date(2012, 4, 20))
 

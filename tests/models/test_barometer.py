@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.barometer import (
@@ -15,20 +13,12 @@ from models.barometer import (
     parse_value,
     period_label,
 )
-from models.config import load
-from models.problems import ConfigError
 from models.wheel import Wheel
-
-
-@pytest.fixture(scope="module")
-def wheel() -> Wheel:
-    return load(Path(__file__).resolve().parents[2] / "aarshjul.yaml").wheel
+from tests.models.csvtools import refusal
 
 
 def problems(text: str, wheel: Wheel) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_csv(text, wheel, "b.csv")
-    return [str(p) for p in info.value.problems]
+    return refusal(parse_csv, text, wheel)
 
 
 def test_comma_separated_with_dot_and_quoted_comma_decimals(wheel: Wheel) -> None:
