@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_actions, cli_data, cli_ops, cli_outputs, cli_run, cli_site, cli_wheel
+from flows import (
+    cli_actions,
+    cli_data,
+    cli_doctor,
+    cli_ops,
+    cli_outputs,
+    cli_run,
+    cli_site,
+    cli_wheel,
+)
 
 app = typer.Typer(
     name="aarshjul",
@@ -28,6 +37,7 @@ cli_ops.register(app)
 cli_data.register(app)
 cli_site.register(app)
 cli_actions.register(app)
+cli_doctor.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,120 @@
+"""``aarshjul doctor``: is everything in order? One line per check (README "Monitoring").
+
+Exit 0 when every check holds, 1 when one fails (for a monitoring system: a systemd timer,
+Nagios, Zabbix ...), 2 for a malformed environment. ``--json`` prints the same as one JSON
+document. No check sends mail, changes state or creates the database, and no line holds a
+password. The probes are :mod:`flows.health`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows import health
+from flows.common import DEFAULT_CONFIG, ConfigOption, settings_or_exit
+from flows.health import Probe
+from flows.settings import Settings
+
+LABEL = {
+    "config": "årshjul", "database": "database", "smtp": "smtp", "imap": "imap",
+    "prefect": "prefect", "heartbeat": "hjerteslag", "outbox": "udbakke",
+    "chase": "rykkerkørsel", "alerts": "alarmer",
+}
+
+
+def _wheel(config: Path) -> tuple[Any, Probe]:
+    from models.config import load
+    from models.problems import ConfigError
+
+    try:
+        wheel = load(config).wheel
+    except ConfigError as exc:
+        n = len(exc.problems)
+        return None, Probe("config", False, f"{config}: {n} problem{'er' if n != 1 else ''} "
+                           "(`aarshjul check` viser dem)")
+    except OSError as exc:
+        return None, Probe("config", False, f"{config}: {exc.strerror or exc}")
+    return wheel, Probe("config", True, f"{config}: {wheel.policy.name}")
+
+
+def _prefect(settings: Settings) -> Probe | None:
+    from flows.prefect_auth import CredentialError, from_settings
+    url = health.prefect_api_url()
+    if url is None:
+        return None
+    try:
+        credential = from_settings(settings)
+    except CredentialError as exc:
+        return Probe("prefect", False, f"{url}: {exc}")
+    return health.prefect(url, credential)
+
+
+def _state(settings: Settings, wheel: Any, now: datetime) -> list[Probe]:
+    """The database and what it says."""
+    from models.db import session
+
+    engine, why = health.open_engine(settings.database_url)
+    db = health.database(engine, why)
+    out = [db]
+    names = ("heartbeat", "outbox", "chase", "alerts")
+    if engine is None or not db.ok:
+        out += [Probe(n, False, "ikke undersøgt: databasen er ikke i orden") for n in names]
+        if engine is not None:
+            engine.dispose()
+        return out
+    tz = wheel.policy.tz if wheel is not None else UTC
+    try:
+        with session(engine) as s:
+            out.append(health.heartbeat(s, now, timedelta(seconds=settings.heartbeat_max_age),
+                                        tz))
+            out.append(health.outbox(s, now, timedelta(minutes=settings.outbox_max_wait)))
+            if wheel is None:
+                out.append(Probe("chase", False, "ikke undersøgt: årshjulet kan ikke læses"))
+            else:
+                out.append(health.chase(s, wheel, now, timedelta(minutes=settings.chase_late)))
+            out.append(health.alerts(s, tz))
+    finally:
+        engine.dispose()
+    return out
+
+
+def checks(settings: Settings, now: datetime) -> list[Probe]:
+    """Every check of ``doctor``, in its order."""
+    wheel, config = _wheel(settings.config)
+    out = [config, *_state(settings, wheel, now)]
+    out.insert(2, health.smtp(settings.smtp_url))
+    extra = [p for p in (health.imap(settings.imap_url), _prefect(settings)) if p is not None]
+    return out[:3] + extra + out[3:]
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Check the database, SMTP, IMAP, Prefect, serve's heartbeat, the outbox and the last
+    chase: one line each; exit 0 when all hold, 1 when one fails (for monitoring)."""
+    settings = settings_or_exit(config)
+    found = checks(settings, datetime.now(UTC))
+    ok = all(p.ok for p in found)
+    if as_json:
+        print(json.dumps({"ok": ok, "checks": [p.as_dict() for p in found]},
+                         ensure_ascii=False, indent=2))
+    else:
+        width = max(len(LABEL.get(p.name, p.name)) for p in found)
+        for p in found:
+            print(f"{'OK' if p.ok else 'FEJL':4}  {LABEL.get(p.name, p.name):{width}}  {p.detail}")
+        failing = sum(not p.ok for p in found)
+        print("Alt i orden." if ok else f"{failing} af {len(found)} kontroller fejler.",
+              file=sys.stdout)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
