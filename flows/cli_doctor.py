@@ -19,7 +19,10 @@ import typer
 from flows import health
 from flows.common import DEFAULT_CONFIG, ConfigOption, settings_or_exit
 from flows.health import Probe
+from flows.prefect_auth import CredentialError, from_settings
 from flows.settings import Settings
+from models.config import load
+from models.problems import ConfigError
 
 LABEL = {
     "config": "årshjul", "database": "database", "smtp": "smtp", "imap": "imap",
@@ -29,9 +32,6 @@ LABEL = {
 
 
 def _wheel(config: Path) -> tuple[Any, Probe]:
-    from models.config import load
-    from models.problems import ConfigError
-
     try:
         wheel = load(config).wheel
     except ConfigError as exc:
@@ -44,7 +44,6 @@ def _wheel(config: Path) -> tuple[Any, Probe]:
 
 
 def _prefect(settings: Settings) -> Probe | None:
-    from flows.prefect_auth import CredentialError, from_settings
     url = health.prefect_api_url()
     if url is None:
         return None

@@ -28,6 +28,7 @@ from flows.deploy import PROJECT, deploy_all, deploy_warnings, deployment_specs
 from flows.desk_runner import DeskRunner
 from flows.prefect_server import ServerError, configured_api_url, ensure_server
 from flows.serve import FlowRunner, Serve, ServeSetup, serve_forever
+from flows.watchdog import Watchdog
 
 
 def _logging(level: str) -> None:
@@ -83,6 +84,7 @@ def serve(
         desk=DeskRunner(lambda: setup(), lambda: srv.wheel),
     )
     setup = ServeSetup(settings, srv)
+    srv.watchdog = Watchdog(settings, lambda: setup(), credential=credential)
     try:
         code = serve_forever(
             srv, server=partial(ensure_server, port=prefect_port or None, credential=credential)

@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.prefect_server import Access, access
+from flows.serve import chase_period, wakes
+from letters.delivery.outbox import sender_health
+from letters.delivery.transports import SmtpTransport, TransientFailure
+from letters.imap_url import parse_imap_url
 from models.dates import dansk_tid
+from models.kinds import WAITING
 from models.plan import require_aware
 
 if TYPE_CHECKING:
@@ -142,8 +149,6 @@ def smtp(smtp_url: str | None) -> Probe:
     if not smtp_url:
         return Probe("smtp", True, "AARSHJUL_SMTP_URL er ikke sat: beskeder skrives som "
                      ".eml-filer i datamappen", {"configured": False})
-    from letters.delivery.transports import SmtpTransport, TransientFailure
-
     try:
         transport = SmtpTransport(smtp_url)
     except ValueError as exc:
@@ -163,7 +168,6 @@ def imap(imap_url: str | None) -> Probe | None:
     """Log in and select the mailbox; None when no mailbox is configured."""
     if not imap_url:
         return None
-    from letters.imap_url import parse_imap_url
     from letters.mailbox import Mailbox
 
     try:
@@ -187,8 +191,6 @@ def prefect_api_url(env: Mapping[str, str] | None = None) -> str | None:
     """``PREFECT_API_URL``, else the one of the active profile in Prefect's
     ``profiles.toml``: what :func:`flows.prefect_server.configured_api_url` finds in the usual
     set-ups, without importing Prefect (a second and more)."""
-    import tomllib
-
     env = os.environ if env is None else env
     url = env.get("PREFECT_API_URL", "").strip()
     if url:
@@ -210,8 +212,6 @@ def prefect(api_url: str | None, credential: Credential | None,
     """An authenticated API call; None when no Prefect API is configured."""
     if not api_url:
         return None
-    from flows.prefect_server import Access, access
-
     got = access(api_url, credential, timeout)
     if got is Access.DOWN:
         return Probe("prefect", False, f"{api_url} svarer ikke")
@@ -259,7 +259,6 @@ def oldest_waiting(s: Session) -> datetime | None:
     from sqlalchemy import func
     from sqlmodel import col, select
 
-    from models.kinds import WAITING
     from models.outbox import OutboxRow
 
     return s.exec(select(func.min(OutboxRow.queued_at))
@@ -269,8 +268,6 @@ def oldest_waiting(s: Session) -> datetime | None:
 def outbox(s: Session, now: datetime, max_wait: timedelta) -> Probe:
     """The oldest waiting message, with its age (fails past ``max_wait``, unless sending is
     paused), and why the mail server could not be reached at the last try, if so."""
-    from letters.delivery.outbox import sender_health
-
     require_aware(now, "now")
     health = sender_health(s)
     oldest = oldest_waiting(s)
@@ -280,8 +277,6 @@ def outbox(s: Session, now: datetime, max_wait: timedelta) -> Probe:
     if oldest is None:
         return Probe("outbox", True, f"ingen beskeder venter{error}", data)
     if oldest.tzinfo is None:  # pragma: no cover - UTCDateTime gives aware values
-        from datetime import UTC
-
         oldest = oldest.replace(tzinfo=UTC)
     age = now - oldest
     data["age_s"] = int(age.total_seconds())
@@ -303,8 +298,6 @@ def last_chase(s: Session) -> datetime | None:
 def chase(s: Session, wheel: Wheel, now: datetime, late: timedelta) -> Probe:
     """The last chase, against the plan: fails when a chase was planned more than ``late``
     ago (while a year is in progress) and none has run since."""
-    from flows.serve import chase_period, wakes
-
     require_aware(now, "now")
     tz = wheel.policy.tz
     last = last_chase(s)

@@ -20,6 +20,7 @@ from flows.artifacts import artifact_key
 from flows.events import HANDLERS, EventRun, event_title
 from flows.report import Artifact, RunReport
 from flows.services import actions
+from flows.services.beats import record_beat
 from flows.services.chase import chase_notes, plan_chase
 from flows.services.digest import digest_message, years_in_progress
 from flows.services.digest import gather as gather_digest
@@ -77,6 +78,8 @@ def chase(st: Setup, as_of: datetime, *, dry_run: bool = False,
                      preview_dir=preview_dir or st.data / "preview", send=send,
                      replan=lambda: plan_chase(st, as_of, year))
     report.messages, report.documents, report.notes = done.messages, done.documents, done.notes
+    if not dry_run:  # for doctor's "last chase" (README "Monitoring")
+        record_beat(st.db, "chase", as_of, latest=True)
     report.notes += chase_notes(st, actions, as_of, year, dry_run=dry_run)
     report.requests = request_rows(st, year, as_of)
     return report

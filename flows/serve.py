@@ -21,6 +21,8 @@ What it does:
 - The job store is APScheduler's ``SQLAlchemyJobStore`` in the application database
   (table ``aarshjul_scheduler_jobs``), with ``coalesce=True``, ``misfire_grace_time`` of
   3 days and ``max_instances=1``; one worker thread, so wake-ups never overlap.
+- Its watchdog (:mod:`flows.watchdog`) writes the heartbeat and alerts the coordinator when
+  Prefect, SMTP or IMAP stays unreachable, a flow run crashed or the outbox waits too long.
 - Every 30 s it checks the Prefect server; after three failed checks in a row it stops with
   status 1 (systemd's ``Restart=on-failure`` then starts serve, and its server, afresh).
 - On SIGTERM or SIGINT it stops taking new work, lets a running wake-up finish, shuts the
@@ -261,6 +263,7 @@ class Serve:
     stopping: bool = False
     health_every: float = 30.0  # seconds between checks of the Prefect server
     desk: Any = None  # flows.desk_runner.DeskRunner: the coordinators' deployments
+    watchdog: Any = None  # flows.watchdog.Watchdog: the heartbeat and the alerts
 
     def now(self) -> datetime:
         return self.clock(self.wheel.policy.tz)
@@ -494,11 +497,15 @@ def serve_forever(
                     )
                 serve.scheduler.resume()
                 _start_desk(serve)
+                if serve.watchdog is not None:
+                    serve.watchdog.start(api_url)
                 if ready is not None:
                     ready.set()
                 code = _watch(stop, api_url, serve.health_every)
                 log.info("stopping: letting a running wake-up finish")
             finally:
+                if serve.watchdog is not None:
+                    serve.watchdog.stop()
                 if serve.desk is not None:
                     serve.desk.stop()
                 serve.scheduler.pause()
