@@ -183,6 +183,9 @@ def print_report(report: RunReport, *, preview: Path | None = None) -> None:
         console.print("Intet at sende.")
     for note in report.notes:
         console.print(f"[yellow]Bemærk:[/yellow] {note}")
+    if report.unreachable:
+        console.print(f"[bold red]Mailserveren kunne ikke nås:[/bold red] {report.unreachable}",
+                      markup=True)
     if report.dry_run:
         where = preview if preview is not None else "(no folder)"
         console.print(
@@ -202,6 +205,11 @@ def _exit_for(report: RunReport) -> None:
         )
     if failed:
         fail(f"failed: {len(failed)} message(s) could not be delivered; see `aarshjul status`.")
+    if report.unreachable:
+        waiting = sum(m.state == "queued" for m in report.messages)
+        fail(f"failed: the mail server could not be reached: {report.unreachable}. "
+             f"{waiting} message(s) wait in the outbox and go out with the next run that "
+             "reaches it; see `aarshjul status` and `aarshjul doctor`.")
 
 
 # --- verbs -------------------------------------------------------------------------------
@@ -288,7 +296,7 @@ def status(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Who has handed in what, with failed and uncertain sends."""
-    from flows.services.outbox import paused, pending_count, send_problems
+    from flows.services.outbox import paused, pending_count, send_problems, sender_state
     from flows.services.readings import submission_readings
     from flows.services.status import action_log, request_rows, submission_rows
 
@@ -299,6 +307,7 @@ def status(
     problems = send_problems(st, year)
     pending = pending_count(st, year)
     held = paused(st)
+    sender = sender_state(st)
     read = submission_readings(st, year)
     if as_json:
         doc = {
@@ -308,12 +317,14 @@ def status(
             "pending": pending,
             "requests": [_row_json(r, read.get((r.committee, r.deliverable))) for r in rows],
             "problems": problems,
+            "sender": sender,
             "submissions": submission_rows(st, year),
             "actions": action_log(st, year),
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     _print_status(st, year, at, rows, read, problems, pending, held)
+    _print_sender(st, sender, pending)
     _print_actions(action_log(st, year))
 
 
@@ -365,6 +376,15 @@ def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dic
             )
     else:
         console.print("Ingen fejlede eller usikre afsendelser.")
+
+
+def _print_sender(st: Setup, sender: dict[str, Any], pending: int) -> None:
+    """Why the mail server could not be reached at the last try, while messages wait."""
+    if not sender["last_error"] or not pending:
+        return
+    when = dansk_tid(datetime.fromisoformat(sender["last_error_at"]))
+    print(f"Mailserveren kunne ikke nås ved sidste forsøg ({when}): {sender['last_error']}")
+    print("Beskederne venter i udbakken; `aarshjul doctor` prøver forbindelsen.")
 
 
 ACTION_DA = {"extend": "forlænget", "excuse": "fritaget", "reopen": "genåbnet",
