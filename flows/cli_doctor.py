@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,9 +20,17 @@ from flows import health
 from flows.common import DEFAULT_CONFIG, ConfigOption, settings_or_exit
 from flows.health import Probe
 from flows.prefect_auth import CredentialError, from_settings
+from flows.serve import chase_period, wakes
 from flows.settings import Settings
 from models.config import load
+from models.dates import dansk_tid
+from models.plan import require_aware
 from models.problems import ConfigError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.wheel import Wheel
 
 LABEL = {
     "config": "årshjul", "database": "database", "smtp": "smtp", "imap": "imap",
@@ -76,11 +84,35 @@ def _state(settings: Settings, wheel: Any, now: datetime) -> list[Probe]:
             if wheel is None:
                 out.append(Probe("chase", False, "ikke undersøgt: årshjulet kan ikke læses"))
             else:
-                out.append(health.chase(s, wheel, now, timedelta(minutes=settings.chase_late)))
+                out.append(chase(s, wheel, now, timedelta(minutes=settings.chase_late)))
             out.append(health.alerts(s, tz))
     finally:
         engine.dispose()
     return out
+
+
+def chase(s: Session, wheel: Wheel, now: datetime, late: timedelta) -> Probe:
+    """The last chase, against the plan: fails when a chase was planned more than ``late``
+    ago (while a year is in progress) and none has run since."""
+    require_aware(now, "now")
+    tz = wheel.policy.tz
+    last = health.last_chase(s)
+    data = {"last": last.isoformat() if last else None}
+    seen = f"sidste rykkerkørsel {dansk_tid(last.astimezone(tz))}" if last else \
+        "ingen rykkerkørsel endnu"
+    first, end = chase_period(wheel)
+    today = now.astimezone(tz).date()
+    if not first <= today <= end + timedelta(days=1):
+        return Probe("chase", True, f"{seen}; intet cykelår i gang", data)
+    planned = wakes(wheel, now - timedelta(days=14), now)
+    if not planned:
+        return Probe("chase", True, f"{seen}; ingen planlagt endnu", data)
+    due = planned[-1].at
+    data["planned"] = due.isoformat()
+    if (last is not None and last >= due) or now - due <= late:
+        return Probe("chase", True, seen, data)
+    return Probe("chase", False, f"rykkerkørslen {dansk_tid(due.astimezone(tz))} er ikke kørt "
+                 f"({seen}; grænse {health.age_da(late)})", data)
 
 
 def checks(settings: Settings, now: datetime) -> list[Probe]:

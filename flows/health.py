@@ -11,7 +11,8 @@ IMAP probes name their server by its redacted URL, and whatever a server echoes 
 - :func:`imap`: connect, login, select the mailbox;
 - :func:`prefect`: an authenticated API call (``GET /api/admin/version``; ``/api/health``
   answers without the credential, so it cannot tell a wrong one);
-- :func:`heartbeat`, :func:`outbox`, :func:`chase`, :func:`alerts`: what the database says.
+- :func:`heartbeat`, :func:`outbox`, :func:`alerts`: what the database says (the last
+  chase against the plan: :func:`flows.cli_doctor.chase`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flows.prefect_server import Access, access
-from flows.serve import chase_period, wakes
 from letters.delivery.outbox import sender_health
 from letters.delivery.transports import SmtpTransport, TransientFailure
 from letters.imap_url import parse_imap_url
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from flows.prefect_auth import Credential
-    from models.wheel import Wheel
 
 
 @dataclass(frozen=True)
@@ -293,30 +292,6 @@ def last_chase(s: Session) -> datetime | None:
 
     beat = s.get(Heartbeat, "chase")
     return beat.at if beat is not None else None
-
-
-def chase(s: Session, wheel: Wheel, now: datetime, late: timedelta) -> Probe:
-    """The last chase, against the plan: fails when a chase was planned more than ``late``
-    ago (while a year is in progress) and none has run since."""
-    require_aware(now, "now")
-    tz = wheel.policy.tz
-    last = last_chase(s)
-    data = {"last": last.isoformat() if last else None}
-    seen = f"sidste rykkerkørsel {dansk_tid(last.astimezone(tz))}" if last else \
-        "ingen rykkerkørsel endnu"
-    first, end = chase_period(wheel)
-    today = now.astimezone(tz).date()
-    if not first <= today <= end + timedelta(days=1):
-        return Probe("chase", True, f"{seen}; intet cykelår i gang", data)
-    planned = wakes(wheel, now - timedelta(days=14), now)
-    if not planned:
-        return Probe("chase", True, f"{seen}; ingen planlagt endnu", data)
-    due = planned[-1].at
-    data["planned"] = due.isoformat()
-    if (last is not None and last >= due) or now - due <= late:
-        return Probe("chase", True, seen, data)
-    return Probe("chase", False, f"rykkerkørslen {dansk_tid(due.astimezone(tz))} er ikke kørt "
-                 f"({seen}; grænse {age_da(late)})", data)
 
 
 def alerts(s: Session, tz: Any) -> Probe:

@@ -32,7 +32,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flows import health
+from flows.prefect_server import configured_api_url
 from flows.services.beats import record_beat
+from flows.settings import Settings
 from letters.delivery import enqueue
 from letters.mail import Outgoing
 from models.dates import dansk_tid
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 
     from flows.prefect_auth import Credential
     from flows.services.setup import Setup
-    from flows.settings import Settings
 
 log = logging.getLogger("aarshjul.watchdog")
 
@@ -172,7 +173,7 @@ def save_state(engine: Engine, state: Mapping[str, Open], now: datetime) -> None
 
 
 def crashed_runs(since: datetime) -> list[tuple[str, str, str]]:
-    """(id, name, state) of the flow runs that crashed or failed since ``since``."""
+    """(id, "flow «run»", state) of the flow runs that crashed or failed since ``since``."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -188,7 +189,9 @@ def crashed_runs(since: datetime) -> list[tuple[str, str, str]]:
         expected_start_time=FlowRunFilterExpectedStartTime(after_=since))  # type: ignore[arg-type]  # pydantic takes a datetime
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=flt, limit=50)
-    return [(str(r.id), r.name, str(r.state_type.value if r.state_type else "?")) for r in runs]
+        flows = {f: client.read_flow(f).name for f in {r.flow_id for r in runs}}
+    return [(str(r.id), f"{flows[r.flow_id]} «{r.name}»",
+             str(r.state_type.value if r.state_type else "?")) for r in runs]
 
 
 def publish_artifact(state: Mapping[str, Open], alerts: Sequence[Alert], tz: Any) -> None:
@@ -206,6 +209,14 @@ def publish_artifact(state: Mapping[str, Open], alerts: Sequence[Alert], tz: Any
         client.create_artifact(artifact=ArtifactCreate(
             type="markdown", key=ARTIFACT_KEY, description="Vagtens alarmer",
             data="\n".join(lines).replace("<", "&lt;")))
+
+
+def deployed_round(st: Setup) -> list[Alert]:
+    """One round in a flow run of the deployment ``aarshjul-watchdog/vagt`` (deploy mode):
+    the worker's settings and Prefect API, beating ``watchdog``."""
+    dog = Watchdog(Settings.from_env(), lambda: st, name="watchdog")
+    dog.api_url = configured_api_url()
+    return dog.round()
 
 
 class Watchdog:

@@ -36,6 +36,7 @@ from flows.artifacts import artifact_key, progress, summary_markdown, table_rows
 from flows.binding import binding, current_binding
 from flows.report import RunReport
 from flows.services.setup import Refused
+from flows.watchdog import deployed_round
 from models.dates import dansk_dato, dansk_tid
 
 T = TypeVar("T")
@@ -352,3 +353,10 @@ ACTION_FLOWS: dict[str, Any] = {
     "extend": extend_flow, "excuse": excuse_flow, "reopen": reopen_flow,
     "resend": resend_flow, "pause": pause_flow, "resume": resume_flow, "digest": digest_flow,
 }
+
+
+@flow(name="aarshjul-watchdog", flow_run_name=lambda: _name("vagt"), persist_result=False)
+def watchdog_flow() -> int:
+    """Vagten (deploy mode, every 5 minutes): one round of the watchdog of
+    :mod:`flows.watchdog`, beating ``watchdog``; the number of alerts it sent."""
+    return len(deployed_round(binding().setup))

@@ -45,6 +45,9 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     assert (sched.kind, sched.expression) == ("cron", "0 9 * * 1-5")
     assert sched.timezone == "Europe/Copenhagen"
     desk = {name: specs.pop(name) for name in [d.name for d in DESK]}
+    watch = specs.pop("vagt")  # serve's watchdog, every 5 minutes
+    assert watch.entrypoint == "flows/workflows.py:watchdog_flow" and watch.parameters == {}
+    assert [(w.kind, w.expression) for w in watch.schedules] == [("cron", "*/5 * * * *")]
     assert set(specs) == {e.key for e in wheel.events}
     assert all(d.schedules == () for n, d in desk.items() if n != "ugeoversigt")
     opf = specs["opfordring"]
@@ -103,6 +106,8 @@ def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
     assert chase["work_pool"]["name"] == "aarshjul"
     assert {e.key for e in wheel.events} <= set(deps)
     assert {d.name for d in DESK} <= set(deps)
+    assert deps["vagt"]["entrypoint"] == "flows/workflows.py:watchdog_flow"
+    assert deps["vagt"]["schedules"][0]["cron"] == "*/5 * * * *"
     assert all("config" not in d["parameters"] for d in deps.values())  # the flows take none
 
 

@@ -194,3 +194,48 @@ def test_rounds_alert_once_by_log_and_mail_then_recovery_and_a_restart_does_not_
     assert beat is not None and beat.at == clock.now and not beat.stopped
     assert load_state(engine) == {}
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- deploy mode
+
+
+def test_the_watchdog_flow_alerts_a_crashed_run_once_with_an_artifact(
+        prefect_harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The deployment's flow (``aarshjul-watchdog``) under a real Prefect server: a failed
+    run is alerted once (artifact ``aarshjul-vagt``, e-mail of kind alert), not twice."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from flows import workflows as W
+    from models.db import session
+    from models.watch import Heartbeat
+    from tests.dbtools import database
+    from tests.flows.helpers import flow_at, mailbox, make_setup
+
+    @flow(name="aarshjul-test-fails", persist_result=False)
+    def fails() -> None:
+        raise RuntimeError("boom")
+
+    state = fails(return_state=True)
+    assert state.is_failed()
+    run_id = str(state.state_details.flow_run_id)
+    with database("sqlite", tmp_path) as eng:
+        st = make_setup(eng, tmp_path)
+        first = flow_at(W.watchdog_flow, st, "2012-03-01T09:00")
+        state_after = load_state(eng)
+        again = flow_at(W.watchdog_flow, st, "2012-03-01T09:05")
+        with session(eng) as s:
+            beat = s.get(Heartbeat, "watchdog")
+    assert first >= 1 and f"{CRASH}{run_id}" in state_after
+    assert state_after[f"{CRASH}{run_id}"].alerted
+    assert again == 0  # alerted once: the next round says nothing of it
+    assert beat is not None and not beat.stopped
+    mails = [m for m in mailbox(tmp_path) if m["X-Aarshjul-Kind"] == "alert"]
+    assert any("aarshjul-test-fails" in m.get_body().get_content() for m in mails)
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as c:
+        vagt = c.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["aarshjul-vagt"])))
+    assert vagt and any("aarshjul-test-fails" in str(a.data) and "gik ned" in str(a.data)
+                        for a in vagt)
