@@ -23,7 +23,6 @@ from flows.prefect_auth import CredentialError, from_settings
 from flows.serve import chase_period, wakes
 from flows.settings import Settings
 from models.config import load
-from models.dates import dansk_tid
 from models.plan import require_aware
 from models.problems import ConfigError
 
@@ -98,10 +97,13 @@ def chase(s: Session, wheel: Wheel, now: datetime, late: timedelta) -> Probe:
     tz = wheel.policy.tz
     last = health.last_chase(s)
     data = {"last": last.isoformat() if last else None}
-    seen = f"sidste rykkerkørsel {dansk_tid(last.astimezone(tz))}" if last else \
+    seen = f"sidste rykkerkørsel {health.dansk_tid(last.astimezone(tz))}" if last else \
         "ingen rykkerkørsel endnu"
-    first, end = chase_period(wheel)
     today = now.astimezone(tz).date()
+    years = wheel.policy.years
+    if not years[0] <= today.year <= years[1] + 1:  # cheap: no plan needed
+        return Probe("chase", True, f"{seen}; intet cykelår i gang", data)
+    first, end = chase_period(wheel)
     if not first <= today <= end + timedelta(days=1):
         return Probe("chase", True, f"{seen}; intet cykelår i gang", data)
     planned = wakes(wheel, now - timedelta(days=14), now)
@@ -111,7 +113,8 @@ def chase(s: Session, wheel: Wheel, now: datetime, late: timedelta) -> Probe:
     data["planned"] = due.isoformat()
     if (last is not None and last >= due) or now - due <= late:
         return Probe("chase", True, seen, data)
-    return Probe("chase", False, f"rykkerkørslen {dansk_tid(due.astimezone(tz))} er ikke kørt "
+    when = health.dansk_tid(due.astimezone(tz))
+    return Probe("chase", False, f"rykkerkørslen {when} er ikke kørt "
                  f"({seen}; grænse {health.age_da(late)})", data)
 
 

@@ -30,7 +30,7 @@ from flows.prefect_server import Access, access
 from letters.delivery.outbox import sender_health
 from letters.delivery.transports import SmtpTransport, TransientFailure
 from letters.imap_url import parse_imap_url
-from models.dates import dansk_tid
+from models.dates import MAANEDER
 from models.kinds import WAITING
 from models.plan import require_aware
 
@@ -65,6 +65,12 @@ def age_da(delta: timedelta) -> str:
     if hours < 48:
         return f"{hours} t {rest} min" if rest else f"{hours} t"
     return f"{hours // 24} døgn"
+
+
+def dansk_tid(t: datetime) -> str:
+    """``1. maj 2012 kl. 09.00`` (as :func:`models.dates.dansk_tid`, without loading Babel:
+    doctor stays under a second)."""
+    return f"{t.day}. {MAANEDER[t.month - 1]} {t.year} kl. {t:%H.%M}"
 
 
 def _why(exc: BaseException) -> str:

@@ -37,7 +37,6 @@ from flows.services.beats import record_beat
 from flows.settings import Settings
 from letters.delivery import enqueue
 from letters.mail import Outgoing
-from models.dates import dansk_tid
 from models.kinds import AlertChange, MessageKind
 from models.plan import require_aware
 
@@ -97,7 +96,7 @@ class Alert:
     def text_da(self, tz: Any) -> str:
         what = WHAT_DA.get(self.check, "En flowkørsel" if self.check.startswith(CRASH)
                            else self.check)
-        since = dansk_tid(self.since.astimezone(tz))
+        since = health.dansk_tid(self.since.astimezone(tz))
         if self.change == AlertChange.RECOVERED:
             return f"{what} er i orden igen (fejlede fra {since}): {self.detail}"
         if self.check.startswith(CRASH):
@@ -203,8 +202,9 @@ def publish_artifact(state: Mapping[str, Open], alerts: Sequence[Alert], tz: Any
     lines += [f"- {a.text_da(tz)}" for a in alerts]
     opened = [o for o in state.values() if o.alerted]
     lines += ["", "## Åbne alarmer", ""]
-    lines += [f"- {WHAT_DA.get(o.check, o.check)} siden {dansk_tid(o.since.astimezone(tz))}: "
-              f"{o.detail}" for o in opened] or ["Ingen."]
+    lines += [f"- {WHAT_DA.get(o.check, o.check)} siden "
+              f"{health.dansk_tid(o.since.astimezone(tz))}: {o.detail}" for o in opened
+              ] or ["Ingen."]
     with get_client(sync_client=True) as client:
         client.create_artifact(artifact=ArtifactCreate(
             type="markdown", key=ARTIFACT_KEY, description="Vagtens alarmer",
