@@ -119,6 +119,11 @@ def test_compose_and_units_are_well_formed() -> None:
         for key in ("User=", "WorkingDirectory=", "EnvironmentFile=", "Restart=on-failure",
                     "KillSignal=SIGTERM", "TimeoutStopSec=", "ExecStart="):
             assert key in text, (unit, key)
+    doctor = (ROOT / "deploy" / "aarshjul-doctor.service").read_text(encoding="utf-8")
+    for key in ("Type=oneshot", "UMask=0077", "aarshjul doctor", "LoadCredential=prefect-auth"):
+        assert key in doctor, key
+    timer = (ROOT / "deploy" / "aarshjul-doctor.timer").read_text(encoding="utf-8")
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
     env = (ROOT / "deploy" / "aarshjul.env.example").read_text(encoding="utf-8")
     for key in ("AARSHJUL_DATABASE_URL=", "AARSHJUL_SMTP_URL=", "PREFECT_API_URL=",
                 "PREFECT_HOME="):
