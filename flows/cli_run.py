@@ -453,6 +453,9 @@ def resume(
         report = deliver(st)
         sent, failed = len(report.sent), len(report.failed)
         print(f"{sent} waiting message(s) sent" + (f", {failed} failed." if failed else "."))
+        if report.unreachable:
+            fail(f"failed: the mail server could not be reached: {report.unreachable}. "
+                 "The messages wait in the outbox; see `aarshjul doctor`.")
         if failed:
             fail("failed: see `aarshjul status`.")
 

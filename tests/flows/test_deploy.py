@@ -161,6 +161,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
     from flows.prefect_server import use_api
     from models.db import make_engine
     from models.outbox import OutboxRow
+    from models.watch import Heartbeat
     from tests.smtpd import serve as smtp_serve
 
     srv, base_env = server
@@ -218,6 +219,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             for name, params in (
                 ("aarshjul-event/opfordring", {"year": 2027}),
                 ("aarshjul-chase/rykkerkoersel", {}),
+                ("aarshjul-watchdog/vagt", {}),  # serve's watchdog, on a worker
             ):
                 fr = run_deployment(name=name, parameters=params, timeout=0)
                 _run([str(bin_dir / "prefect"), "worker", "start", "--pool", "p-test",
@@ -228,11 +230,13 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
     engine = make_engine(db_url)
     with Session(engine) as s:
         rows = list(s.exec(select(OutboxRow)).all())
+        beat = s.get(Heartbeat, "watchdog")
     engine.dispose()
     letters = [r for r in rows if r.kind == "letter"]
     assert len(letters) == 7 and {r.year for r in letters} == {2027}
     assert [r for r in rows if r.kind == "reminder"] == []  # opened now: nothing due yet
     assert all(r.status == "sent" for r in rows)
+    assert beat is not None and not beat.stopped  # the watchdog deployment's round beat
     got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "letter"]
     assert len(got) == 7
 

@@ -100,6 +100,19 @@ def test_a_run_that_reaches_the_server_again_passes(env: Path,
     assert "Mailserveren kunne ikke nås" not in s.stdout
 
 
+def test_resume_that_cannot_reach_the_server_fails(env: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.smtpd import free_port
+
+    assert cli("pause").exit_code == 0
+    assert cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00"
+               ).exit_code == 0  # paused: queued, nothing tried
+    monkeypatch.setenv("AARSHJUL_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    r = cli("resume")
+    assert r.exit_code == 1 and "the mail server could not be reached" in r.stderr
+    assert "connection refused" in r.stderr
+
+
 VERBS = [
     ["check"], ["plan", "--year", "2012"], ["status", "--year", "2012"],
     ["run", "opfordring", "--year", "2012"], ["chase"], ["pause"], ["resume"], ["doctor"],
