@@ -224,10 +224,10 @@ def prefect(api_url: str | None, credential: Credential | None,
         how = "afviste legitimationen" if credential is not None else \
             "kræver legitimation (sæt AARSHJUL_PREFECT_AUTH_FILE)"
         return Probe("prefect", False, f"{api_url} {how} (401)")
-    if got is Access.OPEN and credential is not None:
-        return Probe("prefect", True, f"{api_url} svarer, men også uden legitimation")
-    return Probe("prefect", True, f"{api_url} svarer" + (
-        " og tager legitimationen" if got is Access.GRANTED else ""))
+    if got is Access.OPEN:  # README "Security": the API must ask for the credential
+        return Probe("prefect", False, f"{api_url} svarer uden legitimation: alle, der når "
+                     "den, kan starte kørslerne (sæt PREFECT_SERVER_API_AUTH_STRING)")
+    return Probe("prefect", True, f"{api_url} svarer og tager legitimationen")
 
 
 # --- what the database says -----------------------------------------------------------------

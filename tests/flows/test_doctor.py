@@ -81,12 +81,14 @@ def beat(tmp: Path, name: str, at: datetime, *, stopped: bool = False) -> None:
 
 @contextlib.contextmanager
 def prefect_api(secret: str = PREFECT_SECRET) -> Iterator[str]:
-    """``/api/health`` open, ``/api/admin/version`` only with ``Authorization: Basic``."""
+    """``/api/health`` open, ``/api/admin/version`` only with ``Authorization: Basic``
+    (``secret`` empty: open to anyone, a server without auth)."""
     want = "Basic " + base64.b64encode(secret.encode()).decode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/api/health" or self.headers.get("Authorization") == want:
+            if (self.path == "/api/health" or not secret
+                    or self.headers.get("Authorization") == want):
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b'"3.9.1"')
@@ -234,6 +236,15 @@ def test_prefect_refuses_a_wrong_credential_though_its_health_answers(
     assert failing(code, found) == {"prefect"}
     assert "afviste legitimationen (401)" in found["prefect"]["detail"]
     assert "not-the-password" not in r.output
+
+
+def test_prefect_open_to_anyone(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Prefect API that answers without any credential fails: anyone could start runs."""
+    with prefect_api(secret="") as api:
+        monkeypatch.setenv("PREFECT_API_URL", api)
+        code, found = checks()
+    assert failing(code, found) == {"prefect"}
+    assert "svarer uden legitimation" in found["prefect"]["detail"]
 
 
 def test_prefect_without_a_credential(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
