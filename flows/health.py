@@ -226,8 +226,10 @@ def prefect(api_url: str | None, credential: Credential | None,
         return Probe("prefect", False, f"{api_url} {how} (401)")
     if got is Access.OPEN:  # README "Security": the API must ask for the credential
         return Probe("prefect", False, f"{api_url} svarer uden legitimation: alle, der når "
-                     "den, kan starte kørslerne (sæt PREFECT_SERVER_API_AUTH_STRING)")
-    return Probe("prefect", True, f"{api_url} svarer og tager legitimationen")
+                     "den, kan starte kørslerne (sæt PREFECT_SERVER_API_AUTH_STRING)",
+                     {"answers": True})
+    return Probe("prefect", True, f"{api_url} svarer og tager legitimationen",
+                 {"answers": True})
 
 
 # --- what the database says -----------------------------------------------------------------

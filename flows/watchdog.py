@@ -230,6 +230,7 @@ class Watchdog:
         self.api_url: str | None = None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.every = settings.heartbeat_every
+        self.prefect_answers = False  # this round: the Prefect API answered
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -241,6 +242,7 @@ class Watchdog:
         grace = timedelta(minutes=self.settings.watch_grace)
         seen: list[Observation] = []
         forget: set[str] = set()
+        self.prefect_answers = False
         for name, probe in (("prefect", health.prefect(self.api_url, self.credential)
                              if self.api_url else None),
                             ("smtp", health.smtp(self.settings.smtp_url)
@@ -250,6 +252,8 @@ class Watchdog:
                 forget.add(name)
             else:
                 seen.append(Observation(name, probe.ok, probe.detail, grace))
+                if name == "prefect":  # answers (even when open to anyone: then it fails)
+                    self.prefect_answers = bool(probe.data.get("answers"))
         st = self.setup()
         with session(st.db) as s:
             probe = health.outbox(s, now, timedelta(minutes=self.settings.outbox_max_wait))
@@ -258,7 +262,7 @@ class Watchdog:
                     and age > timedelta(minutes=self.settings.outbox_max_wait))
         seen.append(Observation("outbox", not too_long, probe.detail))
         crashes = {c for c in state if c.startswith(CRASH)}
-        if self.api_url and all(o.ok for o in seen if o.check == "prefect"):
+        if self.prefect_answers:
             try:
                 found = crashed_runs(now - CRASH_WINDOW)
             except Exception as exc:
@@ -280,7 +284,7 @@ class Watchdog:
         save_state(st.db, new, now)
         if alerts:
             works = {o.check: o.ok for o in seen}
-            self.notify(st, new, alerts, now, prefect=works.get("prefect", False),
+            self.notify(st, new, alerts, now, prefect=self.prefect_answers,
                         smtp=works.get("smtp", True))
         return alerts
 
