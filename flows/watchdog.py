@@ -51,6 +51,10 @@ log = logging.getLogger("aarshjul.watchdog")
 CRASH = "crash:"  # a crashed flow run's check: crash:<flow run id>
 CRASH_WINDOW = timedelta(hours=24)
 ARTIFACT_KEY = "aarshjul-vagt"
+# The coordinators' actions and a receipt fail their run when they refuse (the refusal is
+# their artifact, or the CLI's message): a failed one is not a crash; a crashed one is.
+REFUSING_FLOWS = frozenset({"aarshjul-receipt", "aarshjul-extend", "aarshjul-excuse", "aarshjul-reopen",
+                            "aarshjul-resend", "aarshjul-pause", "aarshjul-resume"})
 WHAT_DA = {"prefect": "Prefect-serveren", "smtp": "Mailserveren (SMTP)",
            "imap": "Postkassen (IMAP)", "outbox": "Udbakken"}
 
@@ -189,8 +193,9 @@ def crashed_runs(since: datetime) -> list[tuple[str, str, str]]:
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=flt, limit=50)
         flows = {f: client.read_flow(f).name for f in {r.flow_id for r in runs}}
-    return [(str(r.id), f"{flows[r.flow_id]} «{r.name}»",
-             str(r.state_type.value if r.state_type else "?")) for r in runs]
+    return [(str(r.id), f"{flows[r.flow_id]} «{r.name}»", str(r.state_type.value))
+            for r in runs if r.state_type is not None and not (
+                r.state_type == StateType.FAILED and flows[r.flow_id] in REFUSING_FLOWS)]
 
 
 def publish_artifact(state: Mapping[str, Open], alerts: Sequence[Alert], tz: Any) -> None:
