@@ -53,8 +53,9 @@ CRASH_WINDOW = timedelta(hours=24)
 ARTIFACT_KEY = "aarshjul-vagt"
 # The coordinators' actions and a receipt fail their run when they refuse (the refusal is
 # their artifact, or the CLI's message): a failed one is not a crash; a crashed one is.
-REFUSING_FLOWS = frozenset({"aarshjul-receipt", "aarshjul-extend", "aarshjul-excuse", "aarshjul-reopen",
-                            "aarshjul-resend", "aarshjul-pause", "aarshjul-resume"})
+REFUSING_FLOWS = frozenset({"aarshjul-receipt", "aarshjul-extend", "aarshjul-excuse",
+                            "aarshjul-reopen", "aarshjul-resend", "aarshjul-pause",
+                            "aarshjul-resume"})
 WHAT_DA = {"prefect": "Prefect-serveren", "smtp": "Mailserveren (SMTP)",
            "imap": "Postkassen (IMAP)", "outbox": "Udbakken"}
 
