@@ -146,6 +146,11 @@ def _years(report: RunReport) -> list[int | None]:
     return list(years) if years else [None]
 
 
+def _md_text(text: str) -> str:
+    """``text`` shown as it is in Markdown: no link, image, emphasis or HTML from it."""
+    return re.sub(r"([\\`*_\[\]()<>!#|])", r"\\\1", text)
+
+
 def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None) -> str:
     """The Danish summary of a run: what went out, what is late or missing, notes."""
     rows = report.requests if requests is None else requests
@@ -172,6 +177,11 @@ def summary_markdown(report: RunReport, requests: list[RequestRow] | None = None
         lines += [_message_line(m) for m in out[:MAX_LISTED]]
         if len(out) > MAX_LISTED:
             lines.append(f"- … og {len(out) - MAX_LISTED} flere")
+
+    if report.unreachable:
+        lines += ["", "## Mailserveren kunne ikke nås", "",
+                  f"{_md_text(report.unreachable)}. Beskederne venter i udbakken; kørslen "
+                  "fejlede (se `aarshjul doctor`)."]
 
     trouble = [m for m in report.messages if m.state in ("failed", "uncertain")]
     if trouble:

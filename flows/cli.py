@@ -14,6 +14,7 @@ from flows import (
     cli_actions,
     cli_backup,
     cli_data,
+    cli_doctor,
     cli_intake,
     cli_ops,
     cli_outputs,
@@ -42,6 +43,7 @@ cli_actions.register(app)
 cli_intake.register(app)
 cli_backup.register(app)
 cli_records.register(app)
+cli_doctor.register(app)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from flows.deploy import PROJECT, deploy_all, deploy_warnings, deployment_specs
 from flows.desk_runner import DeskRunner
 from flows.prefect_server import ServerError, configured_api_url, ensure_server
 from flows.serve import DEFAULT_POLL, FlowRunner, Serve, ServeSetup, serve_forever
+from flows.watchdog import Watchdog
 
 
 def _logging(level: str) -> None:
@@ -87,6 +88,7 @@ def serve(
         poll=timedelta(minutes=settings.imap_poll) if settings.imap_poll else DEFAULT_POLL,
     )
     setup = ServeSetup(settings, srv)
+    srv.watchdog = Watchdog(settings, lambda: setup(), credential=credential)
     try:
         code = serve_forever(
             srv, server=partial(ensure_server, port=prefect_port or None, credential=credential)

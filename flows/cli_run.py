@@ -194,6 +194,9 @@ def print_report(report: RunReport, *, preview: Path | None = None) -> None:
         console.print("Intet at sende.")
     for note in report.notes:
         console.print(f"[yellow]Bemærk:[/yellow] {note}")
+    if report.unreachable:
+        console.print(f"[bold red]Mailserveren kunne ikke nås:[/bold red] {report.unreachable}",
+                      markup=True)
     if report.dry_run:
         where = preview if preview is not None else "(no folder)"
         console.print(
@@ -213,6 +216,11 @@ def _exit_for(report: RunReport) -> None:
         )
     if failed:
         fail(f"failed: {len(failed)} message(s) could not be delivered; see `aarshjul status`.")
+    if report.unreachable:
+        waiting = sum(m.state == "queued" for m in report.messages)
+        fail(f"failed: the mail server could not be reached: {report.unreachable}. "
+             f"{waiting} message(s) wait in the outbox and go out with the next run that "
+             "reaches it; see `aarshjul status` and `aarshjul doctor`.")
 
 
 # --- verbs -------------------------------------------------------------------------------
@@ -300,7 +308,7 @@ def status(
 ) -> None:
     """Who has handed in what, with failed and uncertain sends."""
     from flows.services.intake_desk import held_json, held_messages
-    from flows.services.outbox import paused, pending_count, send_problems
+    from flows.services.outbox import paused, pending_count, send_problems, sender_state
     from flows.services.readings import submission_readings
     from flows.services.status import action_log, request_rows, submission_rows
 
@@ -311,6 +319,7 @@ def status(
     problems = send_problems(st, year)
     pending = pending_count(st, year)
     held = paused(st)
+    sender = sender_state(st)
     read = submission_readings(st, year)
     if as_json:
         doc = {
@@ -320,6 +329,7 @@ def status(
             "pending": pending,
             "requests": [_row_json(r, read.get((r.committee, r.deliverable))) for r in rows],
             "problems": problems,
+            "sender": sender,
             "submissions": submission_rows(st, year),
             "actions": action_log(st, year),
             "held": held_json(st, year),
@@ -328,6 +338,7 @@ def status(
         return
     _print_status(st, year, at, rows, read, problems, pending, held)
     _print_held(st, held_messages(st, year))
+    _print_sender(st, sender, pending)
     _print_actions(action_log(st, year))
 
 
@@ -388,6 +399,15 @@ def _print_status(st: Setup, year: int, at: datetime, rows: list[Any], read: dic
             )
     else:
         console.print("Ingen fejlede eller usikre afsendelser.")
+
+
+def _print_sender(st: Setup, sender: dict[str, Any], pending: int) -> None:
+    """Why the mail server could not be reached at the last try, while messages wait."""
+    if not sender["last_error"] or not pending:
+        return
+    when = dansk_tid(datetime.fromisoformat(sender["last_error_at"]))
+    print(f"Mailserveren kunne ikke nås ved sidste forsøg ({when}): {sender['last_error']}")
+    print("Beskederne venter i udbakken; `aarshjul doctor` prøver forbindelsen.")
 
 
 ACTION_DA = {"extend": "forlænget", "excuse": "fritaget", "reopen": "genåbnet",
@@ -457,6 +477,9 @@ def resume(
         report = deliver(st)
         sent, failed = len(report.sent), len(report.failed)
         print(f"{sent} waiting message(s) sent" + (f", {failed} failed." if failed else "."))
+        if report.unreachable:
+            fail(f"failed: the mail server could not be reached: {report.unreachable}. "
+                 "The messages wait in the outbox; see `aarshjul doctor`.")
         if failed:
             fail("failed: see `aarshjul status`.")
 

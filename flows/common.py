@@ -77,15 +77,25 @@ def settings_or_exit(config: Path, data_dir: Path | None = None) -> Settings:
     try:
         return Settings.from_env(config=config, data_dir=data_dir)
     except SettingsError as exc:
-        for p in exc.problems:
-            print(p, file=sys.stderr)
-        fail("refused: fix the environment; nothing was run.")
+        _bad_environment(exc)
+
+
+def _bad_environment(exc: SettingsError) -> NoReturn:
+    """A malformed variable is a usage error: one line each (no password), exit 2."""
+    for p in exc.problems:
+        print(p, file=sys.stderr)
+    print("refused: fix the environment; nothing was run.", file=sys.stderr)
+    raise typer.Exit(2)
 
 
 def prefect_credential() -> Credential | None:
     """The Prefect credential of the settings (AARSHJUL_PREFECT_AUTH_FILE or the systemd
     credential prefect-auth), checked; None when none is configured; a refusal exits 1."""
     try:
-        return from_settings(Settings.from_env())
-    except (CredentialError, SettingsError) as exc:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        _bad_environment(exc)
+    try:
+        return from_settings(settings)
+    except CredentialError as exc:
         fail(f"refused: {exc}")

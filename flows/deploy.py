@@ -33,6 +33,7 @@ no schedule, that a coordinator runs from the UI (``dry_run`` on by default):
 (a message the intake held), ``aarshjul-event/koer-nu`` (run one event now) and
 ``aarshjul-digest/ugeoversigt`` (in ``deploy`` mode on a schedule: weekdays at
 ``send_time``, sending on the digest's day only).
+``aarshjul-watchdog/vagt`` runs serve's watchdog (:mod:`flows.watchdog`) every 5 minutes.
 In serve mode serve registers the same desk deployments and carries out their runs itself
 (:mod:`flows.desk_runner`).
 
@@ -58,6 +59,8 @@ CHASE_ENTRY = "flows/workflows.py:chase_flow"
 EVENT_ENTRY = "flows/workflows.py:event_flow"
 INTAKE_ENTRY = "flows/workflows.py:intake_flow"
 INTAKE_CRON = "*/10 * * * *"  # README "Replies by e-mail": every 10 minutes
+WATCHDOG_ENTRY = "flows/workflows.py:watchdog_flow"
+WATCHDOG_CRON = "*/5 * * * *"
 TAGS = ("aarshjul",)
 
 
@@ -216,7 +219,20 @@ def deployment_specs(wheel: Wheel, now: datetime | None = None) -> list[Deployme
                 tags=(*TAGS, e.key, e.do),
             )
         )
-    return specs + desk_specs(wheel, now=now)
+    return [*specs, *desk_specs(wheel, now=now), watchdog_spec(wheel, now)]
+
+
+def watchdog_spec(wheel: Wheel, now: datetime | None = None) -> DeploymentSpec:
+    """``aarshjul-watchdog/vagt``: serve's watchdog as a deployment (README "Monitoring"),
+    every 5 minutes while the policy runs."""
+    tz = wheel.policy.timezone
+    schedules: tuple[ScheduleSpec, ...] = () if _over(wheel, now) else (
+        ScheduleSpec("cron", WATCHDOG_CRON, tz, slug="vagt"),)
+    return DeploymentSpec(
+        name="vagt", entrypoint=WATCHDOG_ENTRY, parameters={}, schedules=schedules,
+        description="Vagten: hjerteslag, og en alarm til koordinatoren når SMTP eller IMAP "
+                    "ikke svarer, en kørsel går ned, eller udbakken venter for længe.",
+        tags=(*TAGS, "watchdog"))
 
 
 def _schedule(spec: ScheduleSpec) -> Any:

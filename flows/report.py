@@ -81,6 +81,9 @@ class RunReport:
     registered: Registration | None = None  # a receipt run: what was registered
     done: list[str] = field(default_factory=list)  # Danish: what an action did (or would do)
     intake: IntakeReport | None = None  # an intake run: what became of each message
+    # the mail server could not be reached and this run's messages wait in the outbox: why
+    # (redacted server URL and reason, never a password); the run failed (README "Monitoring")
+    unreachable: str | None = None
 
     @property
     def received(self) -> int:

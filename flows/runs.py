@@ -20,13 +20,21 @@ from flows.artifacts import artifact_key, intake_markdown
 from flows.events import HANDLERS, EventRun, event_title
 from flows.report import Artifact, RunReport
 from flows.services import actions
+from flows.services.beats import record_beat
 from flows.services.chase import chase_notes, plan_chase
 from flows.services.digest import digest_message, years_in_progress
 from flows.services.digest import gather as gather_digest
 from flows.services.intake import IntakeReport, intake_pass
 from flows.services.intake_desk import accept as accept_held
 from flows.services.intake_desk import dismiss as dismiss_held
-from flows.services.outbox import PAUSED_NOTE, deliver, enqueue_one, message_rows, paused
+from flows.services.outbox import (
+    PAUSED_NOTE,
+    deliver,
+    enqueue_one,
+    message_rows,
+    paused,
+    unreachable,
+)
 from flows.services.setup import Refused, Setup
 from flows.services.status import request_rows
 from flows.services.steps import Step, call, carry_out
@@ -66,6 +74,7 @@ def event(st: Setup, event: str, year: int, as_of: datetime, *, dry_run: bool = 
     report.notes += result.notes
     report.artifacts += result.artifacts
     report.requests = request_rows(st, year, as_of)
+    report.unreachable = unreachable(st, report.messages)
     return report
 
 
@@ -82,8 +91,11 @@ def chase(st: Setup, as_of: datetime, *, dry_run: bool = False,
                      preview_dir=preview_dir or st.data / "preview", send=send,
                      replan=lambda: plan_chase(st, as_of, year))
     report.messages, report.documents, report.notes = done.messages, done.documents, done.notes
+    if not dry_run:  # for doctor's "last chase" (README "Monitoring")
+        record_beat(st.db, "chase", as_of, latest=True)
     report.notes += chase_notes(st, actions, as_of, year, dry_run=dry_run)
     report.requests = request_rows(st, year, as_of)
+    report.unreachable = unreachable(st, report.messages)
     return report
 
 
@@ -103,6 +115,7 @@ def submit(st: Setup, year: int, committee: str, deliverable: str, file: Path, a
     report.messages = message_rows(st, [o.key for o in sent], messages=sent)
     report.requests = request_rows(st, year, at)
     report.registered = reg.registration
+    report.unreachable = unreachable(st, report.messages)
     return report
 
 
@@ -183,6 +196,7 @@ def _action_report(st: Setup, title: str, out: actions.Outcome, as_of: datetime,
                                    [m.key for m in out.messages], messages=out.messages,
                                    dry_run=out.dry_run)
     report.requests = request_rows(st, out.year, as_of)
+    report.unreachable = unreachable(st, report.messages)
     return report
 
 
@@ -286,6 +300,7 @@ def digest(st: Setup, as_of: datetime, *, year: int | None = None, dry_run: bool
     for o in built:
         if o not in queued:
             report.notes.append(f"Ugeoversigten {o.key} er sendt før; den sendes ikke igen.")
+    report.unreachable = unreachable(st, report.messages)
     return report
 
 

@@ -10,20 +10,20 @@ What it does:
   of now. Missed runs are not replayed one by one: the chase computes what is due as of now,
   so a serve that was down for days sends one reminder per request, not a burst.
 - Then it wakes at ``send_time`` on every business day (a chase) and on event days (the
-  event's letters first, then the chase of the same instant, in one job); on the digest's
-  day (Monday, or the next business day) the coordinator's digest follows the chase. It also
-  serves the coordinators' deployments (:mod:`flows.desk_runner`): a run created in the UI
-  is carried out by serve, without a worker. Each wake-up is an
-  explicit ``DateTrigger`` instant taken from the year plan, never a cron expression, so a
-  wall-clock time that occurs twice on the autumn DST day fires once. After each wake-up
-  the wheel is read again and the schedule for the next ``horizon`` days (default 35) is
-  reconciled with it: a deadline moved in ``aarshjul.yaml`` takes effect without a restart.
+  event first, then the chase of the same instant, in one job); on the digest's day the
+  coordinator's digest follows the chase. It carries out the runs coordinators create in
+  the UI (:mod:`flows.desk_runner`), without a worker. Each wake-up is an explicit
+  ``DateTrigger`` instant from the year plan, never a cron expression, so a time that occurs
+  twice on the autumn DST day fires once. After each wake-up the wheel is read again and the
+  next ``horizon`` days (default 35) are reconciled with it: a moved deadline needs no restart.
 - The job store is APScheduler's ``SQLAlchemyJobStore`` in the application database
   (table ``aarshjul_scheduler_jobs``), with ``coalesce=True``, ``misfire_grace_time`` of
   3 days and ``max_instances=1``; one worker thread, so wake-ups never overlap.
 - With ``AARSHJUL_IMAP_URL`` set it reads the replies mailbox (flow ``aarshjul-intake``)
   every ``AARSHJUL_IMAP_POLL`` minutes while the chase period lasts, and before each chase
   (:mod:`flows.serve_poll`).
+- Its watchdog (:mod:`flows.watchdog`) writes the heartbeat and alerts the coordinator when
+  Prefect, SMTP or IMAP stays unreachable, a flow run crashed or the outbox waits too long.
 - Every 30 s it checks the Prefect server; after three failed checks in a row it stops with
   status 1 (systemd's ``Restart=on-failure`` then starts serve, and its server, afresh).
 - On SIGTERM or SIGINT it stops taking new work, lets a running wake-up finish, shuts the
@@ -101,12 +101,8 @@ def chase_period(wheel: Wheel) -> tuple[date, date]:
     """First and last day on which serve chases: the policy's years, plus the slots of the
     last year that fall after its 31 December (a December deadline's rykker in January)."""
     first, last = wheel.policy.years
-    end = date(last, 12, 31)
-    plan = year_plan(wheel, last)
-    for r in plan.requests:
-        for s in r.slots:
-            end = max(end, s.day)
-    return date(first, 1, 1), end
+    slots = [s.day for r in year_plan(wheel, last).requests for s in r.slots]
+    return date(first, 1, 1), max([date(last, 12, 31), *slots])
 
 
 def wakes(
@@ -272,6 +268,7 @@ class Serve:
     desk: Any = None  # flows.desk_runner.DeskRunner: the coordinators' deployments
     intake: Callable[[datetime], None] | None = None  # a mail intake pass (IMAP URL set)
     poll: timedelta = DEFAULT_POLL  # between intake passes
+    watchdog: Any = None  # flows.watchdog.Watchdog: the heartbeat and the alerts
 
     def now(self) -> datetime:
         return self.clock(self.wheel.policy.tz)
@@ -538,11 +535,15 @@ def serve_forever(
                     log.info("reading the replies mailbox every %s", serve.poll)
                 serve.scheduler.resume()
                 _start_desk(serve)
+                if serve.watchdog is not None:
+                    serve.watchdog.start(api_url)
                 if ready is not None:
                     ready.set()
                 code = _watch(stop, api_url, serve.health_every)
                 log.info("stopping: letting a running wake-up finish")
             finally:
+                if serve.watchdog is not None:
+                    serve.watchdog.stop()
                 if serve.desk is not None:
                     serve.desk.stop()
                 serve.scheduler.pause()

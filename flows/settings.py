@@ -38,6 +38,25 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "AARSHJUL_TEMPLATES_DIR": ("templates_dir", "templates instead of the bundled ones"),
     "AARSHJUL_PREFECT_AUTH_FILE": ("prefect_auth_file", "file holding the Prefect credential"),
     "AARSHJUL_FAULT": ("fault", "crash tests only: phase:N kills the sender"),
+    "AARSHJUL_HEARTBEAT_EVERY": ("heartbeat_every", "seconds between serve's heartbeats (60)"),
+    "AARSHJUL_HEARTBEAT_MAX_AGE": ("heartbeat_max_age",
+                                   "seconds after which doctor calls a heartbeat stale (300)"),
+    "AARSHJUL_WATCH_GRACE": ("watch_grace",
+                             "minutes Prefect, SMTP or IMAP may be unreachable before an alert "
+                             "(15)"),
+    "AARSHJUL_OUTBOX_MAX_WAIT": ("outbox_max_wait",
+                                 "minutes the oldest waiting message may wait (60)"),
+    "AARSHJUL_CHASE_LATE": ("chase_late",
+                            "minutes a planned chase may be late before doctor fails (120)"),
+}
+
+# positive numbers: field -> (default, unit in the message); README "Monitoring"
+NUMBERS: dict[str, tuple[float, str]] = {
+    "heartbeat_every": (60.0, "seconds"),
+    "heartbeat_max_age": (300.0, "seconds"),
+    "watch_grace": (15.0, "minutes"),
+    "outbox_max_wait": (60.0, "minutes"),
+    "chase_late": (120.0, "minutes"),
 }
 
 
@@ -62,6 +81,11 @@ class Settings(BaseModel):
     templates_dir: Path | None = None
     prefect_auth_file: Path | None = None
     fault: str | None = None
+    heartbeat_every: float = NUMBERS["heartbeat_every"][0]
+    heartbeat_max_age: float = NUMBERS["heartbeat_max_age"][0]
+    watch_grace: float = NUMBERS["watch_grace"][0]
+    outbox_max_wait: float = NUMBERS["outbox_max_wait"][0]
+    chase_late: float = NUMBERS["chase_late"][0]
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if v is not None}
@@ -111,6 +135,7 @@ class Settings(BaseModel):
                     f"AARSHJUL_IMAP_POLL: {values['imap_poll']!r} is not a number of minutes "
                     "from 1 to 1440")
             values["imap_poll"] = poll
+        _numbers(values, problems)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if problems:
             raise SettingsError(problems)
@@ -128,6 +153,24 @@ class Settings(BaseModel):
                 value = value.resolve() if name in ("config", "data_dir") else value
             out[var] = str(value)
         return out
+
+
+def _numbers(values: dict[str, object], problems: list[str]) -> None:
+    """The positive numbers of :data:`NUMBERS` in ``values``, converted; one problem each that
+    is not a positive, finite number."""
+    var_of = {name: var for var, (name, _what) in VARIABLES.items()}
+    for name, (_default, unit) in NUMBERS.items():
+        if name not in values:
+            continue
+        try:
+            number = float(str(values[name]))
+        except ValueError:
+            number = -1.0
+        if not 0 < number < float("inf"):
+            problems.append(f"{var_of[name]}: {values[name]!r} is not a positive number of "
+                            f"{unit}")
+            continue
+        values[name] = number
 
 
 def redact_url(url: str) -> str:

@@ -42,6 +42,7 @@ from flows.binding import binding, current_binding, mailbox
 from flows.report import RunReport
 from flows.services.setup import Refused
 from flows.settings import Settings
+from flows.watchdog import deployed_round
 from models.dates import dansk_dato, dansk_tid
 from models.text import markdown_text as md
 
@@ -409,3 +410,10 @@ ACTION_FLOWS: dict[str, Any] = {
     "resend": resend_flow, "pause": pause_flow, "resume": resume_flow, "digest": digest_flow,
     "intake-accept": intake_accept_flow, "intake-dismiss": intake_dismiss_flow,
 }
+
+
+@flow(name="aarshjul-watchdog", flow_run_name=lambda: _name("vagt"), persist_result=False)
+def watchdog_flow() -> int:
+    """Vagten (deploy mode, every 5 minutes): one round of the watchdog of
+    :mod:`flows.watchdog`, beating ``watchdog``; the number of alerts it sent."""
+    return len(deployed_round(binding().setup))

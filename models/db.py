@@ -42,7 +42,8 @@ MIGRATION_LOCK = 0x616172736A756C
 FOREIGN_TABLES = frozenset({"aarshjul_scheduler_jobs"})
 # Every module that defines tables; Alembic's env and the models-vs-migrations checks load
 # them all through all_metadata() (a test checks the list against models/*.py).
-TABLE_MODULES = ("models.outbox", "models.state", "models.budget_state", "models.intake_state")
+TABLE_MODULES = ("models.outbox", "models.state", "models.budget_state", "models.intake_state",
+                 "models.watch")
 
 
 def database_url(explicit: str | None = None) -> str:

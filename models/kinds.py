@@ -63,6 +63,13 @@ class AlertKind(StrEnum):
     BOUNCED = "bounced"  # a delivery status notification came back (the mail intake)
 
 
+class AlertChange(StrEnum):
+    """What a watchdog alert says of its condition (README "Monitoring")."""
+
+    RAISED = "raised"  # it has failed for its grace period
+    RECOVERED = "recovered"  # it holds again
+
+
 class RequestStatus(StrEnum):
     """A request's status. ``open``, ``on_time``, ``late`` and ``excused`` are stored;
     ``missing`` is derived (open past its due date, or open at the end of the year)."""

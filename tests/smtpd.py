@@ -130,12 +130,13 @@ class Server:
 
 
 @contextmanager
-def serve(handler: ScriptedHandler | None = None, **kw: Any) -> Iterator[Server]:
-    """An aiosmtpd server on 127.0.0.1 in a thread; ``kw`` go to the Controller
-    (``tls_context=..., require_starttls=True`` for STARTTLS, ``ssl_context=...`` for
-    implicit TLS)."""
+def serve(handler: ScriptedHandler | None = None, *, port: int | None = None,
+          **kw: Any) -> Iterator[Server]:
+    """An aiosmtpd server on 127.0.0.1 in a thread (on ``port``, default a free one); ``kw``
+    go to the Controller (``tls_context=..., require_starttls=True`` for STARTTLS,
+    ``ssl_context=...`` for implicit TLS)."""
     handler = handler or ScriptedHandler()
-    port = free_port()
+    port = port or free_port()
     controller = _QuietController(handler, hostname=HOST, port=port, ready_timeout=10, **kw)
     controller.start()
     try:

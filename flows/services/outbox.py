@@ -25,7 +25,14 @@ from flows.services.keys import Action, Queued
 from flows.services.ladders import apply_restart
 from flows.services.messages import build_outgoing, readings_by_goal, write_documents
 from flows.services.setup import Setup
-from letters.delivery import AlertPolicy, DeliveryReport, enqueue, is_paused, send_pending
+from letters.delivery import (
+    AlertPolicy,
+    DeliveryReport,
+    enqueue,
+    is_paused,
+    send_pending,
+    sender_health,
+)
 from letters.delivery import set_paused as _set_paused
 from letters.mail import Outgoing, message_id
 from models.db import immediate
@@ -162,6 +169,27 @@ def deliver(st: Setup, now: datetime | None = None) -> DeliveryReport:
     return send_pending(st.db, st.transport, st.journal, now=when,
                         alert=AlertPolicy.from_wheel(st.wheel), faults=st.faults,
                         pace=st.pace)
+
+
+def unreachable(st: Setup, messages: Sequence[MessageRow]) -> str | None:
+    """Why the mail server could not be reached, when some of ``messages`` still wait in the
+    outbox because of it (not paused; ``outbox_control.last_error`` is cleared as soon as a
+    message goes out, so a set one means no message went out since the failed try)."""
+    if not any(m.state == "queued" for m in messages):
+        return None
+    with Session(st.db) as s:
+        health = sender_health(s)
+    return None if health.paused else health.last_error
+
+
+def sender_state(st: Setup) -> dict[str, Any]:
+    """The sender's health for ``status``: why the mail server could not be reached at the
+    last try (None once a message went out again) and when; when a message last went out."""
+    with Session(st.db) as s:
+        h = sender_health(s)
+    return {"paused": h.paused, "last_error": h.last_error,
+            "last_error_at": st.local(h.last_error_at).isoformat() if h.last_error_at else None,
+            "last_ok_at": st.local(h.last_ok_at).isoformat() if h.last_ok_at else None}
 
 
 def paused(st: Setup) -> bool:

@@ -165,6 +165,16 @@ class SmtpTransport:
                                    connection=True) from None
         return smtp
 
+    def probe(self) -> None:
+        """Open a session (connect, EHLO, TLS as the URL says, login when it has a user) and
+        quit, sending no mail: ``aarshjul doctor`` and the watchdog. Raises
+        :class:`TransientFailure` (``connection=True``) saying why, without the password."""
+        smtp = self._connect()
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+        with contextlib.suppress(OSError):
+            smtp.close()
+
     def _scrub(self, text: str) -> str:
         """``text`` without the password, whatever echoed it."""
         pw = self.url.password

@@ -47,6 +47,9 @@ def test_specs_from_the_plan(wheel_file: Path) -> None:
     assert (every.kind, every.expression, every.timezone) == (
         "cron", "*/10 * * * *", "Europe/Copenhagen")
     desk = {name: specs.pop(name) for name in [d.name for d in DESK]}
+    watch = specs.pop("vagt")  # serve's watchdog, every 5 minutes
+    assert watch.entrypoint == "flows/workflows.py:watchdog_flow" and watch.parameters == {}
+    assert [(w.kind, w.expression) for w in watch.schedules] == [("cron", "*/5 * * * *")]
     assert set(specs) == {e.key for e in wheel.events}
     assert all(d.schedules == () for n, d in desk.items() if n != "ugeoversigt")
     opf = specs["opfordring"]
@@ -111,6 +114,8 @@ def test_prefect_yaml_declares_the_same_deployments(wheel_file: Path) -> None:
         "*/10 * * * *", wheel.policy.timezone)
     assert {e.key for e in wheel.events} <= set(deps)
     assert {d.name for d in DESK} <= set(deps)
+    assert deps["vagt"]["entrypoint"] == "flows/workflows.py:watchdog_flow"
+    assert deps["vagt"]["schedules"][0]["cron"] == "*/5 * * * *"
     assert all("config" not in d["parameters"] for d in deps.values())  # the flows take none
 
 
@@ -122,6 +127,11 @@ def test_compose_and_units_are_well_formed() -> None:
         for key in ("User=", "WorkingDirectory=", "EnvironmentFile=", "Restart=on-failure",
                     "KillSignal=SIGTERM", "TimeoutStopSec=", "ExecStart="):
             assert key in text, (unit, key)
+    doctor = (ROOT / "deploy" / "aarshjul-doctor.service").read_text(encoding="utf-8")
+    for key in ("Type=oneshot", "UMask=0077", "aarshjul doctor", "LoadCredential=prefect-auth"):
+        assert key in doctor, key
+    timer = (ROOT / "deploy" / "aarshjul-doctor.timer").read_text(encoding="utf-8")
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
     env = (ROOT / "deploy" / "aarshjul.env.example").read_text(encoding="utf-8")
     for key in ("AARSHJUL_DATABASE_URL=", "AARSHJUL_SMTP_URL=", "PREFECT_API_URL=",
                 "PREFECT_HOME="):
@@ -159,6 +169,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
     from flows.prefect_server import use_api
     from models.db import make_engine
     from models.outbox import OutboxRow
+    from models.watch import Heartbeat
     from tests.smtpd import serve as smtp_serve
 
     srv, base_env = server
@@ -216,6 +227,7 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
             for name, params in (
                 ("aarshjul-event/opfordring", {"year": 2027}),
                 ("aarshjul-chase/rykkerkoersel", {}),
+                ("aarshjul-watchdog/vagt", {}),  # serve's watchdog, on a worker
             ):
                 fr = run_deployment(name=name, parameters=params, timeout=0)
                 _run([str(bin_dir / "prefect"), "worker", "start", "--pool", "p-test",
@@ -226,11 +238,13 @@ def test_deploy_to_a_real_server_and_a_worker_runs_the_chase(tmp_path: Path, ser
     engine = make_engine(db_url)
     with Session(engine) as s:
         rows = list(s.exec(select(OutboxRow)).all())
+        beat = s.get(Heartbeat, "watchdog")
     engine.dispose()
     letters = [r for r in rows if r.kind == "letter"]
     assert len(letters) == 7 and {r.year for r in letters} == {2027}
     assert [r for r in rows if r.kind == "reminder"] == []  # opened now: nothing due yet
     assert all(r.status == "sent" for r in rows)
+    assert beat is not None and not beat.stopped  # the watchdog deployment's round beat
     got = [m for m in smtp.handler.received if m.message["X-Aarshjul-Kind"] == "letter"]
     assert len(got) == 7
 

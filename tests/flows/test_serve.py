@@ -465,3 +465,59 @@ def test_serve_stops_with_status_1_when_the_prefect_server_is_gone(
         s = _serve(tmp_path, wheel_file, lambda tz: datetime.now(tz))
         s.health_every = 0.2
         assert serve_forever(s, server=gone) == 1
+
+
+# --------------------------------------------------------------------------- the heartbeat
+
+
+def test_serve_writes_its_heartbeat_and_a_clean_stop(tmp_path: Path, wheel_file: Path) -> None:
+    """Serve's watchdog beats at its interval while serve runs, and says "stopped" at the
+    end (doctor then fails on it)."""
+    import contextlib
+    import os
+    import time
+    from datetime import UTC
+
+    from flows.binding import setup_for
+    from flows.settings import Settings
+    from flows.watchdog import Watchdog
+    from models.db import make_engine, session
+    from models.watch import Heartbeat
+    from tests.smtpd import free_port
+
+    s = _serve(tmp_path, wheel_file, lambda tz: datetime.now(tz))
+    settings = Settings.from_env({"AARSHJUL_DATABASE_URL": s.database_url,
+                                  "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
+                                  "AARSHJUL_HEARTBEAT_EVERY": "0.2"})
+    st = setup_for(settings, actor="serve", wheel=s.wheel)
+    s.watchdog = Watchdog(settings, lambda: st)
+    stop, ready = threading.Event(), threading.Event()
+
+    @contextlib.contextmanager
+    def no_server():  # type: ignore[no-untyped-def]
+        yield f"http://127.0.0.1:{free_port()}/api"
+
+    def beat() -> Heartbeat | None:
+        engine = make_engine(s.database_url)
+        try:
+            with session(engine) as db:
+                return db.get(Heartbeat, "serve")
+        finally:
+            engine.dispose()
+
+    t = threading.Thread(target=serve_forever, args=(s,),
+                         kwargs={"server": no_server, "ready": ready, "stop": stop},
+                         daemon=True)
+    t.start()
+    assert ready.wait(60)
+    started = datetime.now(UTC)
+    _wait_for(lambda: (b := beat()) is not None and b.at >= started, 30, "a heartbeat")
+    first = beat()
+    assert first is not None and first.pid == os.getpid() and not first.stopped
+    time.sleep(0.5)
+    _wait_for(lambda: (b := beat()) is not None and b.at > first.at, 30, "the next heartbeat")
+    stop.set()
+    t.join(60)
+    assert not t.is_alive()
+    last = beat()
+    assert last is not None and last.stopped

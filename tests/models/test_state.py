@@ -36,7 +36,7 @@ def test_migrations_and_models_agree(eng):
     assert {m.__tablename__ for m in STATE_TABLES} <= names  # type: ignore[attr-defined]
     with eng.connect() as c:
         head = c.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert head == "0010_intake"
+    assert head == "0011_watch"
 
 
 def test_instants_round_trip_as_aware_utc(eng):

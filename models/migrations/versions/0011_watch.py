@@ -1,0 +1,41 @@
+"""The watchdog's heartbeats and open alerts (``models/watch.py``).
+
+Revision ID: 0011_watch
+Revises: 0010_intake
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from models.db import UTCDateTime
+
+revision = "0011_watch"
+down_revision = "0010_intake"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "heartbeat",
+        sa.Column("name", sa.String(length=40), primary_key=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("host", sa.String(length=200), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("stopped", sa.Boolean(), nullable=False),
+    )
+    op.create_table(
+        "watch_state",
+        sa.Column("check", sa.String(length=80), primary_key=True),
+        sa.Column("since", UTCDateTime(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("alerted", sa.Boolean(), nullable=False),
+        sa.Column("checked_at", UTCDateTime(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("watch_state")
+    op.drop_table("heartbeat")
