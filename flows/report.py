@@ -50,6 +50,7 @@ class Registration:
     outcome: RequestStatus  # on_time | late, of this arrival
     status: RequestStatus  # the request's status (its first arrival)
     document: str  # the stored file, relative to the data directory
+    duplicate: bool = False  # the same bytes as the latest registered file: nothing added
 
 
 @dataclass(frozen=True)

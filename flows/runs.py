@@ -89,12 +89,13 @@ def submit(st: Setup, year: int, committee: str, deliverable: str, file: Path, a
     local = st.local(at)
     report = RunReport(title=f"Aflevering {deliverable} fra {committee} {dansk_dato(local)}",
                        kind=RunKind.RECEIPT, year=year, as_of=local)
-    report.notes += reg.notes(st.wheel, file.name)
-    if send:
+    report.notes += reg.notes(st.wheel, file.name, st.tz)
+    if send and reg.outgoing is not None:
         step("send", deliver, st)
     if paused(st):
         report.notes.append(PAUSED_NOTE)
-    report.messages = message_rows(st, [reg.outgoing.key], messages=[reg.outgoing])
+    sent = [reg.outgoing] if reg.outgoing is not None else []
+    report.messages = message_rows(st, [o.key for o in sent], messages=sent)
     report.requests = request_rows(st, year, at)
     report.registered = reg.registration
     return report

@@ -7,12 +7,18 @@ arrival closes the request (on time when registered on or before its due date, l
 committee's own after an extension) and cancels the remaining slots of its ladder; a later
 one is kept as a revision with its own receipt. A request that was never opened is refused;
 one that was excused is closed by the arrival (a hand-in beats an excuse).
+
+The same file twice (README "When a committee's file arrives"): bytes identical to the
+request's latest registered file (same SHA-256; a second ``submit``, or the same attachment
+in two mails) add no revision and queue no receipt; the registration is returned with
+``duplicate`` set, a Danish note, and an audit entry (outcome ``duplicate``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -28,6 +34,7 @@ from flows.services.setup import Refused, Setup
 from letters import intake
 from letters.mail import Outgoing
 from letters.readback import FormReading
+from models.dates import dansk_dato
 from models.db import immediate
 from models.kinds import BodyKind, MessageKind, RequestStatus, SlotOutcome
 from models.ladder import arrival_status
@@ -47,18 +54,32 @@ class Registered:
     status: RequestStatus  # the request's status (its first arrival)
     document: str  # path relative to the data directory
     action: Action
-    outgoing: Outgoing  # the receipt as queued
+    outgoing: Outgoing | None  # the receipt as queued; None for a duplicate
     reading: FormReading
+    duplicate: bool = False  # the same bytes as the latest registered file: nothing added
+    duplicate_of: datetime | None = None  # when that file was registered (a duplicate)
 
     @property
     def registration(self) -> Registration:
         return Registration(self.submission_id, self.request_id, self.revision, self.outcome,
-                            self.status, self.document)
+                            self.status, self.document, self.duplicate)
 
-    def notes(self, wheel: Wheel, file_name: str) -> list[str]:
+    def notes(self, wheel: Wheel, file_name: str, tz: tzinfo = UTC) -> list[str]:
         """The Danish notes of the receipt run: what was read and what was missing."""
+        if self.duplicate:
+            return [duplicate_note(file_name, self.revision, self.duplicate_of, tz)]
         return reading_notes(self.reading, expected_goals(wheel, self.action.committee),
                              file_name, self.document)
+
+
+def duplicate_note(file_name: str, revision: int, registered_at: datetime | None,
+                   tz: tzinfo) -> str:
+    """The Danish note for a file identical to the one already registered."""
+    which = "den første aflevering" if revision == 0 else f"revision {revision}"
+    when = (f", modtaget {dansk_dato(registered_at.astimezone(tz))}"
+            if registered_at is not None else "")
+    return (f"Filen «{file_name}» er identisk med den allerede registrerede fil ({which}"
+            f"{when}). Der er ikke registreret en ny udgave og ikke sendt en ny kvittering.")
 
 
 def check_submission(file: Path) -> intake.Accepted:
@@ -124,6 +145,31 @@ def _close(s: Session, st: Setup, req: Request, outcome: RequestStatus, at: date
     cancel_remaining(s, st, req, at)
 
 
+def _same_file(previous: Sequence[Submission], doc: Document,
+               first: bool) -> Submission | None:
+    """The request's latest counted submission when it holds the same document, else None
+    (a first arrival, also after ``reopen``, is never a duplicate)."""
+    counted = [p for p in previous if p.withdrawn_at is None]
+    if first or not counted or counted[-1].document_id != doc.id:
+        return None
+    return counted[-1]
+
+
+def _duplicate(s: Session, st: Setup, req: Request, same: Submission, rel: str,
+               reading: FormReading, name: str, at: datetime, due: date) -> Registered:
+    """The same file again: nothing registered, no receipt; an audit entry says so."""
+    assert req.id is not None and same.id is not None
+    audit(s, st, at, "submit", req.year, req.committee, deliverable=req.deliverable,
+          ref=f"submission:{same.id}", outcome="duplicate")
+    s.commit()
+    a = Action(MessageKind.RECEIPT, BodyKind.RECEIPT, receipt_key(same.id), req.year,
+               req.committee, deliverable=req.deliverable, request_id=req.id,
+               received_at=same.received_at, revision=same.revision, file_name=name, due=due)
+    return Registered(same.id, req.id, same.revision, RequestStatus(same.outcome),
+                      RequestStatus(req.status), rel, a, None, reading, duplicate=True,
+                      duplicate_of=same.received_at)
+
+
 def register_submission(st: Setup, year: int, committee: str, deliverable: str, file: Path,
                         at: datetime) -> Registered:
     """Register a submission at ``at`` and queue its receipt, in one transaction."""
@@ -141,8 +187,12 @@ def register_submission(st: Setup, year: int, committee: str, deliverable: str, 
         due = current(st, req).due
         outcome = arrival_status(st.local(at).date(), due)
         doc, rel = _document(s, st, accepted, file.name, at)
-        previous = s.exec(select(Submission.id).where(Submission.request_id == req.id)).all()
+        previous = s.exec(select(Submission).where(Submission.request_id == req.id)
+                          .order_by(Submission.revision)).all()  # type: ignore[arg-type]
         first = req.status in (RequestStatus.OPEN, RequestStatus.EXCUSED)
+        same = _same_file(previous, doc, first)
+        if same is not None:
+            return _duplicate(s, st, req, same, rel, reading, file.name, at, due)
         sub = Submission(request_id=req.id, document_id=doc.id or 0, received_at=at,
                          revision=len(previous), outcome=outcome)
         s.add(sub)

@@ -275,3 +275,61 @@ def test_the_whole_submit_verb_refuses_the_corpus_under_256mb(env: Path) -> None
     [stored] = stored_files(env)
     assert stored.read_bytes() == good.read_bytes()
     assert count(env, "documents") == 1 and count(env, "submissions") == 1
+
+
+def audit_outcomes(tmp: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp / "state.sqlite") as c:
+        return [(str(a), str(o)) for a, o in c.execute(
+            "SELECT action, outcome FROM audit_log WHERE action = 'submit' ORDER BY id")]
+
+
+def test_the_same_file_twice_adds_no_revision_and_sends_no_second_receipt(env: Path) -> None:
+    data = filled_form()
+    f = env / "BUU handleplan 2012.docx"
+    f.write_bytes(data)
+    assert cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00").exit_code == 0
+    again = env / "kopi.docx"
+    again.write_bytes(data)
+    r = cli("submit", str(again), *SUBMIT, "--at", "2012-04-22T11:00")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert ("Filen «kopi.docx» er identisk med den allerede registrerede fil (den første "
+            "aflevering, modtaget 20. april 2012). Der er ikke registreret en ny udgave og "
+            "ikke sendt en ny kvittering.") in out
+    assert "revideret" not in out
+    assert count(env, "submissions") == 1 and count(env, "documents") == 1
+    assert len(receipts(env)) == 1
+    assert audit_outcomes(env) == [("submit", "on_time"), ("submit", "duplicate")]
+    row = next(q for q in status_json()["requests"]
+               if (q["committee"], q["deliverable"]) == ("BUU", "handleplan"))
+    assert row["status"] == "on_time"
+    # a changed file is a revision with its own receipt; the first file again after it is
+    # one more revision (the committee went back to it), not a duplicate
+    changed = env / "ny.docx"
+    d = docx.Document(io.BytesIO(data))
+    d.add_paragraph("Tilføjet efter mødet.")
+    buf = io.BytesIO()
+    d.save(buf)
+    changed.write_bytes(buf.getvalue())
+    r = cli("submit", str(changed), *SUBMIT, "--at", "2012-04-23T11:00")
+    assert r.exit_code == 0 and "identisk" not in r.stdout
+    r = cli("submit", str(changed), *SUBMIT, "--at", "2012-04-24T11:00")
+    assert r.exit_code == 0 and "(revision 1, modtaget 23. april 2012)" in " ".join(
+        r.stdout.split())
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-25T11:00")
+    assert r.exit_code == 0 and "identisk" not in r.stdout
+    assert count(env, "submissions") == 3 and len(receipts(env)) == 3
+    assert [o for _, o in audit_outcomes(env)] == [
+        "on_time", "duplicate", "revision", "duplicate", "revision"]
+
+
+def test_the_same_file_after_reopen_is_registered_again(env: Path) -> None:
+    f = env / "BUU handleplan 2012.docx"
+    f.write_bytes(filled_form())
+    assert cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00").exit_code == 0
+    (sub,) = status_json()["submissions"]
+    r = cli("reopen", "--submission", str(sub["id"]), "--as-of", "2012-04-23T10:00")
+    assert r.exit_code == 0, r.output
+    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-24T10:00")
+    assert r.exit_code == 0 and "identisk" not in r.stdout
+    assert count(env, "submissions") == 2 and len(receipts(env)) == 2
