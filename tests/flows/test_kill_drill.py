@@ -389,7 +389,7 @@ def _play(run: Run, years: list[list[Step]], cfg: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(3600)
 def test_kill_9_drill_on_sqlite_and_postgresql(tmp_path: Path) -> None:
     """Both backends at once (one process each at a time: the machine's two cores)."""
     cfg = tmp_path / "aarshjul.yaml"
