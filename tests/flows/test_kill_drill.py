@@ -14,8 +14,9 @@ SMTP server. Each cycle starts the current step and, by a plan drawn from a seed
 - ``none``: not at all.
 
 A killed step is rerun by the next cycle (the operator reruns the verb); a finished one must
-exit 0, and the next cycle goes on with the next step. After the last cycle, the remaining
-steps run without a kill (the "clean finish").
+exit 0, and the next cycle goes on with the next step. The wheel's years are begun one after
+another while cycles are left; after the last cycle, the rest of the year begun runs without
+a kill (the "clean finish").
 
 The same steps are also run once, in this process through the CLI runner, against a second
 server and database: the reference. Then, for the drill:
@@ -25,9 +26,9 @@ server and database: the reference. Then, for the drill:
   the reference does not have (an alert to the coordinator aside);
 - every Message-ID that arrived more than once is on an outbox row flagged uncertain, with an
   ``uncertain`` alert;
-- state consistent: every outbox row sent and unclaimed; the journal holds each outbox row
-  once under its Message-ID; the requests, their slot states and the submissions are the
-  reference's.
+- state consistent: every outbox row sent (or uncertain twice: arrived, never sent a third
+  time) and unclaimed; the journal holds each sent row once under its Message-ID; the
+  requests, their slot states and the submissions are the reference's.
 
 The two backends are drilled at once, one process each at a time (the machine has two
 cores). The counts (cycles, kills by plan, resends flagged) are printed (``pytest -s``) and
