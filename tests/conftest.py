@@ -77,3 +77,14 @@ def prefect_harness():  # type: ignore[no-untyped-def]
     with prefect_test_harness(server_startup_timeout=90):
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
+
+
+@pytest.fixture
+def no_prefect(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """No Prefect API for this test, even when the session's test server (above) is up: the
+    CLI then runs the engine in this process, as with PREFECT_API_URL unset."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        yield

@@ -13,7 +13,7 @@ from tests.flows.helpers import CONFIG, cli, cli_env
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_prefect: None) -> Path:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "80")
     return cli_env(tmp_path, monkeypatch)

@@ -34,7 +34,8 @@ def imap() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imap: Dovecot) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imap: Dovecot,
+        no_prefect: None) -> Path:
     monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
     monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AARSHJUL_IMAP_URL", imap.url())

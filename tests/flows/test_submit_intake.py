@@ -23,7 +23,7 @@ SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_prefect: None) -> Path:
     monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
     monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
