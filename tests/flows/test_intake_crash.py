@@ -23,7 +23,9 @@ from pathlib import Path
 import docx
 import pytest
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from flows.cli import app
 from models.intake_state import HandledMessage
 from models.outbox import OutboxAlert, OutboxRow
 from models.state import Submission
@@ -33,7 +35,7 @@ from tests.flows.intake_world import Reply, letter_id, open_year, sent_form
 from tests.imapd import serve as dovecot
 from tests.smtpd import serve as smtpd
 
-pytestmark = [pytest.mark.imap, pytest.mark.slow]
+pytestmark = [pytest.mark.imap, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 CYCLES = 30
 SEED = 20120430
@@ -90,10 +92,6 @@ def _intake(env: dict[str, str]) -> int:
     if pid == 0:  # the child: the verb, then out, whatever happened
         code = 70
         try:
-            from typer.testing import CliRunner
-
-            from flows.cli import app
-
             r = CliRunner().invoke(app, ["intake", "--as-of", "2012-05-04T09:00", "--config",
                                          str(ROOT / "aarshjul.yaml")], env=env)
             code = r.exit_code
