@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from letters.intake import Refused, check_docx, safe_parser
+from letters.intake import Accepted, Refused, check_docx, safe_parser
 from models.kinds import IdentityStatus
 from models.wheel import KEY_RE
 
@@ -182,12 +182,15 @@ def _replace_members(raw: bytes, zf: zipfile.ZipFile, patched: dict[str, bytes])
 # --- reading ----------------------------------------------------------------------------------
 
 
-def read_properties(data: bytes, filename: str = "formular.docx") -> dict[str, str]:
+def read_properties(data: bytes, filename: str = "formular.docx", *,
+                    checked: Accepted | None = None) -> dict[str, str]:
     """The custom document properties of a .docx (name -> text); raises ``Refused`` for a
-    file the intake refuses and ``ValueError`` for a broken custom part."""
+    file the intake refuses and ``ValueError`` for a broken custom part. ``checked``: the
+    file as ``check_docx`` already accepted it (not checked again)."""
     from lxml import etree
 
-    accepted = check_docx(data, filename)
+    accepted = checked if checked is not None and checked.data is data \
+        else check_docx(data, filename)
     zf = zipfile.ZipFile(io.BytesIO(accepted.data))
     names = set(zf.namelist())
     part = CUSTOM_PART
@@ -216,10 +219,11 @@ def read_properties(data: bytes, filename: str = "formular.docx") -> dict[str, s
     return out
 
 
-def read_identity(data: bytes, filename: str = "formular.docx") -> IdentityReading:
+def read_identity(data: bytes, filename: str = "formular.docx", *,
+                  checked: Accepted | None = None) -> IdentityReading:
     """The form's identity, or why there is none; never raises."""
     try:
-        props = read_properties(data, filename)
+        props = read_properties(data, filename, checked=checked)
     except Refused as exc:
         return IdentityReading(IdentityStatus.NONE, reason=f"the file was refused: {exc.reason}")
     except Exception as exc:

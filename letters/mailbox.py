@@ -315,21 +315,26 @@ class Mailbox:
             self._existing.add(n)
         return name
 
-    def move(self, uid: int, folder: IntakeFolder) -> None:
-        """Move message ``uid`` into ``folder`` (created on first use). Nothing is deleted:
-        the message is in the folder before it leaves the mailbox. A message already moved
-        is not an error."""
+    def move(self, uid: int | Sequence[int], folder: IntakeFolder) -> None:
+        """Move message ``uid`` (or several, in one command) into ``folder`` (created on
+        first use). Nothing is deleted: the message is in the folder before it leaves the
+        mailbox. A message already moved is not an error."""
+        uids = [uid] if isinstance(uid, int) else list(uid)
+        if not uids:
+            return
         name = self.ensure_folder(folder)
         c = self.client
+        what = f"message {uids[0]}" if len(uids) == 1 else f"{len(uids)} messages"
         try:
             if self.has("MOVE"):
-                c.move([uid], name)
+                c.move(uids, name)
             elif self.has("UIDPLUS"):
-                if not c.fetch([uid], ["UID"]):
+                present = sorted(c.fetch(uids, ["UID"]))
+                if not present:
                     return
-                c.copy([uid], name)
-                c.add_flags([uid], [b"\\Deleted"], silent=True)
-                c.uid_expunge([uid])
+                c.copy(present, name)
+                c.add_flags(present, [b"\\Deleted"], silent=True)
+                c.uid_expunge(present)
             else:
                 raise MailboxError(
                     f"{self.url.redacted()}: the server offers neither MOVE nor UIDPLUS, so a "
@@ -340,9 +345,9 @@ class Mailbox:
         except IMAPClientError as exc:
             if "EXPUNGEISSUED" in str(exc):  # another session moved it first: nothing to do
                 return
-            raise self._error(f"cannot move message {uid} to {name!r}", exc) from None
+            raise self._error(f"cannot move {what} to {name!r}", exc) from None
         except Exception as exc:
-            raise self._error(f"cannot move message {uid} to {name!r}", exc) from None
+            raise self._error(f"cannot move {what} to {name!r}", exc) from None
 
     # --- errors -----------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 e-mail").
 
 :class:`MessageSource` is what ``flows.services.intake.intake_pass`` needs of a mailbox:
-list what is there, fetch one message's bytes, move one message into an intake folder.
+list what is there, fetch one message's bytes, move messages into an intake folder.
 :class:`letters.mailbox.Mailbox` is one; :class:`MemorySource` keeps the messages in a list
 (``simulate`` with ``via: mail``, and unit tests) and behaves like the mailbox: a moved
 message is no longer pending and lands in its folder; fetching one that is gone raises
@@ -26,7 +26,7 @@ class MessageSource(Protocol):
 
     def fetch(self, uid: int, *, max_bytes: int) -> bytes: ...
 
-    def move(self, uid: int, folder: IntakeFolder) -> None: ...
+    def move(self, uid: int | Sequence[int], folder: IntakeFolder) -> None: ...
 
 
 @dataclass
@@ -67,11 +67,12 @@ class MemorySource:
                            uid, len(m.raw), max_bytes)
         return m.raw
 
-    def move(self, uid: int, folder: IntakeFolder) -> None:
-        try:
-            self._get(uid).folder = folder
-        except Gone:
-            return  # another intake moved it: not an error, as on the server
+    def move(self, uid: int | Sequence[int], folder: IntakeFolder) -> None:
+        for u in [uid] if isinstance(uid, int) else uid:
+            try:
+                self._get(u).folder = folder
+            except Gone:
+                continue  # another intake moved it: not an error, as on the server
 
     def folder(self, folder: IntakeFolder) -> list[bytes]:
         """The messages moved into ``folder``, in order."""

@@ -19,12 +19,14 @@ only moved (a crash between the commit and the move).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import SimpleNamespace
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows.services.deliveries import record_bounce
 from flows.services.intake_match import (
@@ -312,10 +314,16 @@ def handle_message(st: Setup, raw: bytes, received_at: datetime, as_of: datetime
 
     ``received_at`` is the message's INTERNALDATE: the submission's instant. A message
     handled before is returned as it was (``duplicate``), nothing done again."""
+    return _handle(st, raw, received_at, as_of, dry_run=dry_run, looked=None)
+
+
+def _handle(st: Setup, raw: bytes, received_at: datetime, as_of: datetime, *,
+            dry_run: bool, looked: str | None) -> Handled:
+    """:func:`handle_message`; ``looked``: the key the pass already found unhandled."""
     require_aware(as_of, "as_of")
     require_aware(received_at, "received_at")
     inb = describe(raw, received_at)
-    done = already(st, inb.key)
+    done = already(st, inb.key) if inb.key != looked else None
     if done is not None:
         return handled_of(done, duplicate=True)
     d = decide(st, inb)
@@ -390,27 +398,72 @@ def _lost(st: Setup, key: str) -> Handled:
     return handled_of(row, duplicate=True)
 
 
-def mark_moved(st: Setup, key: str) -> None:
+MOVE_BATCH = 50  # messages moved (and marked moved) per IMAP command
+
+
+def mark_moved(st: Setup, keys: Sequence[str]) -> None:
     with Session(st.db) as s:
-        row = s.get(HandledMessage, key)
-        if row is not None and not row.moved:
-            row.moved = True
-            s.add(row)
-            s.commit()
+        s.execute(update(HandledMessage).where(col(HandledMessage.key).in_(list(keys)))
+                  .values(moved=True))
+        s.commit()
+
+
+def known_keys(st: Setup, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` were handled before (one query per 500)."""
+    out: set[str] = set()
+    with Session(st.db) as s:
+        for i in range(0, len(keys), 500):
+            out |= set(s.exec(select(HandledMessage.key).where(
+                col(HandledMessage.key).in_(keys[i:i + 500]))).all())
+    return out
+
+
+class _Mover:
+    """Moves handled messages after their commits, several in one command."""
+
+    def __init__(self, st: Setup, source: MessageSource, report: IntakeReport) -> None:
+        self.st, self.source, self.report = st, source, report
+        self.waiting: dict[IntakeFolder, list[tuple[int, int]]] = {}  # (uid, report index)
+
+    def add(self, uid: int, h: Handled) -> None:
+        self.report.handled.append(h)
+        batch = self.waiting.setdefault(h.folder, [])
+        batch.append((uid, len(self.report.handled) - 1))
+        if len(batch) >= MOVE_BATCH:
+            self.flush(h.folder)
+
+    def flush(self, folder: IntakeFolder | None = None) -> None:
+        for f in [folder] if folder is not None else list(self.waiting):
+            batch, self.waiting[f] = self.waiting.get(f, []), []
+            if not batch:
+                continue
+            hs = self.report.handled
+            try:
+                self.source.move([uid for uid, _i in batch], f)
+            except MailboxError as exc:
+                for _uid, i in batch:
+                    self.report.problems.append(f"{hs[i].key} blev ikke flyttet til {f}: {exc}")
+                continue
+            mark_moved(self.st, [hs[i].key for _uid, i in batch])
+            for _uid, i in batch:
+                hs[i] = replace(hs[i], moved=True)
 
 
 def intake_pass(st: Setup, source: MessageSource, as_of: datetime, *,
                 dry_run: bool = False) -> IntakeReport:
-    """Handle every message in ``source`` not handled before; move each after its commit.
+    """Handle every message in ``source`` not handled before; move them after their commits.
 
     A message that cannot be fetched, read or moved is reported in ``problems`` and the pass
     goes on; nothing is deleted."""
     require_aware(as_of, "as_of")
     report = IntakeReport(as_of=as_of, dry_run=dry_run)
-    for m in source.pending():
-        known = already(st, m.message_id) if m.message_id else None
-        if known is not None:  # handled before: only moved (a crash before the move)
-            h = handled_of(known, duplicate=True)
+    listed = list(source.pending())
+    known = known_keys(st, [m.message_id for m in listed if m.message_id])
+    mover = _Mover(st, source, report)
+    for m in listed:
+        row = find(st, m.message_id) if m.message_id in known else None
+        if row is not None:  # handled before: only moved (a crash before the move)
+            h = handled_of(row, duplicate=True)
         else:
             try:
                 raw = source.fetch(m.uid, max_bytes=MAX_MESSAGE_BYTES)
@@ -424,20 +477,18 @@ def intake_pass(st: Setup, source: MessageSource, as_of: datetime, *,
                 continue
             else:
                 try:
-                    h = handle_message(st, raw, m.internaldate, as_of, dry_run=dry_run)
+                    h = _handle(st, raw, m.internaldate, as_of, dry_run=dry_run,
+                                looked=m.message_id)
                 except Exception as exc:  # left in the mailbox for the next pass; not lost
                     mid = m.message_id or "uden Message-ID"
                     report.problems.append(f"besked {m.uid} ({mid}) blev ikke behandlet: {exc}")
                     continue
-        if not dry_run:
-            try:
-                source.move(m.uid, h.folder)
-            except MailboxError as exc:
-                report.problems.append(f"{h.key} blev ikke flyttet til {h.folder}: {exc}")
-            else:
-                mark_moved(st, h.key)
-                h = replace(h, moved=True)
-        report.handled.append(h)
+        known.add(h.key)  # the same message again later in this pass: only moved
+        if dry_run:
+            report.handled.append(h)
+        else:
+            mover.add(m.uid, h)
+    mover.flush()
     return report
 
 

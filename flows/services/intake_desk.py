@@ -10,7 +10,10 @@ The bytes ``accept`` registers come from the message's journal copy.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -74,8 +77,11 @@ def accept(st: Setup, key: str, committee: str, deliverable: str, as_of: datetim
         except intake.Refused as exc:
             raise Refused(f"afvist: {att.filename}: {exc.reason}") from None
         y = year or row.year or st.local(row.received_at).year
-        reg = register_accepted(s, st, y, committee, deliverable, accepted, att.filename,
-                                row.received_at, answers=answers_of(inb))
+        with tempfile.TemporaryDirectory(prefix="aarshjul-dry-") as scratch:
+            # a dry run stores the file in a scratch directory, and rolls the rest back
+            where = dataclasses.replace(st, data=Path(scratch)) if dry_run else st
+            reg = register_accepted(s, where, y, committee, deliverable, accepted,
+                                    att.filename, row.received_at, answers=answers_of(inb))
         row.outcome, row.settled_at = IntakeOutcome.ACCEPTED, as_of
         row.year, row.committee, row.deliverable = y, committee, deliverable
         row.submissions = [*(row.submissions or []), reg.submission_id]

@@ -48,18 +48,21 @@ def thread_targets(s: Session, referenced: Sequence[str]) -> list[Target]:
     """The requests the messages of ours named in ``referenced`` are about."""
     if not referenced:
         return []
-    rows = s.exec(select(OutboxRow).where(col(OutboxRow.message_id).in_(list(referenced)),
-                                          col(OutboxRow.kind).in_(THREAD_KINDS))).all()
+    # the columns only, not the bytes; of these kinds only a letter has no deliverable
+    rows = s.exec(select(col(OutboxRow.year), col(OutboxRow.committee),
+                         col(OutboxRow.event), col(OutboxRow.deliverable))
+                  .where(col(OutboxRow.message_id).in_(list(referenced)),
+                         col(OutboxRow.kind).in_(THREAD_KINDS))).all()
     out: dict[Target, None] = {}
-    for r in rows:
-        if r.committee is None:
+    for year, committee, event, deliverable in rows:
+        if committee is None:
             continue
-        if r.deliverable is not None:
-            out[(r.year, r.committee, r.deliverable)] = None
-        elif r.kind == MessageKind.LETTER and r.event is not None:
+        if deliverable is not None:
+            out[(year, committee, deliverable)] = None
+        elif event is not None:
             for req in s.exec(select(Request).where(
-                    Request.year == r.year, Request.committee == r.committee,
-                    Request.opened_by == r.event).order_by(col(Request.id))).all():
+                    Request.year == year, Request.committee == committee,
+                    Request.opened_by == event).order_by(col(Request.id))).all():
                 out[(req.year, req.committee, req.deliverable)] = None
     return list(out)
 
@@ -82,7 +85,7 @@ def match_file(wheel: Wheel, att: Attachment, senders_committees: Sequence[str],
         accepted = intake.check_docx(att.data, att.filename)
     except intake.Refused as exc:
         return FileMatch(att, refused=danish_check(exc.reason))
-    ident = docprops.read_identity(accepted.data, att.filename)
+    ident = docprops.read_identity(accepted.data, att.filename, checked=accepted)
     if ident.status == IdentityStatus.FOUND and ident.identity is not None:
         i = ident.identity
         target: Target = (i.year, i.committee, i.deliverable)

@@ -211,6 +211,8 @@ def test_accept_registers_a_held_message_and_dismiss_sets_one_aside(
     assert [h.subject for h in held_messages(st, 2012)] == [stranger.subject, chat.subject]
     dry = accept(st, stranger.message_id, "BUU", "handleplan", AS_OF, dry_run=True)
     assert dry.done.startswith("Prøvekørsel") and submissions(st) == []
+    stored = st.data / "submissions"
+    assert not stored.exists() or [p for p in stored.rglob("*") if p.is_file()] == []
     out = accept(st, stranger.message_id, "BUU", "handleplan", AS_OF)
     assert "registreret som handleplan 2012 fra BUU (rettidig)" in out.done
     subs = submissions(st)

@@ -365,3 +365,20 @@ def test_an_aware_internaldate_is_required() -> None:
     with pytest.raises(MailboxError, match="without a zone"):
         mailbox_mod._aware(datetime(2012, 4, 20, 10, 0))
     assert mailbox_mod._aware(datetime(2012, 4, 20, 8, 0, tzinfo=UTC)).utcoffset() == timedelta(0)
+
+
+@pytest.mark.imap
+@pytest.mark.parametrize("move_extension", [True, False])
+def test_several_messages_move_in_one_command(dovecot: Dovecot, move_extension: bool) -> None:
+    uids = [dovecot.append(mail(n), ARRIVED) for n in range(1, 5)]
+    admin = dovecot.client()
+    admin.select_folder("INBOX")
+    admin.add_flags([uids[3]], [b"\\Deleted"])  # someone else's, not expunged: must stay
+    with open_mailbox(parse_imap_url(dovecot.url())) as box:
+        if not move_extension:
+            box._capabilities -= {b"MOVE"}
+        box.move(uids[0], IntakeFolder.HANDLED)  # one of them moved already
+        box.move(uids[:3], IntakeFolder.HANDLED)
+        box.move([], IntakeFolder.HANDLED)
+        assert [m.uid for m in box.pending()] == [uids[3]]
+    assert dovecot.messages("INBOX.aarshjul.behandlet") == [mail(1), mail(2), mail(3)]
