@@ -85,7 +85,7 @@ def test_the_intake_run_registers_sends_and_lists_everything(st: Setup, tmp_path
     for title in ("## Registreret (1)", "## Til koordinatoren (1)", "## Afvist fil (1)",
                   "## Kom retur (1)"):
         assert title in md
-    assert r"SV: \*fed\* \| \[klik\]\(http://x\.example\) \<b\>" in md
+    assert r"SV: \*fed\* \| \[klik\](http:\/\/x.example) \<b\>" in md  # no link, no tag
     assert "[klik](" not in md and "<b>" not in md
     assert "handleplan 2012 fra BUU" in md
     assert "registreret" in art.description and "prøvekørsel" not in art.description
