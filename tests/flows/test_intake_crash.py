@@ -104,7 +104,9 @@ def _wait(pid: int) -> int:
     return os.waitpid(pid, 0)[1]
 
 
-def test_kill_9_the_intake_at_random_moments(tmp_path: Path) -> None:
+def test_kill_9_the_intake_at_random_moments(tmp_path: Path, no_prefect: None) -> None:
+    # no_prefect: a forked child must not find the session's Prefect test server, which
+    # lives in a thread of this process (the child has no such thread)
     rng = random.Random(SEED)
     with database("sqlite", tmp_path) as eng, dovecot() as imap, smtpd() as smtp:
         st = make_setup(eng, tmp_path)
