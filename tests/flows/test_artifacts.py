@@ -130,14 +130,14 @@ def test_published_artifacts_read_back_through_the_api() -> None:
     )
 
     @flow(name="artifact-probe")
-    def probe(report: RunReport) -> str:
+    def probe(title: str) -> str:  # a flow's parameters are plain values, as in workflows
         from prefect.runtime import flow_run
 
-        publish(report)
+        publish(_report(title=title))
         return str(flow_run.id)
 
-    first_id = probe(_report(title="Første kørsel"))
-    run_id = probe(_report(title="Rykkerkørsel 10. maj 2012"))
+    first_id = probe("Første kørsel")
+    run_id = probe("Rykkerkørsel 10. maj 2012")
 
     keys = ["aarshjul-2012-anmodninger", "aarshjul-2012-fremdrift", "aarshjul-2012-oversigt"]
     with get_client(sync_client=True) as client:
@@ -176,17 +176,18 @@ def test_dry_run_artifacts_carry_no_key() -> None:
     from prefect import flow, get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    @flow(name="artifact-dry-probe")
-    def probe(report: RunReport) -> str:
-        from prefect.runtime import flow_run
-
-        publish(report)
-        return str(flow_run.id)
-
     rep = _report(dry_run=True)
     rep.year = 2013
     rep.requests = [_req("BUU", "open", year=2013)]
-    run_id = probe(rep)
+
+    @flow(name="artifact-dry-probe")
+    def probe() -> str:
+        from prefect.runtime import flow_run
+
+        publish(rep)
+        return str(flow_run.id)
+
+    run_id = probe()
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
