@@ -18,15 +18,26 @@ def record_beat(engine: Engine, name: str, at: datetime, *, stopped: bool = Fals
                 latest: bool = False) -> None:
     """Write heartbeat ``name`` at ``at``; ``latest``: never move it back (a chase run as of
     an earlier instant)."""
+    from sqlalchemy.exc import IntegrityError
+
     from models.db import write_session
     from models.watch import Heartbeat
 
     require_aware(at, "at")
-    with write_session(engine) as s:
-        beat = s.get(Heartbeat, name) or Heartbeat(name=name, at=at)
-        if latest and beat.at is not None and beat.at > at:
+    for attempt in (1, 2):
+        try:
+            with write_session(engine) as s:
+                beat = (s.get(Heartbeat, name, with_for_update=True)  # read-check-write
+                        or Heartbeat(name=name, at=at))
+                if latest and beat.at is not None and beat.at > at:
+                    return
+                beat.at, beat.stopped = at, stopped
+                beat.host, beat.pid = socket.gethostname()[:200], os.getpid()
+                s.add(beat)
+                s.commit()
             return
-        beat.at, beat.stopped = at, stopped
-        beat.host, beat.pid = socket.gethostname()[:200], os.getpid()
-        s.add(beat)
-        s.commit()
+        except IntegrityError:
+            # two first beats of one name at once (chases racing on PostgreSQL): the other
+            # inserted the row; the second attempt finds it and updates it
+            if attempt == 2:
+                raise
