@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flows.deploy import DESK
 from tests.bench import PY, Result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ def _ui_action(tmp: Path) -> tuple[list[float], float]:
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
-        while "serving 8 deployments" not in log.read_text(errors="replace"):
+        while f"serving {len(DESK)} deployments" not in log.read_text(errors="replace"):
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(log.read_text(errors="replace")[-2000:])
             time.sleep(0.2)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from flows.deploy import DESK as DESK_DEPLOYMENTS
 from tests.flows.test_ui import CHROMIUM, FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,8 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
                                 env={**app_env, "PREFECT_API_URL": srv.api_url}, cwd=tmp_path,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: "serving 8 deployments" in log.read_text(errors="replace"), 300,
+        serving = f"serving {len(DESK_DEPLOYMENTS)} deployments"
+        _wait(lambda: serving in log.read_text(errors="replace"), 300,
               "serve's desk", proc)
         yield srv, proc, tmp_path, year
     finally:
