@@ -67,12 +67,19 @@ class Api:
             sent["Prefect-Csrf-Token"] = self.csrf_token()
             sent["Prefect-Csrf-Client"] = self.client
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}{path}", data=data, headers=sent, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30, context=self.context) as resp:
-                return resp.status, _decode(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, _decode(exc.read())
+        for wait in (1, 2, 4, 8, 0):
+            req = urllib.request.Request(f"{self.url}{path}", data=data, headers=sent,
+                                         method=method)
+            try:
+                with urllib.request.urlopen(req, timeout=30, context=self.context) as resp:
+                    return resp.status, _decode(resp.read())
+            except urllib.error.HTTPError as exc:
+                # 503: the server's database was busy (a loaded machine); Prefect's own
+                # client retries it too, so a test's client does the same, a few times
+                if exc.code != 503 or not wait:
+                    return exc.code, _decode(exc.read())
+            time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def csrf_token(self) -> str:
         if self._csrf is None:
