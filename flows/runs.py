@@ -33,6 +33,7 @@ from flows.services.outbox import (
     enqueue_one,
     message_rows,
     paused,
+    pending_count,
     unreachable,
 )
 from flows.services.setup import Refused, Setup
@@ -141,7 +142,9 @@ def intake(st: Setup, source: MessageSource, as_of: datetime, *, dry_run: bool =
     new = [h for h in got.handled if not h.duplicate]
     replies = [k for h in new for k in h.replies]
     if not dry_run:
-        if send and new:  # the replies, and a bounce's alert to the coordinator
+        # the replies and a bounce's alert; also what a pass killed after its commit left
+        # queued (the message is handled, so no later pass queues it again)
+        if send and (new or pending_count(st)):
             step("send", deliver, st)
         if paused(st):
             report.notes.append(PAUSED_NOTE)
