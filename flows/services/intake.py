@@ -408,6 +408,16 @@ def mark_moved(st: Setup, keys: Sequence[str]) -> None:
         s.commit()
 
 
+def settle_moved(st: Setup, listed: set[str]) -> None:
+    """Rows still marked not moved whose message is no longer in the mailbox (not among the
+    ``listed`` Message-IDs): a pass moved it and was killed before it recorded the move."""
+    with Session(st.db) as s:
+        stale = [k for k in s.exec(select(HandledMessage.key).where(
+            col(HandledMessage.moved).is_(False))).all() if k not in listed]
+    if stale:
+        mark_moved(st, stale)
+
+
 def known_keys(st: Setup, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` were handled before (one query per 500)."""
     out: set[str] = set()
@@ -489,6 +499,8 @@ def intake_pass(st: Setup, source: MessageSource, as_of: datetime, *,
         else:
             mover.add(m.uid, h)
     mover.flush()
+    if not dry_run:
+        settle_moved(st, {m.message_id for m in listed if m.message_id})
     return report
 
 
