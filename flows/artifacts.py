@@ -23,15 +23,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
 
-from flows.report import MessageRow, RequestRow, RunReport
+from flows.report import Handled, IntakeReport, MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.kinds import IntakeOutcome
 from models.text import markdown_text as md
-
-if TYPE_CHECKING:
-    from flows.services.intake import Handled, IntakeReport
 
 STATUS_DA = {
     "open": "afventer",

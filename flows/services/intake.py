@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -28,6 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from flows.report import Handled, IntakeReport
 from flows.services.deliveries import record_bounce
 from flows.services.intake_match import (
     FileMatch,
@@ -53,97 +54,6 @@ from models.plan import require_aware
 
 MAX_MESSAGE_BYTES = 32_000_000  # letters.inbound.Limits: a 20 MB file is ~27 MB in base64
 
-
-@dataclass(frozen=True)
-class Handled:
-    """What became of one message."""
-
-    key: str  # Message-ID or sha256:<hex>
-    outcome: IntakeOutcome
-    reason: str  # Danish
-    folder: IntakeFolder
-    from_address: str | None = None
-    subject: str = ""
-    received_at: datetime | None = None
-    year: int | None = None
-    committee: str | None = None
-    deliverable: str | None = None
-    submissions: tuple[int, ...] = ()
-    replies: tuple[str, ...] = ()  # outbox keys queued (receipts, a refusal)
-    duplicate: bool = False  # handled before (this pass only moved it)
-    moved: bool = False
-
-    def line(self) -> str:
-        """One Danish line for the CLI and the artifact."""
-        who = self.from_address or "ukendt afsender"
-        what = f"{self.deliverable} {self.year} fra {self.committee}" if self.deliverable else ""
-        head = f"{OUTCOME_DA[self.outcome]}: {self.key} fra {who}"
-        if self.subject:
-            head += f" «{self.subject}»"
-        if self.duplicate:
-            return f"allerede behandlet ({OUTCOME_DA[self.outcome]}): {self.key}"
-        return head + (f" – {what}" if what else "") + (f" – {self.reason}" if self.reason else "")
-
-
-OUTCOME_DA = {
-    IntakeOutcome.REGISTERED: "registreret", IntakeOutcome.HELD: "til koordinatoren",
-    IntakeOutcome.REFUSED: "afvist fil", IntakeOutcome.BOUNCED: "kom retur",
-    IntakeOutcome.AUTO_REPLY: "automatisk svar", IntakeOutcome.DISMISSED: "lagt til side",
-    IntakeOutcome.ACCEPTED: "registreret i hånden",
-}
-
-
-@dataclass
-class IntakeReport:
-    """One pass: every message seen and what became of it, with Danish lines."""
-
-    as_of: datetime
-    dry_run: bool = False
-    handled: list[Handled] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # Danish: what the pass could not do
-
-    def of(self, outcome: IntakeOutcome) -> list[Handled]:
-        return [h for h in self.handled if h.outcome == outcome and not h.duplicate]
-
-    @property
-    def registered(self) -> list[Handled]:
-        return self.of(IntakeOutcome.REGISTERED)
-
-    @property
-    def held(self) -> list[Handled]:
-        return self.of(IntakeOutcome.HELD)
-
-    @property
-    def refused(self) -> list[Handled]:
-        return self.of(IntakeOutcome.REFUSED)
-
-    @property
-    def bounced(self) -> list[Handled]:
-        return self.of(IntakeOutcome.BOUNCED)
-
-    @property
-    def auto_replies(self) -> list[Handled]:
-        return self.of(IntakeOutcome.AUTO_REPLY)
-
-    @property
-    def duplicates(self) -> list[Handled]:
-        return [h for h in self.handled if h.duplicate]
-
-    @property
-    def submissions(self) -> list[int]:
-        return [i for h in self.handled if not h.duplicate for i in h.submissions]
-
-    def lines(self) -> list[str]:
-        """The Danish summary: a count line, then one line per message, then problems."""
-        head = "Prøvekørsel: intet er gemt, sendt eller flyttet. " if self.dry_run else ""
-        counts = (f"{len(self.registered)} registreret, {len(self.held)} til koordinatoren, "
-                  f"{len(self.refused)} afvist, {len(self.bounced)} retur, "
-                  f"{len(self.auto_replies)} automatiske svar, "
-                  f"{len(self.duplicates)} allerede behandlet")
-        out = [f"{head}Postkassen: {len(self.handled)} beskeder ({counts})."]
-        out += [f"- {h.line()}" for h in self.handled]
-        out += [f"Problem: {p}" for p in self.problems]
-        return out
 
 
 @dataclass(frozen=True)
