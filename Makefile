@@ -24,7 +24,11 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --compile-bytecode
 	touch $@
 
+# uv compiles the installed packages; this compiles the project's own modules, which the
+# editable install leaves alone (PYTHONDONTWRITEBYTECODE=1 here: without it, every process
+# would compile them again, about 0.5 s per start). Up to date, it takes 0.1 s.
 sync: $(VENV)/.synced
+	@$(BIN)/python -m compileall -q models letters flows tests docs
 
 demo: sync
 	$(BIN)/aarshjul check

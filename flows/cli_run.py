@@ -492,6 +492,3 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("pause")(pause)
     app.command("resume")(resume)
-    from flows.simulate.cli import simulate
-
-    app.command("simulate")(simulate)

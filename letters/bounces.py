@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flufl.bounce import all_failures
-
 TextOf = Callable[[Any], str]
 DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 _PARSER = email.parser.BytesParser(policy=email.policy.compat32)
@@ -92,6 +90,8 @@ def read_bounce(msg: email.message.Message, sender: str | None, text_of: TextOf,
 
 def _flufl(msg: email.message.Message, about: str | None,
            about_headers: tuple[tuple[str, str], ...], notes: list[str]) -> Bounce | None:
+    from flufl.bounce import all_failures  # ~30 ms of regular expressions, for a rare case
+
     try:
         temporary, permanent = all_failures(msg)
     except Exception as exc:

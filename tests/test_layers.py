@@ -28,7 +28,7 @@ MAX_MODULE, MAX_FUNC = 600, 120
 HEAVY = frozenset({
     "prefect", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "apscheduler", "matplotlib",
     "docx", "docxtpl", "lxml", "icalendar", "jinja2", "markupsafe", "babel", "holidays",
-    "email_validator", "rich", "imap_tools", "flufl", "pikepdf", "pypdf", "selenium",
+    "email_validator", "rich", "imapclient", "flufl", "pikepdf", "pypdf", "selenium",
 })
 
 

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from flows.common import (
     DEFAULT_CONFIG,
@@ -88,6 +85,9 @@ def simulate(
         except ValueError as exc:
             print(f"--smtp: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from flows.simulate.run import run_simulation  # the engine: SQLAlchemy, python-docx
 
     console = Console(stderr=True, highlight=False)
@@ -170,6 +170,9 @@ def quiet_prefect_console() -> None:
 
 
 def print_outcome(o: Outcome, console: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     s = o.summary
     by = Counter(r["status"] for r in s["requests"])
     kinds = Counter(e["kind"] for e in s["emails"])
@@ -227,3 +230,8 @@ def print_outcome(o: Outcome, console: Any) -> None:
             f"Flow runs and artifacts: {o.prefect.removesuffix('/api')} ({o.flow_runs} flow runs)"
         )
     out.print(f"Done in {o.seconds:.1f} s.")
+
+
+def register(app: typer.Typer) -> None:
+    """Register ``simulate``."""
+    app.command("simulate")(simulate)
