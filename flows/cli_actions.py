@@ -17,23 +17,22 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli_run import (
+from flows.cli_state import (
     AsOfOption,
     DataDirOption,
     DryRunOption,
-    _actor,
-    _exit_for,
-    _instant,
-    _setup,
+    actor,
+    exit_for,
+    instant_or_exit,
     print_report,
     runner_for,
+    setup_or_exit,
 )
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail
+from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption, fail
 from flows.services.setup import Refused
 
 CommitteeOption = Annotated[str, typer.Option("--committee", help="Committee key, e.g. TMU.")]
 DeliverableOption = Annotated[str, typer.Option("--deliverable", help="e.g. handleplan.")]
-YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 ReasonOption = Annotated[
     str | None,
     typer.Option("--reason", help="Why (kept in the audit log; told to the committee)."),
@@ -51,14 +50,14 @@ def _date(text: str, what: str) -> date:
 
 def _act(kind: str, config: Path, data_dir: Path | None, as_of: str | None, dry_run: bool,
          **params: Any) -> None:
-    st = _setup(config, data_dir, _actor(), dry_run=dry_run)
-    at = _instant(st, as_of, live=not dry_run)
+    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    at = instant_or_exit(st, as_of, live=not dry_run)
     try:
         report = runner_for(st).action(kind, at, dry_run=dry_run, **params)
     except Refused as exc:
         fail(str(exc))
     print_report(report)
-    _exit_for(report)
+    exit_for(report)
 
 
 def extend(

@@ -14,14 +14,14 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_run import (
+from flows.cli_state import (
     AsOfOption,
     DataDirOption,
     DryRunOption,
-    _actor,
-    _instant,
-    _setup,
+    actor,
+    instant_or_exit,
     runner_for,
+    setup_or_exit,
 )
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
 from flows.report import RunReport
@@ -74,8 +74,8 @@ def intake(
     except ValueError as exc:
         print(f"afvist: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    st = _setup(config, data_dir, _actor())
-    at = _instant(st, as_of)
+    st = setup_or_exit(config, data_dir, actor())
+    at = instant_or_exit(st, as_of)
     try:
         with open_mailbox(url) as box:  # the run (flow aarshjul-intake) sends its replies
             run = runner_for(st).intake(at, box, dry_run=dry_run)
@@ -123,8 +123,8 @@ def accept(
     """Register a held message's Word file by hand, as arriving when the message did."""
     from flows.services.intake_desk import accept as accept_message
 
-    st = _setup(config, data_dir, _actor())
-    at = _instant(st, as_of)
+    st = setup_or_exit(config, data_dir, actor())
+    at = instant_or_exit(st, as_of)
     try:
         out = accept_message(st, message, committee, deliverable, at, year=year,
                              file_name=file, dry_run=dry_run)
@@ -148,8 +148,8 @@ def dismiss(
     """Set a held message aside: nothing registered, off the coordinator's list."""
     from flows.services.intake_desk import dismiss as dismiss_message
 
-    st = _setup(config, data_dir, _actor())
-    at = _instant(st, as_of)
+    st = setup_or_exit(config, data_dir, actor())
+    at = instant_or_exit(st, as_of)
     try:
         out = dismiss_message(st, message, at, reason=reason, dry_run=dry_run)
     except Refused as exc:

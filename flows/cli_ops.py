@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_run import prefect_api
+from flows.cli_state import prefect_api
 from flows.common import (
     DEFAULT_CONFIG,
     ConfigOption,

@@ -18,13 +18,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, fail, load_or_exit, year_or_exit
+from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption, fail, load_or_exit, year_or_exit
 from letters.ics import calendar_bytes
 from letters.wheel_picture import render_wheel
 from models.plan import year_plan
 from models.text import shown
 
-YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 PICTURE_FORMATS: dict[str, Literal["png", "svg"]] = {".png": "png", ".svg": "svg"}
 
 

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flows.cli_run import AsOfOption, DataDirOption, _actor, _instant, _setup, prefect_api
+from flows.cli_state import (
+    AsOfOption,
+    DataDirOption,
+    actor,
+    instant_or_exit,
+    prefect_api,
+    setup_or_exit,
+)
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail
 from flows.prefect_records import delete, find_old
 from models.kinds import PurgeKind
@@ -51,8 +58,8 @@ def purge(
     directory and the Prefect server; --dry-run lists it (counts and sizes per kind)."""
     from flows.services.purge import apply_purge, plan_purge
 
-    st = _setup(config, data_dir, _actor(), dry_run=dry_run)
-    when = _instant(st, as_of)
+    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    when = instant_or_exit(st, as_of)
     if not dry_run and when > datetime.now(UTC):
         fail(f"afvist: --as-of {when.isoformat()} ligger efter nu; der kan ikke ryddes op på "
              "forskud (se det med --dry-run).")
@@ -106,9 +113,9 @@ def export(
     if (committee is None) == (address is None):
         print("Giv enten --committee eller --address (én af dem).", file=sys.stderr)
         raise typer.Exit(2)
-    st = _setup(config, data_dir, _actor())
+    st = setup_or_exit(config, data_dir, actor())
     try:
-        n = export_zip(st, output, _instant(st, None), committee=committee, address=address)
+        n = export_zip(st, output, instant_or_exit(st, None), committee=committee, address=address)
     except ExportRefused as exc:
         fail(f"afvist: {exc}")
     except OSError as exc:

@@ -23,6 +23,7 @@ from flows.cli_outputs import StampOption, write_atomic
 from flows.common import (
     DEFAULT_CONFIG,
     ConfigOption,
+    YearOption,
     fail,
     load_or_exit,
     settings_or_exit,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from letters.site import StatusRow
     from models.config import Loaded
 
-YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 
 
 def _as_of(value: str | None, tz: ZoneInfo) -> datetime | None:

@@ -8,12 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.common import DEFAULT_CONFIG, ConfigOption, load_or_exit, year_or_exit
+from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption, load_or_exit, year_or_exit
 from models.dates import dansk_dato
 from models.dates import dansk_dato as dd
 from models.plan import local_instant, year_plan
-
-YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 
 
 def check(config: ConfigOption = DEFAULT_CONFIG) -> None:

@@ -16,6 +16,7 @@ from models.config import Loaded, load
 from models.problems import ConfigError
 from models.text import shown
 
+YearOption = Annotated[int, typer.Option("--year", "-y", help="The cycle year.")]
 ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The wheel file.", show_default=True),
