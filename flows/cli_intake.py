@@ -10,7 +10,10 @@ A refusal exits 1; the password is in no message.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,6 +30,9 @@ from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
 from flows.report import RunReport
 from flows.services.setup import Refused, Setup
 from letters.imap_url import parse_imap_url
+
+if TYPE_CHECKING:
+    from flows.services.actions import Outcome
 
 intake_app = typer.Typer(
     name="intake", invoke_without_command=True, no_args_is_help=False,
@@ -106,6 +112,20 @@ def _sent_lines(run: RunReport) -> None:
         print(f"Ikke sendt: {len(failed)} besked(er); se `aarshjul status`.", file=sys.stderr)
 
 
+def _by_hand(config: Path, data_dir: Path | None, as_of: str | None,
+             step: Callable[[Setup, datetime], Outcome]) -> Setup:
+    """One coordinator's step on a held message: the setup, the instant, the step; a
+    refusal exits 1 with its reason, else what was done is printed."""
+    st = setup_or_exit(config, data_dir, actor())
+    at = instant_or_exit(st, as_of)
+    try:
+        out = step(st, at)
+    except Refused as exc:
+        fail(str(exc))
+    print(out.done)
+    return st
+
+
 @intake_app.command("accept")
 def accept(
     message: MessageArg,
@@ -123,14 +143,8 @@ def accept(
     """Register a held message's Word file by hand, as arriving when the message did."""
     from flows.services.intake_desk import accept as accept_message
 
-    st = setup_or_exit(config, data_dir, actor())
-    at = instant_or_exit(st, as_of)
-    try:
-        out = accept_message(st, message, committee, deliverable, at, year=year,
-                             file_name=file, dry_run=dry_run)
-    except Refused as exc:
-        fail(str(exc))
-    print(out.done)
+    st = _by_hand(config, data_dir, as_of, lambda st, at: accept_message(
+        st, message, committee, deliverable, at, year=year, file_name=file, dry_run=dry_run))
     if not dry_run:
         _send(st)
 
@@ -148,13 +162,8 @@ def dismiss(
     """Set a held message aside: nothing registered, off the coordinator's list."""
     from flows.services.intake_desk import dismiss as dismiss_message
 
-    st = setup_or_exit(config, data_dir, actor())
-    at = instant_or_exit(st, as_of)
-    try:
-        out = dismiss_message(st, message, at, reason=reason, dry_run=dry_run)
-    except Refused as exc:
-        fail(str(exc))
-    print(out.done)
+    _by_hand(config, data_dir, as_of,
+             lambda st, at: dismiss_message(st, message, at, reason=reason, dry_run=dry_run))
 
 
 def register(app: typer.Typer) -> None:
