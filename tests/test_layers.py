@@ -2,7 +2,7 @@
 
 - ``models/`` (what the world is) <- ``letters/`` (what we write and send) <- ``flows/`` (when
   and how it runs): an import never points up a layer, and project modules import no circle
-  (imports inside functions count).
+  (imports inside functions and under ``if TYPE_CHECKING:`` count).
 - No module over 600 lines, no function over 120.
 - Late imports (inside a function) only to keep the read-only verbs fast: each defers a
   library in :data:`HEAVY`, or a project module that imports one at its top; never a module
@@ -72,23 +72,34 @@ def _project(target: str) -> str | None:
     return target or None
 
 
-def _imports(name: str) -> tuple[list[tuple[ast.AST, str]], list[tuple[ast.AST, str]]]:
-    """(module-level imports, imports inside functions) as (node, target)."""
-    top: list[tuple[ast.AST, str]] = []
-    late: list[tuple[ast.AST, str]] = []
+Imports = list[tuple[ast.AST, str]]
+
+
+@cache
+def _all_imports(name: str) -> tuple[Imports, Imports, Imports]:
+    """(module-level imports, imports inside functions, imports for type checkers only,
+    under ``if TYPE_CHECKING:``) as (node, target)."""
+    top: Imports = []
+    late: Imports = []
+    typed: Imports = []
     tree = _tree(name)
 
-    def visit(node: ast.AST, in_func: bool) -> None:
+    def visit(node: ast.AST, in_func: bool, for_types: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                continue  # imports for type checkers only
+            types = for_types or (isinstance(child, ast.If) and _is_type_checking(child))
             inner = in_func or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
             if isinstance(child, ast.Import | ast.ImportFrom):
                 for t in _targets(child, name):
-                    (late if in_func else top).append((child, t))
-            visit(child, inner)
+                    (typed if types else late if in_func else top).append((child, t))
+            visit(child, inner, types)
 
-    visit(tree, False)
+    visit(tree, False, False)
+    return top, late, typed
+
+
+def _imports(name: str) -> tuple[Imports, Imports]:
+    """(module-level imports, imports inside functions): what runs."""
+    top, late, _typed = _all_imports(name)
     return top, late
 
 
@@ -121,8 +132,9 @@ def test_imports_point_down_the_layers_and_make_no_circle() -> None:
     graph: dict[str, set[str]] = {}
     up = []
     for name in MODULES:
-        top, late = _imports(name)
-        deps = {p for _n, t in top + late if (p := _project(t)) is not None and p != name}
+        top, late, typed = _all_imports(name)  # a type-only import couples modules too
+        deps = {p for _n, t in top + late + typed
+                if (p := _project(t)) is not None and p != name}
         graph[name] = deps
         for d in deps:
             if LAYER[d.split(".")[0]] > LAYER[name.split(".")[0]]:
