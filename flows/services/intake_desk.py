@@ -21,7 +21,7 @@ from flows.services.actions import Outcome
 from flows.services.audit import audit
 from flows.services.intake import HELD, answers_of
 from flows.services.setup import Refused, Setup
-from flows.services.submissions import register_accepted
+from flows.services.submissions import duplicate_note, register_accepted
 from letters import intake
 from letters.inbound import Attachment, Inbound, describe
 from models.dates import dansk_tid
@@ -91,12 +91,17 @@ def accept(st: Setup, key: str, committee: str, deliverable: str, as_of: datetim
         audit(s, st, as_of, ActionKind.ACCEPT, y, committee, deliverable=deliverable,
               ref=key, outcome=f"submission:{reg.submission_id}")
         when = dansk_tid(st.local(row.received_at))
-        done = (f"{att.filename} fra {key} ({row.from_address or 'ukendt afsender'}, modtaget "
-                f"{when}) registreret som {deliverable} {y} fra {committee} "
-                f"({'rettidig' if reg.outcome == 'on_time' else 'for sen'}); kvittering sendt")
+        if reg.duplicate:  # the same bytes as the registered file: no revision, no receipt
+            done = f"{att.filename} fra {key}: " + duplicate_note(
+                att.filename, reg.revision, reg.duplicate_of, st.tz)
+        else:
+            done = (f"{att.filename} fra {key} ({row.from_address or 'ukendt afsender'}, "
+                    f"modtaget {when}) registreret som {deliverable} {y} fra {committee} "
+                    f"({'rettidig' if reg.outcome == 'on_time' else 'for sen'}); "
+                    "kvittering sendt")
         if dry_run:
             s.rollback()
-            done = "Prøvekørsel: " + done.replace("registreret", "ville blive registreret") \
+            done = "Prøvekørsel: " + done.replace(") registreret", ") ville blive registreret") \
                 .replace("kvittering sendt", "kvittering ville blive sendt")
         else:
             s.commit()

@@ -237,6 +237,30 @@ def test_accept_registers_a_held_message_and_dismiss_sets_one_aside(
     assert actions == [("accept", stranger.message_id), ("dismiss", chat.message_id)]
 
 
+def test_accept_of_the_file_already_registered_adds_nothing_and_says_so(
+        st: Setup, tmp_path: Path) -> None:
+    """The same-file rule holds for the coordinator's accept too: no revision, no receipt,
+    and the message says so (it does not claim a receipt was sent)."""
+    before = len(mailbox(tmp_path))
+    form = handleplan(tmp_path)
+    src = MemorySource()
+    first = Reply(STRANGER, 1, in_reply_to=letter_id(st, "BUU"), files=[form])
+    again = Reply(STRANGER, 2, in_reply_to=letter_id(st, "BUU"), files=[form])
+    src.add(first.raw(), ON_TIME)
+    src.add(again.raw(), ON_TIME)
+    intake_pass(st, src, AS_OF)
+    accept(st, first.message_id, "BUU", "handleplan", AS_OF)
+    dry = accept(st, again.message_id, "BUU", "handleplan", AS_OF, dry_run=True)
+    assert dry.done.startswith("Prøvekørsel") and "identisk" in dry.done
+    out = accept(st, again.message_id, "BUU", "handleplan", AS_OF)
+    assert "er identisk med den allerede registrerede fil" in out.done
+    assert "ikke sendt en ny kvittering" in out.done and "kvittering sendt" not in out.done
+    assert out.messages == ()
+    assert [s.revision for s in submissions(st)] == [0]
+    assert [m["X-Aarshjul-Kind"] for m in sent_after(st, tmp_path, before)] == ["receipt"]
+    assert held_messages(st, 2012) == []
+
+
 def test_accept_of_a_message_without_a_word_file_is_refused(st: Setup) -> None:
     src = MemorySource()
     chat = Reply(BUU, 2, in_reply_to=letter_id(st, "BUU"), text="Vi er forsinkede.\n")
