@@ -1,22 +1,30 @@
-"""${message}
-
-Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
-"""
+"""${message}"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-${imports if imports else ""}
 
-revision: str = ${repr(up_revision)}
-down_revision: str | None = ${repr(down_revision)}
-branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
-depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+## Keep what the migration uses (models/migrations/kit.py: what the migrations share).
+from models.migrations.kit import (
+    UTCDateTime,
+    add_columns,
+    create_table,
+    drop_columns,
+    drop_table,
+    s,
+)
+${imports if imports else ""}
+## flows.health.migration_head reads the head from lines `revision = "..."` and
+## `down_revision = "..."`: keep them unannotated and in double quotes.
+revision = "${up_revision}"
+down_revision = ${'"%s"' % down_revision if isinstance(down_revision, str) else repr(down_revision)}
+% if branch_labels:
+branch_labels = ${repr(branch_labels)}
+% endif
+% if depends_on:
+depends_on = ${repr(depends_on)}
+% endif
 
 
 def upgrade() -> None:

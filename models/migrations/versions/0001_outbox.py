@@ -6,17 +6,13 @@ Revises:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-from models.db import UTCDateTime
+from models.migrations.kit import UTCDateTime
 
-revision: str = "0001_outbox"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001_outbox"
+down_revision = None
 
 
 def upgrade() -> None:

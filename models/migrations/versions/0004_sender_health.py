@@ -8,25 +8,21 @@ Revises: 0003_budget
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from models.db import UTCDateTime
+from models.migrations.kit import UTCDateTime, add_columns, drop_columns
 
 revision = "0004_sender_health"
 down_revision = "0003_budget"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox_control") as t:
-        t.add_column(sa.Column("last_error", sa.Text(), nullable=True))
-        t.add_column(sa.Column("last_error_at", UTCDateTime(), nullable=True))
-        t.add_column(sa.Column("last_ok_at", UTCDateTime(), nullable=True))
+    add_columns(
+        "outbox_control",
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error_at", UTCDateTime(), nullable=True),
+        sa.Column("last_ok_at", UTCDateTime(), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox_control") as t:
-        t.drop_column("last_ok_at")
-        t.drop_column("last_error_at")
-        t.drop_column("last_error")
+    drop_columns("outbox_control", "last_ok_at", "last_error_at", "last_error")

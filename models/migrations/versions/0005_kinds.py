@@ -12,29 +12,24 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlmodel.sql.sqltypes import AutoString
+
+from models.migrations.kit import add_columns, drop_columns, s
 
 revision = "0005_kinds"
 down_revision = "0004_sender_health"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("slot_states") as batch:
-        batch.add_column(sa.Column("kind", AutoString(length=10), nullable=False,
-                                   server_default="before"))
+    add_columns("slot_states",
+                sa.Column("kind", s(10), nullable=False, server_default="before"))
     op.execute("UPDATE slot_states SET kind = 'after' WHERE slot LIKE 'after-%'")
     op.execute("UPDATE slot_states SET kind = 'escalate' WHERE slot = 'escalate'")
-    with op.batch_alter_table("barometer_readings") as batch:
-        batch.add_column(sa.Column("illustrative", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    add_columns("barometer_readings",
+                sa.Column("illustrative", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute("UPDATE barometer_readings SET illustrative = "
                "(lower(source) LIKE '%illustrativ%')")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("barometer_readings") as batch:
-        batch.drop_column("illustrative")
-    with op.batch_alter_table("slot_states") as batch:
-        batch.drop_column("kind")
+    drop_columns("barometer_readings", "illustrative")
+    drop_columns("slot_states", "kind")

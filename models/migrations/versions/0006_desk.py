@@ -19,42 +19,34 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from models.db import UTCDateTime
+from models.migrations.kit import UTCDateTime, add_columns, drop_columns
 
 revision = "0006_desk"
 down_revision = "0005_kinds"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("requests") as batch:
-        batch.add_column(sa.Column("ladder", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("due", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("ladder_from", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("extended_to", sa.Date(), nullable=True))
+    add_columns(
+        "requests",
+        sa.Column("ladder", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("due", sa.Date(), nullable=True),
+        sa.Column("ladder_from", UTCDateTime(), nullable=True),
+        sa.Column("extended_to", sa.Date(), nullable=True),
+    )
     with op.batch_alter_table("slot_states") as batch:
         batch.add_column(sa.Column("ladder", sa.Integer(), nullable=False, server_default="0"))
         batch.drop_constraint("uq_slot_state", type_="unique")
         batch.create_unique_constraint("uq_slot_state_ladder", ["request_id", "ladder", "slot"])
-    with op.batch_alter_table("submissions") as batch:
-        batch.add_column(sa.Column("withdrawn_at", UTCDateTime(), nullable=True))
-    with op.batch_alter_table("audit_log") as batch:
-        batch.add_column(sa.Column("reason", sa.Text(), nullable=True))
+    add_columns("submissions", sa.Column("withdrawn_at", UTCDateTime(), nullable=True))
+    add_columns("audit_log", sa.Column("reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_log") as batch:
-        batch.drop_column("reason")
-    with op.batch_alter_table("submissions") as batch:
-        batch.drop_column("withdrawn_at")
+    drop_columns("audit_log", "reason")
+    drop_columns("submissions", "withdrawn_at")
     op.execute("DELETE FROM slot_states WHERE ladder > 0")
     with op.batch_alter_table("slot_states") as batch:
         batch.drop_constraint("uq_slot_state_ladder", type_="unique")
         batch.create_unique_constraint("uq_slot_state", ["request_id", "slot"])
         batch.drop_column("ladder")
-    with op.batch_alter_table("requests") as batch:
-        batch.drop_column("extended_to")
-        batch.drop_column("ladder_from")
-        batch.drop_column("due")
-        batch.drop_column("ladder")
+    drop_columns("requests", "extended_to", "ladder_from", "due", "ladder")

@@ -8,21 +8,16 @@ Revises: 0006_desk
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from models.db import UTCDateTime
+from models.migrations.kit import UTCDateTime, add_columns, drop_columns
 
 revision = "0009_pace"
 down_revision = "0006_desk"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox_control") as batch:
-        batch.add_column(sa.Column("paced_until", UTCDateTime(), nullable=True))
+    add_columns("outbox_control", sa.Column("paced_until", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox_control") as batch:
-        batch.drop_column("paced_until")
+    drop_columns("outbox_control", "paced_until")

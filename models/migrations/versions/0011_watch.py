@@ -7,18 +7,15 @@ Revises: 0010_intake
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from models.db import UTCDateTime
+from models.migrations.kit import UTCDateTime, create_table, drop_table
 
 revision = "0011_watch"
 down_revision = "0010_intake"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "heartbeat",
         sa.Column("name", sa.String(length=40), primary_key=True),
         sa.Column("at", UTCDateTime(), nullable=False),
@@ -26,7 +23,7 @@ def upgrade() -> None:
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("stopped", sa.Boolean(), nullable=False),
     )
-    op.create_table(
+    create_table(
         "watch_state",
         sa.Column("check", sa.String(length=80), primary_key=True),
         sa.Column("since", UTCDateTime(), nullable=False),
@@ -37,5 +34,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("watch_state")
-    op.drop_table("heartbeat")
+    drop_table("watch_state")
+    drop_table("heartbeat")
