@@ -1,7 +1,4 @@
 """The outbox: messages built once and sent exactly once; alerts; pause/resume.
-
-Revision ID: 0001_outbox
-Revises:
 """
 
 from __future__ import annotations

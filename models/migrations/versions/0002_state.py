@@ -1,8 +1,5 @@
 """State of the wheel in motion: cycle years, requests, slot states, documents,
 submissions, barometer readings and the audit log (``models/state.py``).
-
-Revision ID: 0002_state
-Revises: 0001_outbox
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
 """Budget decisions (``models/budget_state.py``): which initiatives were funded.
-
-Revision ID: 0003_budget
-Revises: 0002_state
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """Sender health on ``outbox_control``: why the mail server could not be reached, and when
 a message last went out (``models/outbox.py``, ``letters.delivery.sender_health``).
-
-Revision ID: 0004_sender_health
-Revises: 0003_budget
 """
 
 from __future__ import annotations

@@ -3,9 +3,6 @@
 ``slot_states.kind`` (before, after, escalate) was read from the prefix of the slot's name;
 ``barometer_readings.illustrative`` was read from the word "illustrativ" in its source. Both
 are filled in once, here, from what the rows held, and written explicitly from now on.
-
-Revision ID: 0005_kinds
-Revises: 0004_sender_health
 """
 
 from __future__ import annotations

@@ -9,9 +9,6 @@
   (request, slot); existing rows belong to ladder 0.
 - ``submissions.withdrawn_at``: ``aarshjul reopen`` keeps a submission but withdraws it.
 - ``audit_log.reason``: why a coordinator did what they did (``--reason``).
-
-Revision ID: 0006_desk
-Revises: 0005_kinds
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """The shared sending pace (``AARSHJUL_SMTP_RATE``): ``outbox_control.paced_until``, the next
 instant a sender may reserve.
-
-Revision ID: 0009_pace
-Revises: 0006_desk
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
 """The mail intake's handled messages (``models/intake_state.py``), one row per message key.
-
-Revision ID: 0010_intake
-Revises: 0009_pace
 """
 
 from __future__ import annotations

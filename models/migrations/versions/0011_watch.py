@@ -1,7 +1,4 @@
 """The watchdog's heartbeats and open alerts (``models/watch.py``).
-
-Revision ID: 0011_watch
-Revises: 0010_intake
 """
 
 from __future__ import annotations
