@@ -15,6 +15,7 @@ import pytest
 
 from letters.intake import Accepted, Refused, check_docx, store
 from tests.letters import hostile
+from tests.letters.test_readback import add_table, save
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,16 +60,9 @@ def typical_form() -> bytes:
     d.add_heading("Revideret handleplan", 1)
     d.add_heading("HM2 – Overledigheden blandt etniske minoriteter", 2)
     d.add_paragraph("Vi styrker jobcentrenes virksomhedsrettede indsats.")
-    t = d.add_table(rows=2, cols=4)
-    for cell, text in zip(t.rows[0].cells, ["Initiativ", "Hovedmål", "Beløb (kr.)",
-                                            "Finansieret"], strict=True):
-        cell.text = text
-    for cell, text in zip(t.rows[1].cells, ["Mentorordning", "HM2", "1.500.000 kr.", "Ja"],
-                          strict=True):
-        cell.text = text
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()
+    add_table(d, ["Initiativ", "Hovedmål", "Beløb (kr.)", "Finansieret"],
+              ["Mentorordning", "HM2", "1.500.000 kr.", "Ja"])
+    return save(d)
 
 
 @pytest.mark.parametrize("case", sorted(hostile.HOSTILE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,15 @@ def save(d: Any) -> bytes:
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
+
+
+def add_table(d: Any, *rows: Sequence[str]) -> Any:
+    """A table of ``rows`` (the first: its header) at the end of the document ``d``."""
+    t = d.add_table(rows=len(rows), cols=len(rows[0]))
+    for row, texts in zip(t.rows, rows, strict=True):
+        for cell, text in zip(row.cells, texts, strict=True):
+            cell.text = text
+    return t
 
 
 def edited(edit: Callable[[Any], object] | None = None, **kw: Any) -> bytes:
@@ -376,13 +385,8 @@ def test_a_form_built_by_hand_with_python_docx_reads_too() -> None:
     for key in GOALS:
         d.add_heading(f"{key} – mål", 3)
         d.add_paragraph(TEXTS[key].split("\n\n")[0])
-    t = d.add_table(rows=2, cols=4)
-    for cell, text in zip(t.rows[0].cells, ["Finansieret", "Beløb (kr.)", "Initiativ",
-                                            "Hovedmål"], strict=True):
-        cell.text = text
-    for cell, text in zip(t.rows[1].cells, ["Nej", "1,5 mio. kr.", "Sprogstøtte", "HM5"],
-                          strict=True):
-        cell.text = text
+    add_table(d, ["Finansieret", "Beløb (kr.)", "Initiativ", "Hovedmål"],
+              ["Nej", "1,5 mio. kr.", "Sprogstøtte", "HM5"])
     r = read(save(d))
     assert r.goals == {k: TEXTS[k].split("\n\n")[0] for k in GOALS}
     assert r.initiatives == (Initiative("Sprogstøtte", "HM5", 1_500_000, "1,5 mio. kr.", False,
