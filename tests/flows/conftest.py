@@ -4,12 +4,14 @@ that backend (:func:`tests.dbtools.database`). A module's own ``st`` takes prece
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.dbtools import BACKENDS, database
 from tests.flows.helpers import make_setup
+from tests.imapd import Dovecot, serve
 
 
 @pytest.fixture(params=BACKENDS)
@@ -21,3 +23,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 def st(backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     with database(backend, tmp_path) as eng:
         yield make_setup(eng, tmp_path)
+
+
+@pytest.fixture
+def imap() -> Iterator[Dovecot]:
+    """A real Dovecot on a free loopback port, for this test only (tests/imapd.py)."""
+    with serve() as server:
+        yield server

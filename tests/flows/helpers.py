@@ -111,6 +111,15 @@ def cli_env(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp
 
 
+def cli_env_opened(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """:func:`cli_env` in which the letters of 2012 have gone out (``aarshjul run opfordring``
+    as of 20 January 2012)."""
+    cli_env(tmp, monkeypatch)
+    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
+    assert r.exit_code == 0, r.output
+    return tmp
+
+
 def cli(*args: str, runner: CliRunner | None = None) -> Result:
     """``aarshjul ARGS --config aarshjul.yaml``, an exception left to fail the test."""
     return (runner or CliRunner()).invoke(app, [*args, "--config", CONFIG],

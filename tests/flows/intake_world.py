@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import email.policy
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, col, select
 
 from flows import runs
@@ -17,7 +19,8 @@ from flows.services.outbox import deliver
 from flows.services.setup import Setup
 from models.outbox import OutboxRow
 from models.state import Submission
-from tests.flows.helpers import at, mailbox
+from tests.dbtools import database
+from tests.flows.helpers import at, mailbox, make_setup
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BUU = "buu-sekretariat@buf.kk.example"
@@ -29,6 +32,23 @@ US = "integration@bif.kk.example"
 def open_year(st: Setup) -> None:
     """The letters of 2012 (opfordring: handleplan and redegoerelse), sent."""
     runs.event(st, "opfordring", 2012, at("2012-01-20T09:00"))
+
+
+@contextmanager
+def opened(tmp: Path) -> Iterator[Setup]:
+    """A Setup on a fresh SQLite database in ``tmp`` (mail to ``tmp/mailbox``) in which the
+    letters of 2012 have gone out (:func:`open_year`)."""
+    with database("sqlite", tmp) as eng:
+        st = make_setup(eng, tmp)
+        open_year(st)
+        yield st
+
+
+@pytest.fixture(name="st")
+def opened_st(tmp_path: Path) -> Iterator[Setup]:
+    """The ``st`` of the intake tests (a module imports it): :func:`opened` in ``tmp_path``."""
+    with opened(tmp_path) as st:
+        yield st
 
 
 def letter_id(st: Setup, committee: str) -> str:

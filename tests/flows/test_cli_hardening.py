@@ -15,9 +15,8 @@ import time_machine
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.flows.helpers import ROOT
+from tests.flows.helpers import cli, cli_env_opened
 
-CONFIG = str(ROOT / "aarshjul.yaml")
 CPH = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2012, 4, 25, 10, 0, tzinfo=CPH)
 SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
@@ -25,17 +24,7 @@ SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_prefect: None) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
-    assert r.exit_code == 0, r.output
-    return tmp_path
-
-
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env_opened(tmp_path, monkeypatch)
 
 
 def outgoing(tmp: Path) -> int:

@@ -8,46 +8,26 @@ import base64
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from typer.testing import CliRunner
 
-from flows.cli import app
-from tests.flows.helpers import ROOT, at
+from tests.flows.helpers import at, cli, cli_env_opened
 from tests.flows.intake_world import BUU, STRANGER, Reply
-from tests.imapd import PASSWORD, USER, Dovecot, serve
+from tests.imapd import PASSWORD, USER, Dovecot
 
 pytestmark = pytest.mark.imap
-CONFIG = str(ROOT / "aarshjul.yaml")
 ON_TIME = at("2012-04-30T10:00")
-
-
-@pytest.fixture
-def imap() -> Iterator[Dovecot]:
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imap: Dovecot,
         no_prefect: None) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AARSHJUL_IMAP_URL", imap.url())
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
-    assert r.exit_code == 0, r.output
-    return tmp_path
-
-
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env_opened(tmp_path, monkeypatch)
 
 
 def sent(tmp: Path, kind: str) -> list:  # type: ignore[type-arg]

@@ -4,7 +4,6 @@ the coordinator; each ends in its folder (README "Replies by e-mail")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from letters.mailbox import open_mailbox
 from models.intake_state import HandledMessage
 from models.kinds import IntakeOutcome
 from models.state import Request
-from tests.dbtools import database
-from tests.flows.helpers import at, mailbox, make_setup
+from tests.flows.helpers import at, mailbox
 from tests.flows.intake_world import (
     BUU,
     KFU,
@@ -28,13 +26,13 @@ from tests.flows.intake_world import (
     dsn,
     handleplan,
     letter_id,
-    open_year,
+    opened_st,  # noqa: F401 (the fixture st)
     outbox,
     redegoerelse,
     sent_after,
     submissions,
 )
-from tests.imapd import Dovecot, serve
+from tests.imapd import Dovecot
 
 pytestmark = pytest.mark.imap
 HANDLED = "INBOX.aarshjul.behandlet"
@@ -42,20 +40,6 @@ HELD = "INBOX.aarshjul.til-koordinator"
 ON_TIME = at("2012-04-30T10:00")
 LATE = at("2012-05-03T10:00")
 AS_OF = at("2012-05-04T09:00")
-
-
-@pytest.fixture
-def imap() -> Iterator[Dovecot]:
-    with serve() as server:
-        yield server
-
-
-@pytest.fixture
-def st(tmp_path: Path) -> Iterator[Setup]:
-    with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        open_year(s)
-        yield s
 
 
 def run(st: Setup, imap: Dovecot, as_of: datetime = AS_OF, **kw: bool) -> IntakeReport:

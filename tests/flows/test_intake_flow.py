@@ -6,7 +6,6 @@ IMAP mailbox, which tests/flows/test_intake.py drives against Dovecot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from flows.services.setup import Refused, Setup
 from letters.mailsource import MemorySource
 from models.kinds import IntakeFolder, IntakeOutcome, RunKind
 from models.text import markdown_text
-from tests.dbtools import database
-from tests.flows.helpers import at, mailbox, make_setup
+from tests.flows.helpers import at, mailbox
 from tests.flows.intake_world import (
     BUU,
     STRANGER,
@@ -29,18 +27,10 @@ from tests.flows.intake_world import (
     dsn,
     handleplan,
     letter_id,
-    open_year,
+    opened_st,  # noqa: F401 (the fixture st)
 )
 
 AS_OF = at("2012-05-04T09:00")
-
-
-@pytest.fixture
-def st(tmp_path: Path) -> Iterator[Setup]:
-    with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        open_year(s)
-        yield s
 
 
 def world(st: Setup, tmp: Path) -> MemorySource:

@@ -5,7 +5,7 @@ senders; messages held, accepted and dismissed by the coordinator."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from letters.mailsource import MemorySource
 from models.intake_state import HandledMessage
 from models.kinds import IntakeFolder, IntakeOutcome
 from models.state import AuditEntry
-from tests.dbtools import BACKENDS, database
+from tests.dbtools import database
 from tests.flows.helpers import at, mailbox, make_setup, wheel_loaded
 from tests.flows.intake_world import (
     BUU,
@@ -29,33 +29,15 @@ from tests.flows.intake_world import (
     handleplan,
     letter_id,
     open_year,
+    opened_st,  # noqa: F401 (the fixture st)
     outbox,
     sent_after,
     submissions,
 )
-from tests.imapd import Dovecot, serve
+from tests.imapd import Dovecot
 
 ON_TIME = at("2012-04-30T10:00")
 AS_OF = at("2012-05-04T09:00")
-
-
-@pytest.fixture
-def imap() -> Iterator[Dovecot]:
-    with serve() as server:
-        yield server
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def st(tmp_path: Path) -> Iterator[Setup]:
-    with database("sqlite", tmp_path) as eng:
-        s = make_setup(eng, tmp_path)
-        open_year(s)
-        yield s
 
 
 class MoveFails:

@@ -8,15 +8,14 @@ import io
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
-from typer.testing import CliRunner
 
-from flows.cli import app
-from tests.flows.helpers import ROOT
+from tests.flows.helpers import ROOT, cli, cli_env_opened
 from tests.letters import hostile
-from tests.letters.test_readback import ROWS, TEXTS, fill, sent_form
+from tests.letters.test_readback import ROWS, TEXTS, fill, save, sent_form
 
 CONFIG = str(ROOT / "aarshjul.yaml")
 SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
@@ -24,18 +23,8 @@ SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_prefect: None) -> Path:
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("AARSHJUL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("AARSHJUL_SMTP_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "260")  # the status table on one line per request
-    r = cli("run", "opfordring", "--year", "2012", "--as-of", "2012-01-20T09:00")
-    assert r.exit_code == 0, r.output
-    return tmp_path
-
-
-def cli(*args: str):
-    return CliRunner().invoke(app, [*args, "--config", CONFIG], catch_exceptions=False)
+    return cli_env_opened(tmp_path, monkeypatch)
 
 
 def count(tmp: Path, table: str) -> int:
@@ -62,11 +51,24 @@ def status_json(as_of: str = "2012-06-01T09:00") -> dict:
     return json.loads(r.stdout)
 
 
+def request_row(doc: dict, committee: str = "BUU") -> dict:  # type: ignore[type-arg]
+    """The row of ``committee``'s handleplan in ``status --json``'s ``doc``."""
+    return next(q for q in doc["requests"]
+                if (q["committee"], q["deliverable"]) == (committee, "handleplan"))
+
+
 def filled_form() -> bytes:
-    d = fill(docx.Document(io.BytesIO(sent_form())))
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()
+    return save(fill(docx.Document(io.BytesIO(sent_form()))))
+
+
+def submit_registered(env: Path, d: Any, name: str, when: str) -> str:
+    """``aarshjul submit`` of the document ``d`` saved as ``name``, at ``when``: registered
+    (exit status 0); what it printed, on one line."""
+    f = env / name
+    f.write_bytes(save(d))
+    r = cli("submit", str(f), *SUBMIT, "--at", when)
+    assert r.exit_code == 0, r.output
+    return " ".join(r.stdout.split())
 
 
 @pytest.mark.parametrize("case", sorted(hostile.HOSTILE))
@@ -86,11 +88,7 @@ def test_hostile_files_are_refused_through_submit_and_nothing_is_stored(
     assert stored_files(env) == []
     assert count(env, "documents") == 0 and count(env, "submissions") == 0
     assert receipts(env) == []
-    row = next(
-        q
-        for q in status_json()["requests"]
-        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
-    )
+    row = request_row(status_json())
     assert row["status"] == "open" and row["reading"] is None
 
 
@@ -118,17 +116,11 @@ def test_the_real_form_is_stored_read_back_and_shown_in_the_run_and_status(env: 
     assert "Mangler" not in out
     # status: the Læst column and the JSON reading
     doc = status_json()
-    row = next(
-        q for q in doc["requests"] if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
-    )
-    reading = row["reading"]
+    reading = request_row(doc)["reading"]
     assert reading["is_form"] is True
     assert reading["goals_read"] == sorted(TEXTS) and reading["goals_missing"] == []
     assert reading["initiatives"] == len(ROWS) and reading["amount_dkk"] == total
-    other = next(
-        q for q in doc["requests"] if (q["committee"], q["deliverable"]) == ("KFU", "handleplan")
-    )
-    assert other["reading"] is None
+    assert request_row(doc, "KFU")["reading"] is None
     r = cli("status", "--year", "2012", "--as-of", "2012-06-01T09:00")
     assert r.exit_code == 0
     assert "Læst" in r.stdout and "3/3 mål, 6 initiativer" in " ".join(r.stdout.split())
@@ -138,13 +130,7 @@ def test_an_implausible_amount_is_registered_with_a_warning_not_a_crash(env: Pat
     rows = [("Mentorordning", "HM1", "99999999999999999999999999 mia. kr.", "Ja"),
             ("Lektiecafe", "HM1", "500 t.kr.", "Nej")]
     d = fill(docx.Document(io.BytesIO(sent_form())), rows=rows)
-    buf = io.BytesIO()
-    d.save(buf)
-    f = env / "handleplan.docx"
-    f.write_bytes(buf.getvalue())
-    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
-    assert r.exit_code == 0, r.output
-    out = " ".join(r.stdout.split())
+    out = submit_registered(env, d, "handleplan.docx", "2012-04-20T10:00")
     assert "Initiativtabel: 2 initiativer, i alt 500.000 kr." in out
     assert "1.000 mia. kr." in out  # the warning states the bound
     assert count(env, "submissions") == 1 and len(receipts(env)) == 1
@@ -155,21 +141,11 @@ def test_a_form_with_a_missing_heading_and_no_table_says_what_is_missing(env: Pa
     head = next(p for p in d.paragraphs if p.text.startswith("HM3 "))
     head.text = "Medarbejdere"  # the key is gone, the title too: HM3 cannot be found
     d.tables[0]._tbl.getparent().remove(d.tables[0]._tbl)
-    buf = io.BytesIO()
-    d.save(buf)
-    f = env / "handleplan.docx"
-    f.write_bytes(buf.getvalue())
-    r = cli("submit", str(f), *SUBMIT, "--at", "2012-05-02T10:00")
-    assert r.exit_code == 0, r.output
-    out = " ".join(r.stdout.split())
+    out = submit_registered(env, d, "handleplan.docx", "2012-05-02T10:00")
     assert "Mangler: ingen overskrift for HM3" in out
     assert "Mangler: ingen initiativtabel fundet" in out
     assert "advarsler ved indlæsningen" in out
-    reading = next(
-        q["reading"]
-        for q in status_json()["requests"]
-        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
-    )
+    reading = request_row(status_json())["reading"]
     assert reading["goals_missing"] == ["HM3"] and reading["table_found"] is False
     assert reading["warnings"]
 
@@ -177,21 +153,11 @@ def test_a_form_with_a_missing_heading_and_no_table_says_what_is_missing(env: Pa
 def test_a_docx_that_is_not_the_form_is_accepted_with_a_warning(env: Path) -> None:
     d = docx.Document()
     d.add_paragraph("Kære sekretariat, hermed vores bemærkninger i fritekst.")
-    buf = io.BytesIO()
-    d.save(buf)
-    f = env / "brev.docx"
-    f.write_bytes(buf.getvalue())
-    r = cli("submit", str(f), *SUBMIT, "--at", "2012-04-20T10:00")
-    assert r.exit_code == 0, r.output
-    out = " ".join(r.stdout.split())
+    out = submit_registered(env, d, "brev.docx", "2012-04-20T10:00")
     assert "BUU handleplan 2012: rettidig" in out
     assert "Advarsel: filen ligner ikke årshjulets formular" in out
     assert len(stored_files(env)) == 1 and len(receipts(env)) == 1
-    reading = next(
-        q["reading"]
-        for q in status_json()["requests"]
-        if (q["committee"], q["deliverable"]) == ("BUU", "handleplan")
-    )
+    reading = request_row(status_json())["reading"]
     assert reading["is_form"] is False and reading["label"] == "ikke formularen"
     r = cli("status", "--year", "2012", "--as-of", "2012-06-01T09:00")
     assert "ikke formularen" in r.stdout
@@ -300,17 +266,13 @@ def test_the_same_file_twice_adds_no_revision_and_sends_no_second_receipt(env: P
     assert count(env, "submissions") == 1 and count(env, "documents") == 1
     assert len(receipts(env)) == 1
     assert audit_outcomes(env) == [("submit", "on_time"), ("submit", "duplicate")]
-    row = next(q for q in status_json()["requests"]
-               if (q["committee"], q["deliverable"]) == ("BUU", "handleplan"))
-    assert row["status"] == "on_time"
+    assert request_row(status_json())["status"] == "on_time"
     # a changed file is a revision with its own receipt; the first file again after it is
     # one more revision (the committee went back to it), not a duplicate
     changed = env / "ny.docx"
     d = docx.Document(io.BytesIO(data))
     d.add_paragraph("Tilføjet efter mødet.")
-    buf = io.BytesIO()
-    d.save(buf)
-    changed.write_bytes(buf.getvalue())
+    changed.write_bytes(save(d))
     r = cli("submit", str(changed), *SUBMIT, "--at", "2012-04-23T11:00")
     assert r.exit_code == 0 and "identisk" not in r.stdout
     r = cli("submit", str(changed), *SUBMIT, "--at", "2012-04-24T11:00")
