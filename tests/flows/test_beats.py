@@ -14,6 +14,7 @@ from models.db import upgrade
 from models.watch import Heartbeat
 from tests.dbtools import BACKENDS, database
 from tests.flows.helpers import at
+from tests.threads import in_threads
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -22,21 +23,12 @@ def test_first_beats_at_once_all_land_and_the_latest_wins(backend: str, tmp_path
         upgrade(eng)
         start = at("2012-04-30T09:00")
         gate = threading.Barrier(6)
-        errors: list[BaseException] = []
 
         def beat(i: int) -> None:
             gate.wait()
-            try:
-                record_beat(eng, "chase", start + timedelta(minutes=i), latest=True)
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+            record_beat(eng, "chase", start + timedelta(minutes=i), latest=True)
 
-        threads = [threading.Thread(target=beat, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert in_threads(beat, 6) == []
         with Session(eng) as s:
             row = s.get(Heartbeat, "chase")
         assert row is not None and row.at == start + timedelta(minutes=5)
