@@ -1,4 +1,4 @@
-"""A helper shared by the CSV import tests (barometer readings, budget decisions)."""
+"""Helpers shared by the CSV import tests (barometer readings, budget decisions)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,8 @@ def refusal(parse: Callable[[str, Wheel, str], object], text: str, wheel: Wheel)
     with pytest.raises(ConfigError) as info:
         parse(text, wheel, "b.csv")
     return [str(p) for p in info.value.problems]
+
+
+def refusals(parse: Callable[[str, Wheel, str], object]) -> Callable[[str, Wheel], list[str]]:
+    """:func:`refusal` of ``parse``: ``problems(text, wheel)``."""
+    return lambda text, wheel: refusal(parse, text, wheel)

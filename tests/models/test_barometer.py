@@ -14,11 +14,9 @@ from models.barometer import (
     period_label,
 )
 from models.wheel import Wheel
-from tests.models.csvtools import refusal
+from tests.models.csvtools import refusals
 
-
-def problems(text: str, wheel: Wheel) -> list[str]:
-    return refusal(parse_csv, text, wheel)
+problems = refusals(parse_csv)
 
 
 def test_comma_separated_with_dot_and_quoted_comma_decimals(wheel: Wheel) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from models.budget import Decision, parse_csv, parse_funded, title_key
 from models.wheel import Wheel
-from tests.models.csvtools import refusal
+from tests.models.csvtools import refusals
 
-
-def problems(text: str, wheel: Wheel) -> list[str]:
-    return refusal(parse_csv, text, wheel)
+problems = refusals(parse_csv)
 
 
 def test_comma_and_semicolon_files_with_danish_amounts(wheel: Wheel) -> None:
