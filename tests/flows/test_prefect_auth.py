@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from flows.prefect_auth import (
     read_credential,
 )
 from flows.settings import Settings
+from tests.flows.serving import logged, reaped, serve_env, start_travelled, terminate, wait_for
 from tests.locked import (
     NGINX,
     Api,
@@ -421,16 +421,6 @@ def test_deploy_and_a_worker_with_the_credential_run_the_chase(locked) -> None: 
 # --------------------------------------------------------------------------- serve
 
 
-_TRAVEL = """
-import sys
-import time_machine
-time_machine.travel(sys.argv[1], tick=True).start()
-from flows.cli import main
-sys.argv = ["aarshjul", *sys.argv[2:]]
-main()
-"""
-
-
 @pytest.mark.slow
 def test_serve_locks_its_own_server_with_the_systemd_credential(
     tmp_path: Path, wheel_file: Path
@@ -438,8 +428,6 @@ def test_serve_locks_its_own_server_with_the_systemd_credential(
     """serve as its unit runs it: no PREFECT_API_URL, the credential in
     $CREDENTIALS_DIRECTORY/prefect-auth. Its server asks for it; the secret is on no command
     line and in no log; SIGTERM stops both (0)."""
-    import time
-
     from flows.prefect_server import free_port, healthy
 
     creds = tmp_path / "credentials"
@@ -447,29 +435,13 @@ def test_serve_locks_its_own_server_with_the_systemd_credential(
     secret = secret_of(auth)
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    script = tmp_path / "travel.py"
-    script.write_text(_TRAVEL, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "PREFECT_API_KEY")}
-    env.update({
-        "CREDENTIALS_DIRECTORY": str(creds),
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "AARSHJUL_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
-    })
+    env = serve_env(tmp_path, unset=("PREFECT_API_URL", "PREFECT_API_AUTH_STRING",
+                                     "PREFECT_API_KEY"), CREDENTIALS_DIRECTORY=str(creds))
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(script), "2012-05-02T10:00:00+02:00", "serve",
-             "--prefect-port", str(port), "--config", str(wheel_file)],
-            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 300
-        while "scheduled " not in log.read_text(errors="replace"):
-            assert proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.3)
+    with reaped(start_travelled(tmp_path, "2012-05-02T10:00:00+02:00", log, env, "serve",
+                                "--prefect-port", str(port), "--config",
+                                str(wheel_file))) as proc:
+        wait_for(logged(log, "scheduled "), 300, "the start-up", proc, log)
         assert Api(api_url).get("/admin/version")[0] == 401
         assert Api(api_url, secret).get("/admin/version")[0] == 200
         assert healthy(api_url) and not (tmp_path / "prefect-home" / GENERATED_NAME).exists()
@@ -479,12 +451,7 @@ def test_serve_locks_its_own_server_with_the_systemd_credential(
         assert f"PREFECT_SERVER_API_AUTH_STRING={secret}".encode() in server_env
         assert b"PREFECT_SERVER_CSRF_PROTECTION_ENABLED=true" in server_env
         lines = command_lines()
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
+        code = terminate(proc)
     text = log.read_text(errors="replace")
     assert code == 0, text
     assert f"the API asks for the credential in {auth}" in text

@@ -22,6 +22,7 @@ from flows.serve import (
     wakes,
 )
 from models.config import load
+from tests.flows.serving import logged, reaped, serve_env, start_travelled, terminate, wait_for
 
 CPH = ZoneInfo("Europe/Copenhagen")
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -272,33 +273,6 @@ def test_serve_forever_catches_up_then_fires_event_before_chase(
 
 # --------------------------------------------------------------------------- a killed serve
 
-_TRAVEL = """\
-import sys
-from datetime import datetime
-
-import time_machine
-
-time_machine.travel(datetime.fromisoformat(sys.argv[1]), tick=True).start()
-from flows.cli import main
-
-sys.argv = ["aarshjul", *sys.argv[2:]]
-main()
-"""
-
-
-def _wait_for(predicate, timeout: float, what: str, proc=None) -> None:  # type: ignore[no-untyped-def]
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"serve exited ({proc.returncode}) before {what}")
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
@@ -322,8 +296,6 @@ def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
     api = PREFECT_API_URL.value()
     assert api, "the session harness gives an API URL"
     db_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
-    script = tmp_path / "travel.py"
-    script.write_text(_TRAVEL, encoding="utf-8")
 
     with smtp_serve() as smtp:
         env = {
@@ -342,14 +314,8 @@ def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
         assert letters.returncode == 0, letters.stderr
 
         def start(instant: str, log: Path) -> subprocess.Popen[bytes]:
-            with open(log, "wb") as out:
-                return subprocess.Popen(
-                    [sys.executable, str(script), instant, "serve", "--config", str(wheel_file)],
-                    env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-                )
-
-        def started(log: Path) -> bool:
-            return "scheduled " in log.read_text(errors="replace")
+            return start_travelled(tmp_path, instant, log, env, "serve", "--config",
+                                   str(wheel_file))
 
         engine = make_engine(db_url)
 
@@ -360,7 +326,7 @@ def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
         log1 = tmp_path / "serve1.log"
         first = start("2012-04-30T09:00:20+02:00", log1)
         try:
-            _wait_for(lambda: started(log1), 240, "the first start-up", first)
+            wait_for(logged(log1, "scheduled "), 240, "the first start-up", first)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(30)
@@ -371,15 +337,9 @@ def test_killed_and_restarted_serve_sends_one_reminder_and_no_duplicates(
         assert all(r.status == "sent" for r in sent_first)
 
         log2 = tmp_path / "serve2.log"
-        second = start("2012-04-30T09:01:30+02:00", log2)
-        try:
-            _wait_for(lambda: started(log2), 240, "the restart", second)
-            second.send_signal(signal.SIGTERM)
-            code = second.wait(120)
-        finally:
-            if second.poll() is None:
-                second.kill()
-                second.wait(30)
+        with reaped(start("2012-04-30T09:01:30+02:00", log2)) as second:
+            wait_for(logged(log2, "scheduled "), 240, "the restart", second)
+            code = terminate(second)
         out2 = log2.read_text(errors="replace")
         assert code == 0, out2
         assert "catch-up chase as of 2012-04-30T09:01" in out2 and "stopped" in out2
@@ -400,42 +360,19 @@ def test_serve_without_api_url_supervises_its_own_server_and_stops_on_sigterm(
 ) -> None:
     """No PREFECT_API_URL: serve starts `prefect server start --host 127.0.0.1` as a child,
     reports to it, and on SIGTERM shuts the scheduler down, stops the child and exits 0."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     from flows.prefect_server import free_port, healthy
 
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    script = tmp_path / "travel.py"
-    script.write_text(_TRAVEL, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update({
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "AARSHJUL_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "AARSHJUL_DATA_DIR": str(tmp_path / "data"),
-    })
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(script), "2012-05-02T10:00:00+02:00", "serve",
-             "--prefect-port", str(port), "--config", str(wheel_file)],
-            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(lambda: "scheduled " in log.read_text(errors="replace"), 300,
-                  "the start-up", proc)
+    with reaped(start_travelled(tmp_path, "2012-05-02T10:00:00+02:00", log, serve_env(tmp_path),
+                                "serve", "--prefect-port", str(port), "--config",
+                                str(wheel_file))) as proc:
+        wait_for(logged(log, "scheduled "), 300, "the start-up", proc)
         assert healthy(api)
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert children, "the Prefect server runs as serve's child"
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
+        code = terminate(proc)
     text = log.read_text(errors="replace")
     assert code == 0, text
     assert f"UI at http://127.0.0.1:{port}" in text
@@ -511,11 +448,11 @@ def test_serve_writes_its_heartbeat_and_a_clean_stop(tmp_path: Path, wheel_file:
     t.start()
     assert ready.wait(60)
     started = datetime.now(UTC)
-    _wait_for(lambda: (b := beat()) is not None and b.at >= started, 30, "a heartbeat")
+    wait_for(lambda: (b := beat()) is not None and b.at >= started, 30, "a heartbeat")
     first = beat()
     assert first is not None and first.pid == os.getpid() and not first.stopped
     time.sleep(0.5)
-    _wait_for(lambda: (b := beat()) is not None and b.at > first.at, 30, "the next heartbeat")
+    wait_for(lambda: (b := beat()) is not None and b.at > first.at, 30, "the next heartbeat")
     stop.set()
     t.join(60)
     assert not t.is_alive()
