@@ -104,3 +104,10 @@ def test_every_required_test_kind_is_installed_and_required_under_ci(marker: str
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     required = re.search(r"AARSHJUL_REQUIRE_MARKERS=([\w,]+)", makefile)
     assert required is not None and marker in required.group(1).split(",")
+
+
+def test_every_migration_is_listed() -> None:
+    found = sorted(p.stem for p in (ROOT / "models" / "migrations" / "versions").glob("0*.py"))
+    assert len(found) >= 9
+    missing = [m for m in found if f"`{m}`" not in README]
+    assert missing == []
