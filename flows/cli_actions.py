@@ -10,7 +10,9 @@ tests and replays (never after now, unless ``--dry-run``); a live action is as o
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,15 +23,13 @@ from flows.cli_state import (
     AsOfOption,
     DataDirOption,
     DryRunOption,
-    actor,
-    exit_for,
+    finish,
     instant_or_exit,
-    print_report,
+    refused_or_exit,
     runner_for,
     setup_or_exit,
 )
-from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption, fail
-from flows.services.setup import Refused
+from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption
 
 CommitteeOption = Annotated[str, typer.Option("--committee", help="Committee key, e.g. TMU.")]
 DeliverableOption = Annotated[str, typer.Option("--deliverable", help="e.g. handleplan.")]
@@ -50,16 +50,47 @@ def _date(text: str, what: str) -> date:
 
 def _act(kind: str, config: Path, data_dir: Path | None, as_of: str | None, dry_run: bool,
          **params: Any) -> None:
-    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    st = setup_or_exit(config, data_dir, dry_run=dry_run)
     at = instant_or_exit(st, as_of, live=not dry_run)
-    try:
-        report = runner_for(st).action(kind, at, dry_run=dry_run, **params)
-    except Refused as exc:
-        fail(str(exc))
-    print_report(report)
-    exit_for(report)
+    runner = runner_for(st)
+    finish(refused_or_exit(lambda: runner.action(kind, at, dry_run=dry_run, **params)))
 
 
+def _every_desk_verb(
+    dry_run: DryRunOption = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """The options every desk verb takes after its own."""
+
+
+def _desk(kind: str, **convert: Callable[[Any], Any]
+          ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A desk verb from a declaration of its own options (its help is the docstring): the
+    verb also takes the options of :func:`_every_desk_verb`, converts what ``convert`` names,
+    and carries out ``kind`` with its own options as the action's parameters."""
+    shared = inspect.signature(_every_desk_verb, eval_str=True).parameters
+
+    def make(own: Callable[..., None]) -> Callable[..., None]:
+        mine = inspect.signature(own, eval_str=True)
+        params = [*mine.parameters.values(), *shared.values()]
+
+        def verb(**options: Any) -> None:
+            run = {name: options.pop(name) for name in shared}
+            for name, to in convert.items():
+                options[name] = to(options[name])
+            _act(kind, **run, **options)
+
+        verb.__name__, verb.__qualname__, verb.__doc__ = own.__name__, own.__name__, own.__doc__
+        verb.__signature__ = mine.replace(parameters=params)  # type: ignore[attr-defined]
+        verb.__annotations__ = {p.name: p.annotation for p in params}
+        return verb
+
+    return make
+
+
+@_desk("extend", until=lambda text: _date(text, "--until"))
 def extend(
     year: YearOption,
     committee: CommitteeOption,
@@ -67,32 +98,21 @@ def extend(
     until: Annotated[str, typer.Option("--until", help="The new due date, YYYY-MM-DD: a "
                                                        "business day later than the current.")],
     reason: ReasonOption = None,
-    dry_run: DryRunOption = False,
-    as_of: AsOfOption = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Give a committee more time: its own due date, a new ladder of reminders, a notice."""
-    day = _date(until, "--until")
-    _act("extend", config, data_dir, as_of, dry_run, year=year, committee=committee,
-         deliverable=deliverable, until=day, reason=reason)
 
 
+@_desk("excuse")
 def excuse(
     year: YearOption,
     committee: CommitteeOption,
     deliverable: DeliverableOption,
     reason: ReasonOption = None,
-    dry_run: DryRunOption = False,
-    as_of: AsOfOption = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Excuse a committee (fritaget): no more reminders; listed as excused, not missing."""
-    _act("excuse", config, data_dir, as_of, dry_run, year=year, committee=committee,
-         deliverable=deliverable, reason=reason)
 
 
+@_desk("reopen")
 def reopen(
     submission: Annotated[int | None, typer.Option(
         "--submission", help="The registration to withdraw (`aarshjul status --json`).")] = None,
@@ -101,16 +121,11 @@ def reopen(
     committee: Annotated[str | None, typer.Option("--committee")] = None,
     deliverable: Annotated[str | None, typer.Option("--deliverable")] = None,
     reason: ReasonOption = None,
-    dry_run: DryRunOption = False,
-    as_of: AsOfOption = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Undo a wrong registration (or an excuse): the request is open again, with a notice."""
-    _act("reopen", config, data_dir, as_of, dry_run, submission=submission, year=year,
-         committee=committee, deliverable=deliverable, reason=reason)
 
 
+@_desk("resend", to=lambda addresses: addresses or None)
 def resend(
     message_id: Annotated[str, typer.Argument(
         help="The Message-ID (or the outbox key) of the message to send again.")],
@@ -118,31 +133,19 @@ def resend(
         "--to", help="Send to this address instead (repeatable). Default: the committee's "
                      "current addresses in the wheel.")] = None,
     reason: ReasonOption = None,
-    dry_run: DryRunOption = False,
-    as_of: AsOfOption = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Send a message again (Resent-* fields) after an address was corrected."""
-    _act("resend", config, data_dir, as_of, dry_run, message_id=message_id, to=to or None,
-         reason=reason)
 
 
+@_desk("digest")
 def digest(
     year: Annotated[int | None, typer.Option(
         "--year", "-y", help="Only this cycle year (default: every year in progress).")] = None,
-    dry_run: DryRunOption = False,
-    as_of: AsOfOption = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Send the coordinator's digest of this week now (once a week per cycle year)."""
-    _act("digest", config, data_dir, as_of, dry_run, year=year)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("extend")(extend)
-    app.command("excuse")(excuse)
-    app.command("reopen")(reopen)
-    app.command("resend")(resend)
-    app.command("digest")(digest)
+    """Register the verbs of this module, each under its function's name."""
+    for verb in (extend, excuse, reopen, resend, digest):
+        app.command(verb.__name__)(verb)

@@ -21,14 +21,14 @@ from flows.cli_state import (
     AsOfOption,
     DataDirOption,
     DryRunOption,
-    actor,
     instant_or_exit,
+    refused_or_exit,
     runner_for,
     setup_or_exit,
 )
 from flows.common import DEFAULT_CONFIG, ConfigOption, fail, settings_or_exit
 from flows.report import RunReport
-from flows.services.setup import Refused, Setup
+from flows.services.setup import Setup
 from letters.imap_url import parse_imap_url
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def intake(
     except ValueError as exc:
         print(f"afvist: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     at = instant_or_exit(st, as_of)
     try:
         with open_mailbox(url) as box:  # the run (flow aarshjul-intake) sends its replies
@@ -116,13 +116,9 @@ def _by_hand(config: Path, data_dir: Path | None, as_of: str | None,
              step: Callable[[Setup, datetime], Outcome]) -> Setup:
     """One coordinator's step on a held message: the setup, the instant, the step; a
     refusal exits 1 with its reason, else what was done is printed."""
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     at = instant_or_exit(st, as_of)
-    try:
-        out = step(st, at)
-    except Refused as exc:
-        fail(str(exc))
-    print(out.done)
+    print(refused_or_exit(lambda: step(st, at)).done)
     return st
 
 

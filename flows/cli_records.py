@@ -15,7 +15,6 @@ import typer
 from flows.cli_state import (
     AsOfOption,
     DataDirOption,
-    actor,
     instant_or_exit,
     prefect_api,
     setup_or_exit,
@@ -58,7 +57,7 @@ def purge(
     directory and the Prefect server; --dry-run lists it (counts and sizes per kind)."""
     from flows.services.purge import apply_purge, plan_purge
 
-    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    st = setup_or_exit(config, data_dir, dry_run=dry_run)
     when = instant_or_exit(st, as_of)
     if not dry_run and when > datetime.now(UTC):
         fail(f"afvist: --as-of {when.isoformat()} ligger efter nu; der kan ikke ryddes op på "
@@ -113,7 +112,7 @@ def export(
     if (committee is None) == (address is None):
         print("Giv enten --committee eller --address (én af dem).", file=sys.stderr)
         raise typer.Exit(2)
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     try:
         n = export_zip(st, output, instant_or_exit(st, None), committee=committee, address=address)
     except ExportRefused as exc:

@@ -28,10 +28,9 @@ from flows.cli_state import (
     DataDirOption,
     DryRunOption,
     PreviewOption,
-    actor,
-    exit_for,
+    finish,
     instant_or_exit,
-    print_report,
+    refused_or_exit,
     runner_for,
     setup_or_exit,
 )
@@ -43,7 +42,6 @@ from flows.common import (
     load_or_exit,
     year_or_exit,
 )
-from flows.services.setup import Refused
 from models.dates import dansk_dato, dansk_tid
 from models.kinds import CLOSED_RECEIVED
 
@@ -63,16 +61,14 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Carry out one event of the wheel (e.g. send the opfordringsskrivelse)."""
-    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    st = setup_or_exit(config, data_dir, dry_run=dry_run)
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     at = instant_or_exit(st, as_of, live=not dry_run)
     preview = (preview_dir or st.data / "preview" / f"{event}-{year}") if dry_run else None
-    try:
-        report = runner_for(st).event(event, year, at, dry_run=dry_run, preview_dir=preview)
-    except Refused as exc:
-        fail(str(exc))
-    print_report(report, preview=preview)
-    exit_for(report)
+    runner = runner_for(st)
+    report = refused_or_exit(
+        lambda: runner.event(event, year, at, dry_run=dry_run, preview_dir=preview))
+    finish(report, preview=preview)
 
 
 def chase(
@@ -86,13 +82,12 @@ def chase(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Send the reminders, overdue reminders and escalations due as of now (or --as-of)."""
-    st = setup_or_exit(config, data_dir, actor(), dry_run=dry_run)
+    st = setup_or_exit(config, data_dir, dry_run=dry_run)
     at = instant_or_exit(st, as_of, live=not dry_run)
     stamp = st.local(at).strftime("%Y-%m-%dT%H%M")
     preview = (preview_dir or st.data / "preview" / f"chase-{stamp}") if dry_run else None
     report = runner_for(st).chase(at, dry_run=dry_run, preview_dir=preview, year=year)
-    print_report(report, preview=preview)
-    exit_for(report)
+    finish(report, preview=preview)
 
 
 def submit(
@@ -109,21 +104,18 @@ def submit(
 ) -> None:
     """Register a submission: closes the request, stops reminders, sends a receipt."""
 
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     when = instant_or_exit(st, at_, "--at", live=True)
-    try:
-        report = runner_for(st).submit(year, committee, deliverable, file, when)
-    except Refused as exc:
-        fail(str(exc))
+    runner = runner_for(st)
+    report = refused_or_exit(lambda: runner.submit(year, committee, deliverable, file, when))
     row = next(
         (r for r in report.requests if (r.committee, r.deliverable) == (committee, deliverable)),
         None,
     )
     if row is not None:
         print(f"{committee} {deliverable} {year}: {status_da(row)} ({row.last_action}).")
-    print_report(report)
-    exit_for(report)
+    finish(report)
 
 
 def status(
@@ -139,7 +131,7 @@ def status(
     from flows.services.readings import submission_readings
     from flows.services.status import action_log, request_rows, submission_rows
 
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     year_or_exit(load_or_exit(config, show_warnings=False), year)
     at = instant_or_exit(st, as_of)
     rows = request_rows(st, year, at)
@@ -284,7 +276,7 @@ def pause(
     """Hold all sending; the outbox keeps its messages until `resume`."""
     from flows.services.outbox import set_paused
 
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     set_paused(st, True, datetime.now(UTC))
     print("Sending is paused: messages wait in the outbox until `aarshjul resume`.")
 
@@ -297,7 +289,7 @@ def resume(
     """Resume sending (and send what waited in the outbox)."""
     from flows.services.outbox import deliver, set_paused
 
-    st = setup_or_exit(config, data_dir, actor())
+    st = setup_or_exit(config, data_dir)
     set_paused(st, False, datetime.now(UTC))
     print("Sending resumed.")
     if send:
@@ -312,10 +304,6 @@ def resume(
 
 
 def register(app: typer.Typer) -> None:
-    """Register the verbs of this module."""
-    app.command("run")(run)
-    app.command("chase")(chase)
-    app.command("submit")(submit)
-    app.command("status")(status)
-    app.command("pause")(pause)
-    app.command("resume")(resume)
+    """Register the verbs of this module, each under its function's name."""
+    for verb in (run, chase, submit, status, pause, resume):
+        app.command(verb.__name__)(verb)

@@ -12,9 +12,10 @@ import getpass
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -24,8 +25,11 @@ from flows.common import fail, load_or_exit, prefect_credential, settings_or_exi
 from flows.compose import Runner
 from flows.prefect_auth import CredentialError
 from flows.prefect_server import ServerError, configured_api_url, connect, healthy
+from flows.services.setup import Refused
 from models.dates import dansk_tid
 from models.plan import parse_instant
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from flows.report import RunReport
@@ -64,17 +68,17 @@ def scratch_database(url: str) -> str | None:
     return f"sqlite:///{Path(folder) / 'dry-run.sqlite'}"
 
 
-def setup_or_exit(config: Path, data_dir: Path | None, actor: str, *,
-           dry_run: bool = False) -> Setup:
-    """The setup of a verb; a dry run against a database that does not exist yet uses a
-    throwaway one (nothing has happened yet, and no file is made)."""
+def setup_or_exit(config: Path, data_dir: Path | None, *, dry_run: bool = False) -> Setup:
+    """The setup of a verb, acting as the user at the shell (``cli:<user>`` in the audit
+    log); a dry run against a database that does not exist yet uses a throwaway one
+    (nothing has happened yet, and no file is made)."""
     settings = settings_or_exit(config, data_dir)
     loaded = load_or_exit(config)
     scratch = scratch_database(settings.database_url) if dry_run else None
     if scratch is not None:
         settings = settings.model_copy(update={"database_url": scratch})
     try:
-        return setup_for(settings, actor=actor, wheel=loaded.wheel)
+        return setup_for(settings, actor=_actor(), wheel=loaded.wheel)
     except Exception as exc:  # a database that cannot be opened is a refusal, not a crash
         fail(f"refused: the state database cannot be opened: {exc}")
 
@@ -130,8 +134,7 @@ def runner_for(st: Setup) -> Runner:
     return Runner(st, prefect=url is not None)
 
 
-def actor() -> str:
-
+def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:
@@ -182,6 +185,20 @@ def print_report(report: RunReport, *, preview: Path | None = None) -> None:
             f"Dry run: nothing was sent and no state changed; {len(report.messages)} "
             f"message(s) and their attachments written to {where}"
         )
+
+
+def refused_or_exit(go: Callable[[], T]) -> T:
+    """What ``go()`` returns; a refusal exits 1 with its reason."""
+    try:
+        return go()
+    except Refused as exc:
+        fail(str(exc))
+
+
+def finish(report: RunReport, *, preview: Path | None = None) -> None:
+    """Print the report of a run, then exit as it says (:func:`exit_for`)."""
+    print_report(report, preview=preview)
+    exit_for(report)
 
 
 def exit_for(report: RunReport) -> None:
