@@ -9,8 +9,6 @@ never sees half a file and a failed run leaves the old file in place.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ import typer
 
 from flows.common import DEFAULT_CONFIG, ConfigOption, YearOption, fail, load_or_exit, year_or_exit
 from letters.ics import calendar_bytes
+from letters.private import atomic_file
 from letters.wheel_picture import render_wheel
 from models.plan import year_plan
 from models.text import shown
@@ -34,17 +33,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise FileNotFoundError(2, "the directory does not exist", str(parent))
     if path.is_dir():
         raise IsADirectoryError(21, "is a directory", str(path))
-    tmp = parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, private=False, sync=True) as f:  # the umask applies
+        f.write(data)
 
 
 def _write_or_fail(path: Path, data: bytes) -> None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from letters.delivery.faults import Faults
-from letters.private import open_private, private_dir
+from letters.private import atomic_file, open_private, private_dir
 
 log = logging.getLogger("aarshjul.journal")
 
@@ -226,10 +226,8 @@ class Journal:
             try:
                 private_dir(path.parent)
                 if not (path.exists() and path.read_bytes() == raw):
-                    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-                    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
+                    with atomic_file(path) as f:
                         f.write(raw)
-                    os.replace(tmp, path)
             except OSError as exc:
                 raise JournalError(f"{path}: the journal copy was not written: {exc}") from exc
             entry = self._entry(row, raw, path, sent_at or getattr(row, "sent_at", None))
@@ -264,13 +262,7 @@ class Journal:
                         freed += path.stat().st_size
                         path.unlink()
                 kept = [e for e in self._read_entries(warn=False) if e.get("file") not in files]
-                tmp = self.index_path.with_name(f".index.jsonl.tmp{os.getpid()}")
-                with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
-                    for e in kept:
-                        f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
-                    f.flush()
-                    os.fdatasync(f.fileno())
-                os.replace(tmp, self.index_path)
+                self._write_index(kept)
                 self._write_csv(_csv_text(kept, header=bool(kept)))
                 self._known.clear()
                 self._pos = self._line = self._csv_size = 0
@@ -377,13 +369,16 @@ class Journal:
         self._write_csv(data)
 
     def _write_csv(self, data: bytes) -> None:
-        tmp = self.csv_path.with_name(f".index.csv.tmp{os.getpid()}")
-        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
+        with atomic_file(self.csv_path, sync=True) as f:
             f.write(data)
-            f.flush()
-            os.fdatasync(f.fileno())
-        os.replace(tmp, self.csv_path)
         self._csv_size = len(data)
+
+    def _write_index(self, entries: list[dict[str, Any]]) -> int:
+        """Replace the index with ``entries`` (on disk before the rename); its size."""
+        with atomic_file(self.index_path, sync=True) as f:
+            for e in entries:
+                f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
+            return f.tell()
 
     def close(self) -> None:
         if self._lock is not None:
@@ -472,14 +467,7 @@ class Journal:
         if not changed:
             self._damaged = False
             return
-        tmp = self.index_path.with_name(f".index.jsonl.tmp{os.getpid()}")
-        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
-            for e in entries:
-                f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
-            f.flush()
-            os.fdatasync(f.fileno())
-            size = f.tell()
-        os.replace(tmp, self.index_path)
+        size = self._write_index(entries)
         self._known = seen
         self._pos, self._line = size, len(entries)
         self._inode = os.stat(self.index_path).st_ino

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -48,16 +51,24 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def write_private(path: Path, data: bytes, *, sync: bool = False) -> Path:
-    """Write ``data`` to ``path`` atomically (a temporary file beside it, then a rename),
-    0600, its directory made with :func:`private_dir`."""
+@contextlib.contextmanager
+def atomic_file(path: Path, *, private: bool = True, sync: bool = False) -> Iterator[BinaryIO]:
+    """A file to write that becomes ``path`` only when the block ends without an exception:
+    a temporary file beside it (``.NAME.XXXXXXXX.tmp``, created exclusively), then a rename,
+    so a reader never sees half a file and a failure leaves the old one in place (and no
+    temporary file). ``private``: 0600 whatever the umask (records); False: 0666 narrowed by
+    the umask (outputs the user asked for). ``sync``: on disk before the rename. The
+    directory must exist."""
     path = Path(path)
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_EXCL
+    if private:
+        fd = open_private(tmp, flags)
+    else:
+        fd = os.open(tmp, flags | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             if sync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -65,6 +76,15 @@ def write_private(path: Path, data: bytes, *, sync: bool = False) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_private(path: Path, data: bytes, *, sync: bool = False) -> Path:
+    """Write ``data`` to ``path`` with :func:`atomic_file`, 0600, its directory made with
+    :func:`private_dir`."""
+    path = Path(path)
+    private_dir(path.parent)
+    with atomic_file(path, sync=sync) as f:
+        f.write(data)
     return path
 
 

@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from letters.private import atomic_file
 from models.db import FOREIGN_TABLES, alembic_config, all_metadata, current_revision, upgrade
 from models.plan import require_aware
 
@@ -279,17 +280,8 @@ def create_backup(engine: Engine, data: Path, target: Path, *, created_at: datet
     target = Path(target)
     _check_target(target, force)
     known = set(known_revisions())
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            result = _write(engine, data, raw, created_at, known, target)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(target, sync=True) as raw:
+        result = _write(engine, data, raw, created_at, known, target)
     with contextlib.suppress(OSError):
         dfd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -23,7 +23,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ from sqlmodel import Session, col, select
 from flows.services.audit import audit
 from flows.services.setup import Setup
 from letters.journal import _safe
-from letters.private import open_private
+from letters.private import atomic_file
 from models.kinds import RecordAction
 from models.outbox import OutboxRow
 from models.plan import require_aware
@@ -227,13 +226,6 @@ def _csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> bytes:
 
 
 def _write_zip(output: Path, files: list[tuple[str, bytes]]) -> None:
-    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, data in files:
-                z.writestr(name, data)
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files:
+            z.writestr(name, data)
