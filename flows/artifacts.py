@@ -26,16 +26,9 @@ from datetime import datetime, tzinfo
 
 from flows.report import Handled, IntakeReport, MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
-from models.kinds import IntakeOutcome
+from models.kinds import STATUS_DA, IntakeOutcome
 from models.text import markdown_text as md
 
-STATUS_DA = {
-    "open": "afventer",
-    "on_time": "rettidig",
-    "late": "for sen",
-    "missing": "mangler",
-    "excused": "fritaget",
-}
 KIND_DA = {
     "letter": ("brev", "breve"),
     "reminder": ("påmindelse", "påmindelser"),

@@ -40,6 +40,7 @@ from markupsafe import Markup
 
 from letters.wheel_picture import KIND_DA
 from models.dates import dansk_tid, dansk_ugedag_dato
+from models.kinds import STATUS_DA as STATUS_WORDS
 from models.plan import require_aware
 
 if TYPE_CHECKING:
@@ -51,13 +52,8 @@ SVG_NS = "http://www.w3.org/2000/svg"
 INDEX, STATUS, CSS = "index.html", "status.html", "aarshjul.css"
 
 # status -> (Danish word, symbol); the symbol only repeats the word, for the eye
-STATUS_DA: dict[str, tuple[str, str]] = {
-    "on_time": ("rettidig", "✓"),
-    "late": ("for sen", "!"),
-    "missing": ("mangler", "✗"),
-    "open": ("afventer", "…"),
-    "excused": ("fritaget", "–"),
-}
+_SYMBOLS = {"on_time": "✓", "late": "!", "missing": "✗", "open": "…", "excused": "–"}
+STATUS_DA: dict[str, tuple[str, str]] = {s: (word, _SYMBOLS[s]) for s, word in STATUS_WORDS.items()}
 WEEKDAYS_CLOSED = {5: "lørdag", 6: "søndag"}
 
 

@@ -81,6 +81,10 @@ class RequestStatus(StrEnum):
     EXCUSED = "excused"  # fritaget by the coordinator (``aarshjul excuse``)
 
 
+# the Danish word of each status, in the order the reports and the site list them
+STATUS_DA: dict[str, str] = {RequestStatus.ON_TIME: "rettidig", RequestStatus.LATE: "for sen",
+                             RequestStatus.MISSING: "mangler", RequestStatus.OPEN: "afventer",
+                             RequestStatus.EXCUSED: "fritaget"}
 CLOSED_RECEIVED = (RequestStatus.ON_TIME, RequestStatus.LATE)
 CLOSED = (RequestStatus.ON_TIME, RequestStatus.LATE, RequestStatus.EXCUSED)
 

@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from models.plan import YearPlan
     from models.wheel import Wheel
 
-STATUS_DA: dict[str, str] = {RequestStatus.ON_TIME: "rettidig", RequestStatus.LATE: "for sen",
-             RequestStatus.MISSING: "mangler", RequestStatus.OPEN: "afventer",
-             RequestStatus.EXCUSED: "fritaget"}
 STATUS_ORDER = (RequestStatus.ON_TIME, RequestStatus.LATE, RequestStatus.MISSING,
                 RequestStatus.OPEN, RequestStatus.EXCUSED)
 

@@ -17,7 +17,6 @@ from letters.context import dato
 from letters.readback import Initiative
 from letters.reports import docx as D
 from letters.reports.data import (
-    STATUS_DA,
     STATUS_ORDER,
     Financing,
     StatusData,
@@ -28,7 +27,7 @@ from letters.reports.data import (
 )
 from models.barometer import Reading, for_goal, is_illustrative, period_label
 from models.form import TABLE_HEADER, goal_heading
-from models.kinds import EventKind
+from models.kinds import STATUS_DA, EventKind
 from models.numbers import count_text, format_dkk, with_unit
 
 NOTHING_WRITTEN = "Intet skrevet om dette mål."
