@@ -31,9 +31,10 @@ class RequestRow:
     ladder: int = 0  # the ladder its reminders are on (0: from the letter)
 
 
-@dataclass(frozen=True)
-class MessageRow:
-    message_id: str
+@dataclass(frozen=True, kw_only=True)
+class Envelope:
+    """What a run keeps of one message besides its body: whom, what, when, which files."""
+
     kind: MessageKind
     committee: str | None
     event: str | None
@@ -43,7 +44,12 @@ class MessageRow:
     cc: tuple[str, ...]
     date: datetime
     subject: str
-    attachments: tuple[str, ...]
+    attachments: tuple[str, ...]  # file names
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRow(Envelope):
+    message_id: str
     state: str  # queued | sent | failed | uncertain | preview (dry run)
 
 

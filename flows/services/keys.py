@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flows.report import Envelope
 from models.kinds import BodyKind, MessageKind
 from models.plan import Slot
 
@@ -113,26 +114,17 @@ class Action:
         return self.slot.name if self.slot is not None else None
 
 
-@dataclass(frozen=True)
-class Queued:
+@dataclass(frozen=True, kw_only=True)
+class Queued(Envelope):
     """What a run keeps of a queued message (the attachments' bytes are let go)."""
 
     key: str
-    kind: MessageKind
     year: int
-    committee: str | None
-    event: str | None
-    deliverable: str | None
-    slot: str | None
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    subject: str
-    date: datetime
-    attachments: tuple[str, ...]
 
     @classmethod
     def of(cls, o: Any) -> Queued:
         """From a :class:`letters.mail.Outgoing`."""
-        return cls(o.key, MessageKind(o.kind), o.year, o.committee, o.event, o.deliverable,
-                   o.slot, tuple(o.to), tuple(o.cc), o.subject, o.date,
-                   tuple(a.filename for a in o.attachments))
+        return cls(key=o.key, kind=MessageKind(o.kind), year=o.year, committee=o.committee,
+                   event=o.event, deliverable=o.deliverable, slot=o.slot, to=tuple(o.to),
+                   cc=tuple(o.cc), subject=o.subject, date=o.date,
+                   attachments=tuple(a.filename for a in o.attachments))
