@@ -26,20 +26,10 @@ from datetime import datetime, tzinfo
 
 from flows.report import Handled, IntakeReport, MessageRow, RequestRow, RunReport
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
-from models.kinds import STATUS_DA, IntakeOutcome
+from models.kinds import MESSAGE_KIND_DA, STATUS_DA, IntakeOutcome
 from models.text import markdown_text as md
 
-KIND_DA = {
-    "letter": ("brev", "breve"),
-    "reminder": ("påmindelse", "påmindelser"),
-    "escalation": ("eskalering", "eskaleringer"),
-    "receipt": ("kvittering", "kvitteringer"),
-    "report": ("rapport", "rapporter"),
-    "notice": ("meddelelse", "meddelelser"),
-    "digest": ("ugeoversigt", "ugeoversigter"),
-    "refusal": ("afvisning", "afvisninger"),
-    "alert": ("advarsel", "advarsler"),
-}
+KIND_DA = MESSAGE_KIND_DA  # (singular, plural) of each message kind
 KIND_ORDER = tuple(KIND_DA)
 STATE_DA = {
     "queued": "i kø",

@@ -53,7 +53,7 @@ from models.digest import (
     SendProblem,
     week_monday,
 )
-from models.kinds import BodyKind, SlotKind
+from models.kinds import MESSAGE_KIND_DA, BodyKind, SlotKind
 from models.plan import Slot, YearPlan, require_aware
 from models.problems import Problem
 from models.wheel import Wheel
@@ -334,11 +334,8 @@ def digest_body_context(wheel: Wheel, plan: YearPlan, digest: Any) -> dict[str, 
     state_da = {"failed": "kunne ikke leveres", "bounced": "kom retur",
                 "uncertain": "usikker (måske modtaget to gange)",
                 "refused": "afvist af en modtager", "journal": "journalkopi mangler"}
-    kind_da = {"letter": "brev", "reminder": "påmindelse", "escalation": "eskalering",
-               "receipt": "kvittering", "report": "rapport", "notice": "meddelelse",
-               "refusal": "afvisning", "digest": "ugeoversigt", "alert": "advarsel"}
     problems, problems_more = _more([
-        {"state": state_da.get(x.state, x.state), "kind": kind_da.get(x.kind, x.kind),
+        {"state": state_da.get(x.state, x.state), "kind": MESSAGE_KIND_DA.get(x.kind, (x.kind,))[0],
          "committee": name(x.committee) if x.committee else "", "what": x.what or "",
          "at": dansk_tid(x.at.astimezone(tz)), "detail": x.detail,
          "message_id": x.message_id} for x in digest.problems])

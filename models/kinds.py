@@ -24,6 +24,20 @@ class MessageKind(StrEnum):
     ALERT = "alert"
 
 
+# the Danish name of each message kind, singular and plural, in the order a run lists them
+MESSAGE_KIND_DA: dict[str, tuple[str, str]] = {
+    MessageKind.LETTER: ("brev", "breve"),
+    MessageKind.REMINDER: ("påmindelse", "påmindelser"),
+    MessageKind.ESCALATION: ("eskalering", "eskaleringer"),
+    MessageKind.RECEIPT: ("kvittering", "kvitteringer"),
+    MessageKind.REPORT: ("rapport", "rapporter"),
+    MessageKind.NOTICE: ("meddelelse", "meddelelser"),
+    MessageKind.DIGEST: ("ugeoversigt", "ugeoversigter"),
+    MessageKind.REFUSAL: ("afvisning", "afvisninger"),
+    MessageKind.ALERT: ("advarsel", "advarsler"),
+}
+
+
 class BodyKind(StrEnum):
     """Which e-mail template writes the body. ``reminder`` (påmindelse, before the deadline)
     and ``overdue`` (rykker, after it) are both sent as :attr:`MessageKind.REMINDER`."""
