@@ -37,6 +37,7 @@ from flows.prefect_server import (
 from flows.simulate.scenario import BUNDLED, ScenarioError, load_scenario
 from flows.simulate.timeline import Step, timeline
 from letters.smtp_url import parse_smtp_url
+from models.kinds import STATUS_DA
 from models.numbers import count_text
 
 if TYPE_CHECKING:
@@ -179,13 +180,12 @@ def print_outcome(o: Outcome, console: Any) -> None:
     t = Table(title=f"Simuleret {s['year']}: afleveringer", header_style="bold")
     for c in ("Udvalg", "Aflevering", "Frist", "Status", "Modtaget", "Påmindelser"):
         t.add_column(c)
-    da = {"on_time": "rettidig", "late": "for sen", "missing": "mangler", "excused": "fritaget"}
     for r in s["requests"]:
         t.add_row(
             r["committee"],
             r["deliverable"],
             r["due"],
-            da[r["status"]],
+            STATUS_DA[r["status"]],
             (r["received_at"] or "–")[:16],
             str(r["reminders_sent"]),
         )
