@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -92,14 +93,46 @@ class LocalServer:
 
 
 def configured_api_url() -> str | None:
-    """``PREFECT_API_URL`` from the environment or the active Prefect profile, if any."""
+    """``PREFECT_API_URL`` from the environment or the active Prefect profile, if any.
+
+    Importing Prefect to read its settings costs ~40 MB and a second or so; where nothing
+    could configure a URL (:func:`_nothing_configures_prefect`) the answer is None without
+    it."""
     url = os.environ.get("PREFECT_API_URL")
     if url:
         return url.rstrip("/")
+    if _nothing_configures_prefect():
+        return None
     from prefect.settings import get_current_settings
 
     value = get_current_settings().api.url
     return str(value).rstrip("/") if value else None
+
+
+def _nothing_configures_prefect() -> bool:
+    """Whether Prefect's settings could hold no API URL but its built-in default (none):
+    Prefect not imported (a test's ``temporary_settings`` live in it), no ``PREFECT_API*``,
+    ``PREFECT_PROFILE`` or ``PREFECT_PROFILES_PATH`` variable, no ``profiles.toml`` under
+    ``PREFECT_HOME`` (or ``~/.prefect``), and no ``.env``, ``prefect.toml`` or
+    ``[tool.prefect]`` in ``pyproject.toml`` in the working directory (the sources Prefect
+    3 reads). Anything else: ask Prefect."""
+    if "prefect" in sys.modules:
+        return False
+    if any(k.startswith("PREFECT_API") or k in ("PREFECT_PROFILE", "PREFECT_PROFILES_PATH")
+           for k in os.environ):
+        return False
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    if (home / "profiles.toml").exists() or Path(".env").exists() \
+            or Path("prefect.toml").exists():
+        return False
+    try:
+        pyproject = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    tool = pyproject.get("tool")
+    return not (isinstance(tool, dict) and "prefect" in tool)
 
 
 def _authorization(credential: Credential | None) -> dict[str, str]:

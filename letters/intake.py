@@ -412,14 +412,19 @@ class _XmlCheck:
                 self._refuse_doctype(final=True)
                 self.done = True
                 return
-            self._refuse_doctype()
-            raise Refused(
-                f"{self.name}: the file is damaged ({self.member} is not well-formed XML: "
-                f"{exc}); open it in Word and save it again"
-            ) from None
+            raise self._not_well_formed(exc) from None
         self._refuse_doctype()
         if self.target.root and not self.full:
             self.done = True
+
+    def _not_well_formed(self, exc: Exception) -> Refused:
+        """The refusal of a member the parser gave up on (a DOCTYPE seen first is refused
+        as such)."""
+        self._refuse_doctype()
+        return Refused(
+            f"{self.name}: the file is damaged ({self.member} is not well-formed XML: "
+            f"{exc}); open it in Word and save it again"
+        )
 
     def _refuse_doctype(self, final: bool = False) -> None:
         if self.media and self.target.doctype_seen:
@@ -453,11 +458,7 @@ class _XmlCheck:
         try:
             self.parser.close()  # type: ignore[attr-defined]
         except etree.XMLSyntaxError as exc:
-            self._refuse_doctype()
-            raise Refused(
-                f"{self.name}: the file is damaged ({self.member} is not well-formed XML: "
-                f"{exc}); open it in Word and save it again"
-            ) from None
+            raise self._not_well_formed(exc) from None
         self._refuse_doctype()
         if not self.target.root:
             raise Refused(f"{self.name}: the file is damaged ({self.member} has no content)")

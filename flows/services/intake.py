@@ -19,7 +19,7 @@ only moved (a crash between the commit and the move).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
@@ -272,11 +272,8 @@ def _commit(st: Setup, inb: Inbound, d: _Decision, as_of: datetime,
     with Session(immediate(st.db), expire_on_commit=False) as s:
         row = _row(inb, d, as_of, journal)
         s.add(row)
-        try:
-            s.flush()
-        except IntegrityError:
-            s.rollback()
-            return _lost(st, inb.key)
+        if (lost := _or_lost(s, st, inb.key, s.flush)) is not None:
+            return lost
         subs: list[int] = []
         replies: list[str] = []
         ans = answers_of(inb)
@@ -293,12 +290,21 @@ def _commit(st: Setup, inb: Inbound, d: _Decision, as_of: datetime,
                 replies.append(o.key)
         row.submissions, row.replies = subs, replies
         s.add(row)
-        try:
-            s.commit()
-        except IntegrityError:
-            s.rollback()
-            return _lost(st, inb.key)
+        if (lost := _or_lost(s, st, inb.key, s.commit)) is not None:
+            return lost
         return handled_of(row)
+
+
+def _or_lost(s: Session, st: Setup, key: str, write: Callable[[], None]) -> Handled | None:
+    """``write`` (the flush of the row with primary key ``key``, or the commit); None when
+    it went through, else rolled back and what the intake that handled ``key`` first
+    recorded."""
+    try:
+        write()
+    except IntegrityError:
+        s.rollback()
+        return _lost(st, key)
+    return None
 
 
 def _lost(st: Setup, key: str) -> Handled:
@@ -424,9 +430,6 @@ def _hold_large(st: Setup, m: Listed, exc: TooLarge, as_of: datetime) -> Handled
         received_at=m.internaldate, folder=HELD, handled_at=as_of, moved=False)
     with Session(immediate(st.db), expire_on_commit=False) as s:
         s.add(row)
-        try:
-            s.commit()
-        except IntegrityError:
-            s.rollback()
-            return _lost(st, key)
+        if (lost := _or_lost(s, st, key, s.commit)) is not None:
+            return lost
         return handled_of(row)

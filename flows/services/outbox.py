@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from flows.report import MessageRow
@@ -222,7 +223,8 @@ def _rows(st: Setup, keys: Sequence[str]) -> dict[str, OutboxRow]:
     rows: dict[str, OutboxRow] = {}
     with Session(st.db) as s:
         for i in range(0, len(keys), 500):
-            q = select(OutboxRow).where(col(OutboxRow.key).in_(keys[i : i + 500]))
+            q = (select(OutboxRow).options(defer(OutboxRow.raw))  # type: ignore[arg-type]
+                 .where(col(OutboxRow.key).in_(keys[i : i + 500])))  # the bytes: not read
             rows.update({r.key: r for r in s.exec(q).all()})
     return rows
 
