@@ -18,7 +18,6 @@ IMAP probes name their server by its redacted URL, and whatever a server echoes 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,45 +101,18 @@ def open_engine(database_url: str) -> tuple[Engine | None, str | None]:
         return None, f"databasen kan ikke åbnes: {_why(exc)}"
 
 
-_REVISION = re.compile(r'^revision = "([^"]+)"', re.M)
-_DOWN = re.compile(r'^down_revision = "([^"]+)"', re.M)
-
-
-def migration_head() -> str:
-    """The newest migration of this version, read from the migration files (as Alembic's
-    script directory says, without importing Alembic: doctor stays under a second)."""
-    from models.db import MIGRATIONS
-
-    revisions, downs = set(), set()
-    for path in (Path(MIGRATIONS) / "versions").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        if (rev := _REVISION.search(text)) is not None:
-            revisions.add(rev.group(1))
-        if (down := _DOWN.search(text)) is not None:
-            downs.add(down.group(1))
-    heads = sorted(revisions - downs)
-    return heads[0] if len(heads) == 1 else "+".join(heads)
-
-
-def _current(engine: Engine) -> str | None:
-    from sqlalchemy import inspect, text
-
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
 def database(engine: Engine | None, why: str | None = None) -> Probe:
     """Connect, and compare the migration with the newest one of this version."""
     if engine is None:
         return Probe("database", False, why or "ingen database")
     where = engine.url.render_as_string(hide_password=True)
+    from models.db import migration_heads, stamped_revision
+
     try:
-        have = _current(engine)
+        have = stamped_revision(engine)
     except Exception as exc:
         return Probe("database", False, f"{where} svarer ikke: {_why(exc)}")
-    head = migration_head()
+    head = "+".join(sorted(migration_heads()))
     data = {"revision": have, "head": head}
     if have != head:
         return Probe("database", False, f"{where}: migration {have or 'ingen'}, men denne "

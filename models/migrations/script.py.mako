@@ -15,7 +15,7 @@ from models.migrations.kit import (
     s,
 )
 ${imports if imports else ""}
-## flows.health.migration_head reads the head from lines `revision = "..."` and
+## models.db.migration_heads reads the head from lines `revision = "..."` and
 ## `down_revision = "..."`: keep them unannotated and in double quotes.
 revision = "${up_revision}"
 down_revision = ${'"%s"' % down_revision if isinstance(down_revision, str) else repr(down_revision)}

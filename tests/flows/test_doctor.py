@@ -175,15 +175,6 @@ def test_an_old_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert found["database"]["head"] == "0011_watch"
 
 
-def test_the_migration_head_read_from_the_files_is_alembics() -> None:
-    from alembic.script import ScriptDirectory
-
-    from flows.health import migration_head
-    from models.db import alembic_config
-
-    assert migration_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
 def test_smtp_refused(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AARSHJUL_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     code, found = checks()

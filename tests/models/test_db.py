@@ -23,7 +23,9 @@ from models.db import (
     current_revision,
     database_url,
     make_engine,
+    migration_heads,
     session,
+    stamped_revision,
     upgrade,
     write_session,
 )
@@ -54,6 +56,31 @@ def test_sqlite_engine_settings(tmp_path: Path) -> None:
 
 def _heads() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    assert migration_heads() == _heads()
+    assert len(_heads()) == 1
+
+
+START_AT_HEAD = """
+import sys
+from models.db import make_engine, upgrade
+upgrade(make_engine(sys.argv[1]))
+print("alembic" in sys.modules)
+"""
+
+
+def test_a_start_on_a_database_at_head_reads_the_stamp_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    engine = make_engine(url)
+    assert stamped_revision(engine) is None
+    upgrade(engine)
+    assert stamped_revision(engine) in _heads()
+    engine.dispose()
+    loaded = subprocess.run([sys.executable, "-c", START_AT_HEAD, url], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert loaded == ["False"]
 
 
 def _check_upgrade(engine: Engine) -> None:
