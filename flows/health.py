@@ -106,10 +106,10 @@ def database(engine: Engine | None, why: str | None = None) -> Probe:
     if engine is None:
         return Probe("database", False, why or "ingen database")
     where = engine.url.render_as_string(hide_password=True)
-    from models.db import migration_heads, stamped_revision
+    from models.db import current_revision, migration_heads
 
     try:
-        have = stamped_revision(engine)
+        have = current_revision(engine)
     except Exception as exc:
         return Probe("database", False, f"{where} svarer ikke: {_why(exc)}")
     head = "+".join(sorted(migration_heads()))

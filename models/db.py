@@ -224,15 +224,15 @@ def migration_heads() -> frozenset[str]:
     (~11 MB and a tenth of a second). A test checks it against Alembic's own answer."""
     revisions, downs = set(), set()
     for path in (Path(MIGRATIONS) / "versions").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        if (rev := _REVISION.search(text)) is not None:
+        source = path.read_text(encoding="utf-8")
+        if (rev := _REVISION.search(source)) is not None:
             revisions.add(rev.group(1))
-        if (down := _DOWN.search(text)) is not None:
+        if (down := _DOWN.search(source)) is not None:
             downs.add(down.group(1))
     return frozenset(revisions - downs)
 
 
-def stamped_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine) -> str | None:
     """The revision in the database's ``alembic_version`` table (None: not migrated), read
     with plain SQL."""
     with engine.connect() as conn:
@@ -242,14 +242,7 @@ def stamped_revision(engine: Engine) -> str | None:
 
 
 def _at_head(engine: Engine) -> bool:
-    return {stamped_revision(engine)} == set(migration_heads())
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    return {current_revision(engine)} == set(migration_heads())
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -25,7 +25,6 @@ from models.db import (
     make_engine,
     migration_heads,
     session,
-    stamped_revision,
     upgrade,
     write_session,
 )
@@ -71,12 +70,12 @@ print("alembic" in sys.modules)
 """
 
 
-def test_a_start_on_a_database_at_head_reads_the_stamp_without_alembic(tmp_path: Path) -> None:
+def test_a_start_on_a_database_at_head_reads_the_revision_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     engine = make_engine(url)
-    assert stamped_revision(engine) is None
+    assert current_revision(engine) is None
     upgrade(engine)
-    assert stamped_revision(engine) in _heads()
+    assert current_revision(engine) in _heads()
     engine.dispose()
     loaded = subprocess.run([sys.executable, "-c", START_AT_HEAD, url], capture_output=True,
                             text=True, check=True).stdout.split()
