@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import ROOT
+
 # Both from Hypothesis's own defaults, not from whatever profile it loaded at import (it
 # loads its built-in "ci" profile when it sees a CI variable, even an empty one). The
 # too_slow health check times the data generation: on a shared machine it is not
@@ -40,7 +42,6 @@ os.environ.pop("AARSHJUL_SMTP_URL", None)
 os.environ.pop("AARSHJUL_DATABASE_URL", None)
 os.environ.pop("AARSHJUL_IMAP_URL", None)
 
-ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {m for m in os.environ.get("AARSHJUL_REQUIRE_MARKERS", "").split(",") if m}
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 LAYER = {"models": 0, "letters": 1, "flows": 2}
 MAX_MODULE, MAX_FUNC = 600, 120
 # Libraries that cost tens to thousands of milliseconds to import: the read-only verbs

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import typing
-from pathlib import Path
 
 import pytest
 import typer
@@ -13,7 +12,8 @@ import typer.main
 from pydantic import BaseModel
 from typer.core import TyperGroup
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 HEADINGS = [line.lstrip("#").strip() for line in README.splitlines()
             if re.match(r"^#{2,4} ", line)]

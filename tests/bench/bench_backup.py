@@ -11,10 +11,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result
 from tests.bench.bigyear import big_year
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run() -> list[Result]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result, process_median
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run() -> list[Result]:

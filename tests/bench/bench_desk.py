@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from flows.deploy import DESK
+from tests import ROOT
 from tests.bench import PY, Result
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _api(url: str, body: dict[str, Any] | None = None) -> Any:

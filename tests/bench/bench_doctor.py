@@ -10,9 +10,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result, process_median
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run() -> list[Result]:

@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result
 
-ROOT = Path(__file__).resolve().parents[2]
 AARSHJUL = str(Path(PY).with_name("aarshjul"))
 
 

@@ -11,9 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result, median_seconds
-
-ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import json, resource, sys, time

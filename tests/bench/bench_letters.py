@@ -17,12 +17,11 @@ import json
 import subprocess
 import time
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
+from tests import ROOT
 from tests.bench import PY, Result
 
-ROOT = Path(__file__).resolve().parents[2]
 N = 1_000
 N_DOCXTPL = 30
 

@@ -17,12 +17,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 from typing import Any
 
+from tests import ROOT
 from tests.bench import Result, median_seconds
 
-ROOT = Path(__file__).resolve().parents[2]
 N = 500
 CPH = timezone(timedelta(hours=2))
 

@@ -21,14 +21,12 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from tests import CPH, ROOT
 from tests.bench import PY, Result, median_seconds
 from tests.bench.bench_flows import generated_wheel
 
-ROOT = Path(__file__).resolve().parents[2]
 N_COMMITTEES = 250
-CPH = ZoneInfo("Europe/Copenhagen")
 AS_OF = "2012-04-30T16:00"
 DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 

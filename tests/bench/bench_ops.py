@@ -10,9 +10,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import PY, Result, median_seconds
-
-ROOT = Path(__file__).resolve().parents[2]
 
 _TRAVEL = """\
 import sys

@@ -6,11 +6,8 @@ next to loading the file. Figures are medians within one run; compare the ratios
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from tests import ROOT
 from tests.bench import Result, median_seconds
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _big_wheel_text(n: int) -> str:

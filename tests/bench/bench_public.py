@@ -21,10 +21,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests import CPH, ROOT
 from tests.bench import PY, Result, median_seconds, process_median
-
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 def _pdf() -> list[Result]:

@@ -18,13 +18,11 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from tests import CPH
 from tests.bench import Result
 from tests.bench.bench_flows import AARSHJUL, generated_wheel
 from tests.bench.bigyear import big_year
-
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 def run() -> list[Result]:

@@ -23,13 +23,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from models.form import begins_with_goal_key
+from tests import CPH, ROOT
 from tests.bench import Result, median_seconds
 
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 YEAR = 2012
 
 

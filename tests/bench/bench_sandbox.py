@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import ROOT
 from tests.bench import Result
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = {
     "nested range(100000)":
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",

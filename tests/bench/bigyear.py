@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from tests import CPH
 from tests.bench.bench_flows import generated_wheel
 
-CPH = ZoneInfo("Europe/Copenhagen")
 SLOTS = ("before-7", "before-1", "after-3")
 
 

@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -22,9 +21,8 @@ from flows.services.setup import Setup
 from letters.context import form_context
 from letters.delivery import DirectoryTransport
 from models.config import Loaded, load, loads
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 CONFIG = str(ROOT / "aarshjul.yaml")
 
 

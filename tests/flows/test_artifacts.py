@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,8 +15,8 @@ from flows.artifacts import (
     table_rows,
 )
 from flows.report import MessageRow, RequestRow, RunReport
+from tests import CPH
 
-CPH = ZoneInfo("Europe/Copenhagen")
 AS_OF = datetime(2012, 5, 10, 9, 0, tzinfo=CPH)
 
 

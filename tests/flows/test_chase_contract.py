@@ -16,6 +16,7 @@ from flows import runs
 from flows.services.setup import Refused, Setup
 from flows.services.status import request_rows
 from models.state import SlotState
+from tests import ROOT
 from tests.dbtools import BACKENDS, database
 from tests.flows.helpers import at, form_docx, headers, mailbox, make_setup, wheel_loaded
 
@@ -195,7 +196,7 @@ def test_escalation_goes_to_escalate_to_with_committee_in_cc(st, tmp_path):
 
 
 MERGE_WHEEL = (
-    (Path(__file__).resolve().parents[2] / "aarshjul.yaml")
+    (ROOT / "aarshjul.yaml")
     .read_text()
     .replace('    due: "05-01"\n    if_closed: next\n', '    due: "05-07"\n    if_closed: next\n')
     .replace("before: [14, 7, 1]", "before: [3, 2, 1]", 1)

@@ -8,16 +8,15 @@ import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests import CPH
 from tests.flows.helpers import cli, cli_env_opened
 
-CPH = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2012, 4, 25, 10, 0, tzinfo=CPH)
 SUBMIT = ("--year", "2012", "--committee", "BUU", "--deliverable", "handleplan")
 

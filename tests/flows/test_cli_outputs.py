@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.cli_outputs import write_atomic
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "aarshjul.yaml")
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import typer.main
 from typer.testing import CliRunner
 
 from flows.cli import VERBS, app, verbs_of
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CLI_MODULES = sorted({f"flows.{p.stem}" for p in (ROOT / "flows").glob("cli_*.py")
                       if "def register(" in p.read_text(encoding="utf-8")}
                      | {"flows.simulate.cli"})

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from flows.cli import app
+from tests import ROOT
 from tests.models.test_config import BASE, BROKEN, CASES, expected
 
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 
 

@@ -9,17 +9,15 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
 
 from flows import workflows as W
 from flows.services.status import action_log
+from tests import CPH
 from tests.dbtools import database
 from tests.flows.helpers import ROOT, flow_at, make_setup
-
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from flows.services.setup import Setup
 from letters.ics import calendar_bytes
 from models.config import loads
 from models.plan import year_plan
+from tests import CPH
 from tests.dbtools import database
 from tests.flows.helpers import ROOT, at, flow_at, mailbox, make_setup, run_artifact
-
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 @pytest.fixture

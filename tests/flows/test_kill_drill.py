@@ -57,11 +57,11 @@ from typing import Any
 
 import pytest
 
+from tests import ROOT
 from tests.dbtools import temp_postgres
 from tests.flows.drilltools import logical, read_state
 from tests.smtpd import ScriptedHandler, Server, serve
 
-ROOT = Path(__file__).resolve().parents[2]
 AARSHJUL = str(Path(sys.executable).with_name("aarshjul"))
 SEED = 20261202
 CYCLES = 100  # per backend

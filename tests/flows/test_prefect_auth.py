@@ -26,6 +26,7 @@ from flows.prefect_auth import (
     read_credential,
 )
 from flows.settings import Settings
+from tests import ROOT
 from tests.flows.serving import logged, reaped, serve_env, start_travelled, terminate, wait_for
 from tests.locked import (
     NGINX,
@@ -38,7 +39,6 @@ from tests.locked import (
     secret_of,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 UNITS = ("server", "worker", "serve")
 

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.prefect_server import configured_api_url
 from letters.slim import slim
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "aarshjul.yaml"
 
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from letters.private import open_private, private_dir, write_private
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "aarshjul.yaml")
 
 

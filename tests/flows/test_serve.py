@@ -22,9 +22,9 @@ from flows.serve import (
     wakes,
 )
 from models.config import load
+from tests import CPH, ROOT
 from tests.flows.serving import logged, reaped, serve_env, start_travelled, terminate, wait_for
 
-CPH = ZoneInfo("Europe/Copenhagen")
 TEHRAN = ZoneInfo("Asia/Tehran")
 
 
@@ -35,7 +35,7 @@ def cph(wheel_file_module: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def wheel_file_module() -> Path:
-    return Path(__file__).resolve().parents[2] / "aarshjul.yaml"
+    return ROOT / "aarshjul.yaml"
 
 
 def _variant(tmp: Path, src: Path, **subs: str) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,8 +15,7 @@ from flows.serve import Serve
 from flows.serve_poll import DEFAULT_POLL, POLL_JOB
 from flows.settings import Settings, SettingsError
 from models.config import load
-
-CPH = ZoneInfo("Europe/Copenhagen")
+from tests import CPH
 
 
 class Recorder:

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests import ROOT
 from tests.smtpd import serve
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "aarshjul.yaml")
 
 EXPECTED = {

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "aarshjul.yaml")
 
 

@@ -42,11 +42,11 @@ from typing import Any
 
 import pytest
 
+from tests import ROOT
 from tests.dbtools import temp_postgres
 from tests.flows.drilltools import logical, read_state
 from tests.smtpd import ScriptedHandler, serve
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 COMMITTEES = 60  # generated (plus BIU, the owner, which writes no letter to itself)
 YEAR = 2027

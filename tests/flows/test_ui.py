@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests import ROOT
 from tests.locked import (
     NGINX,
     Api,
@@ -33,7 +34,6 @@ from tests.locked import (
     secret_of,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 # A copy of one run's screenshots is kept in tests/flows/evidence/ (looked at by a person).
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None

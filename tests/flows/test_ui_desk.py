@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from flows.deploy import DESK as DESK_DEPLOYMENTS
+from tests import ROOT
 from tests.flows.test_ui import CHROMIUM, FLAGS
 
-ROOT = Path(__file__).resolve().parents[2]
 DESK = {
     "aarshjul-extend/forlaeng": {"year": "År", "committee": "Udvalg", "deliverable": "Aflevering",
                                  "until": "Ny frist", "reason": "Begrundelse",

@@ -13,8 +13,8 @@ from letters.render import TEMPLATES_DIR
 from models.config import load
 from models.plan import YearPlan, year_plan
 from models.wheel import Wheel
+from tests import ROOT
 from tests.imapd import dovecot, dovecot_tls
-from tests.letters.fixtures.docs import ROOT
 
 __all__ = ["dovecot", "dovecot_tls", "fresh_cache", "plan", "tdir", "wheel"]
 

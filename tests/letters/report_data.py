@@ -6,8 +6,6 @@ the PDF benchmark (the report the council really gets has all seven committees).
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from letters.readback import FormReading, Initiative
 from letters.reports.data import CommitteeReport, Handin, StatusData
@@ -15,9 +13,8 @@ from models.barometer import Reading
 from models.config import load
 from models.numbers import format_dkk
 from models.plan import year_plan
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 # committee -> (handleplan status, redegørelse status)
 STATUSES = {
     "OEU": ("on_time", "on_time"),

@@ -6,15 +6,14 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from letters.charts import chart_alt_text, chart_rows, goal_chart
 from models.barometer import Reading
 from models.wheel import Wheel
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ILL = "Illustrative tal"
 READINGS = [
     Reading("HM2", "2011-H2", 7.1, ILL),

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from letters.checks import template_problems
 from models.config import load, loads
-from tests.letters.fixtures.docs import HERE, ROOT, make_docx
+from tests import ROOT
+from tests.letters.fixtures.docs import HERE, make_docx
 
 WHEEL_TEXT = (ROOT / "aarshjul.yaml").read_text(encoding="utf-8")
 

@@ -39,6 +39,7 @@ from letters.mail import build, message_id
 from letters.smtp_url import parse_smtp_url
 from models.db import make_engine, session, upgrade
 from models.outbox import OutboxAlert, OutboxRow
+from tests import ROOT
 from tests.dbtools import temp_postgres
 from tests.letters.mailtools import (
     COORDINATOR,
@@ -53,7 +54,6 @@ from tests.letters.mailtools import (
 )
 from tests.smtpd import ScriptedHandler, Server, serve, smtpd, tls_pair  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = WINTER
 ALERT = AlertPolicy(SENDER, COORDINATOR, DOMAIN, TZ)
 

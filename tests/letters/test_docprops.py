@@ -29,8 +29,8 @@ from letters.render import DocxTemplate, template, template_path
 from models.config import load
 from models.kinds import IdentityStatus
 from models.plan import year_plan
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BUU = FormIdentity(2012, "BUU", "handleplan")
 
 

@@ -22,10 +22,9 @@ from letters.ics import build_calendar, calendar_bytes, slug, vtimezone
 from models.config import load
 from models.plan import year_plan
 from models.wheel import Wheel
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 STAMP = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
-CPH = ZoneInfo("Europe/Copenhagen")
 SUFFIX = ".koebenhavns-integrationspolitik-2011-2014@bif.kk.example"
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from letters.intake import Accepted, Refused, check_docx, store
+from tests import ROOT
 from tests.letters import hostile
 from tests.letters.test_readback import add_table, save
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Run in a child: the address space is capped *before* the intake module is even imported.
 RUNNER = r"""

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from letters.intake import Refused, check_docx
 from letters.readback import FormReading, Initiative, read_form
 from models.form import begins_with_goal_key
+from tests import ROOT
 from tests.letters import hostile
 
-ROOT = Path(__file__).resolve().parents[2]
 GOALS = ["HM1", "HM3", "HM5"]  # BUU's goals in the Copenhagen wheel
 TEXTS = {
     "HM1": "Udvalget prioriterer sprogstøtte i indskolingen.\n\n"

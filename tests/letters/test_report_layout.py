@@ -14,7 +14,6 @@ import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
 import docx
 import pytest
@@ -37,9 +36,8 @@ from models.config import load
 from models.kinds import EventKind
 from models.numbers import format_dkk
 from models.plan import year_plan
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import docx
 import pytest
@@ -30,11 +28,10 @@ from models.budget import Decision
 from models.config import load
 from models.numbers import format_dkk
 from models.plan import year_plan
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 def init(title: str, goal: str | None, amount: int | None, financed: bool | None,

@@ -17,7 +17,8 @@ from letters import sandbox as S
 from letters.checks import template_problems
 from letters.render import DocxTemplate, RenderError
 from models.config import load
-from tests.letters.fixtures.docs import ROOT, make_docx
+from tests import ROOT
+from tests.letters.fixtures.docs import make_docx
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")  # each test checks for real
 

@@ -23,9 +23,8 @@ from letters.wheel_picture import render_wheel
 from models.config import loads
 from models.plan import year_plan
 from models.wheel import Wheel
+from tests import CPH, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CPH = ZoneInfo("Europe/Copenhagen")
 STAMP = datetime(2026, 11, 22, 8, tzinfo=ZoneInfo("UTC"))
 AS_OF = datetime(2011, 6, 1, 9, tzinfo=CPH)
 AXE = ROOT / ".tools" / "npm" / "node_modules" / "axe-core" / "axe.min.js"

@@ -28,8 +28,8 @@ from models.config import load
 from models.dates import MAANEDER
 from models.plan import year_plan
 from models.wheel import Wheel
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
 
 CROWDED_EVENTS = """

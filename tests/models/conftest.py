@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.config import load
 from models.wheel import Wheel
+from tests import ROOT
 
 
 @pytest.fixture(scope="module")
 def wheel() -> Wheel:
-    return load(Path(__file__).resolve().parents[2] / "aarshjul.yaml").wheel
+    return load(ROOT / "aarshjul.yaml").wheel

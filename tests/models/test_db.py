@@ -29,6 +29,7 @@ from models.db import (
     write_session,
 )
 from models.outbox import OutboxControl
+from tests import ROOT
 from tests.dbtools import temp_postgres
 
 if importlib.util.find_spec("models.state") is not None:
@@ -114,7 +115,6 @@ def test_upgrade_from_a_url_string(tmp_path: Path) -> None:
     assert current_revision(make_engine(url)) in _heads()
 
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _alembic_cli(url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,9 +10,9 @@ from models.config import load
 from models.kinds import RequestStatus, SlotKind
 from models.ladder import Ladders, arrival_status, decide, status_as_of
 from models.plan import calendar_for
+from tests import CPH
 from tests.conftest import ROOT
 
-CPH = ZoneInfo("Europe/Copenhagen")
 DUE = date(2012, 5, 1)
 
 

@@ -12,9 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from models.db import alembic_config, current_revision, make_engine
+from tests import ROOT
 from tests.dbtools import sqlite_url, temp_postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNNERS = 4
 # Each child imports everything, says "ready", then waits for the parent's go, so that the
 # migrations really start together.

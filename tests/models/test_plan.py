@@ -14,8 +14,6 @@ import functools
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -36,11 +34,9 @@ from models.plan import (
     year_plan,
 )
 from models.wheel import Wheel
+from tests import CPH, ROOT
 from tests.models import golden_2012 as golden
 from tests.models.test_calendar import oracle_is_business_day
-
-CPH = ZoneInfo("Europe/Copenhagen")
-ROOT = Path(__file__).resolve().parents[2]
 
 # --- small wheels -----------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ import pikepdf
 import pytest
 
 from models.kinds import EventKind, MessageKind
+from tests import ROOT
 from tests.tools import preview as P
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "aarshjul.yaml"
 
 
