@@ -37,8 +37,7 @@ from letters.docprops import FormIdentity
 from letters.journal import Journal
 from letters.mailsource import MemorySource
 from letters.private import open_private, private_dir, write_private
-from models.barometer import Reading
-from models.kinds import EventKind, IntakeOutcome, SubmissionVia
+from models.kinds import ActionKind, EventKind, IntakeOutcome, SubmissionVia
 from models.state import Request, Submission
 from models.wheel import Wheel
 
@@ -129,11 +128,11 @@ class _Year:
     def act(self, a: PlannedAction) -> str:
         """Carry out a scenario action through the runner; what it did (Danish)."""
         params: dict[str, Any] = {"reason": a.reason}
-        if a.do in ("extend", "excuse"):
+        if a.do in (ActionKind.EXTEND, ActionKind.EXCUSE):
             params.update(year=self.year, committee=a.committee, deliverable=a.deliverable)
-            if a.do == "extend":
+            if a.do == ActionKind.EXTEND:
                 params["until"] = a.until
-        elif a.do == "reopen":
+        elif a.do == ActionKind.REOPEN:
             sub = standing_submission(self.st, self.year, a.committee, a.deliverable or "")
             if sub is not None:
                 params["submission"] = sub
@@ -205,8 +204,7 @@ def run_simulation(wheel: Wheel, year: int, scenario: Scenario, out: Path, *,
     steps = timeline(wheel, year, scenario)
     clock = Clock(steps[0].at if steps else end_of_year(wheel.policy.tz, year))
     st = make_setup(wheel, out, smtp, clock)
-    store_readings(st.db, [Reading(r.goal, r.period, r.value, r.source, r.illustrative)
-                           for r in scenario.barometer], clock.at)
+    store_readings(st.db, scenario.barometer, clock.at)
     the_year = _Year(st, Runner(st, prefect=use_prefect, simulation=True), out, year, scenario)
     for step in steps:
         clock.at = step.at

@@ -32,7 +32,7 @@ submission's ``goals`` text (else an illustrative text), and in the initiatives 
 a CSV file (:func:`models.budget.parse_csv`), and stored just before the year's first
 ``budget`` event. ``source`` is ours (default ``scenario``): where a barometer reading came
 from; ``illustrative`` (ours, default true: a scenario's figures are example data) labels it.
-from.
+A reading is a :class:`models.barometer.Reading`, as ``aarshjul barometer import`` stores it.
 
 ``actions`` are the coordinator's actions, carried out at their instants (after the
 submissions and letters of the same instant, before its chase)::
@@ -60,14 +60,16 @@ from typing import Any
 
 import yaml
 
+from models.barometer import Reading
 from models.budget import COLUMNS, Decision, parse_csv, parse_funded
-from models.kinds import SubmissionVia
+from models.kinds import ActionKind, SubmissionVia
 from models.numbers import parse_dkk
 from models.plan import parse_instant
 from models.problems import ConfigError
 from models.wheel import Wheel
 
 BUNDLED = Path(__file__).resolve().parent / "scenarios" / "copenhagen-2012.yaml"
+
 
 @dataclass(frozen=True)
 class PlannedInitiative:
@@ -92,20 +94,11 @@ class PlannedSubmission:
 
 
 @dataclass(frozen=True)
-class PlannedReading:
-    goal: str
-    period: str
-    value: float
-    source: str
-    illustrative: bool = True
-
-
-@dataclass(frozen=True)
 class PlannedAction:
     """A coordinator's action at ``at`` (``do``: extend, excuse, reopen or resend)."""
 
     at: datetime
-    do: str
+    do: ActionKind
     committee: str
     line: int
     deliverable: str | None = None
@@ -119,7 +112,7 @@ class PlannedAction:
 class Scenario:
     path: Path | None
     submissions: list[PlannedSubmission] = field(default_factory=list)
-    barometer: list[PlannedReading] = field(default_factory=list)
+    barometer: list[Reading] = field(default_factory=list)
     budget: list[Decision] = field(default_factory=list)
     actions: list[PlannedAction] = field(default_factory=list)
 
@@ -214,8 +207,7 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
             continue
         if goal in wheel.goal:
             src = str(item.get("source") or "scenario")
-            sc.barometer.append(PlannedReading(str(goal), str(period), value, src,
-                                               flag == "true"))
+            sc.barometer.append(Reading(str(goal), str(period), value, src, flag == "true"))
     if "budget" in data:
         sc.budget = _budget(data["budget"], wheel, path, lines, problems)
     for i, item in enumerate(data.get("actions") or []):
@@ -253,13 +245,13 @@ def _goals(
 
 
 ACTION_KEYS = {
-    "extend": {"committee", "deliverable", "until"},
-    "excuse": {"committee", "deliverable"},
-    "reopen": {"committee", "deliverable"},
-    "resend": {"committee", "event"},
+    ActionKind.EXTEND: {"committee", "deliverable", "until"},
+    ActionKind.EXCUSE: {"committee", "deliverable"},
+    ActionKind.REOPEN: {"committee", "deliverable"},
+    ActionKind.RESEND: {"committee", "event"},
 }
-ACTION_OPTIONAL = {"extend": {"reason"}, "excuse": {"reason"}, "reopen": {"reason"},
-                   "resend": {"reason", "to"}}
+ACTION_OPTIONAL = {ActionKind.EXTEND: {"reason"}, ActionKind.EXCUSE: {"reason"},
+                   ActionKind.REOPEN: {"reason"}, ActionKind.RESEND: {"reason", "to"}}
 
 
 def _action(item: Any, wheel: Wheel, where: str, line: int,
@@ -303,7 +295,7 @@ def _action(item: Any, wheel: Wheel, where: str, line: int,
         to = []
     if len(problems) > before or when is None:
         return None
-    return PlannedAction(when, str(do), str(c), line, str(d) if d else None, until,
+    return PlannedAction(when, ActionKind(do), str(c), line, str(d) if d else None, until,
                          str(item["reason"]) if item.get("reason") else None,
                          str(e) if e else None, tuple(to))
 

@@ -15,6 +15,7 @@ from enum import IntEnum
 from zoneinfo import ZoneInfo
 
 from flows.simulate.scenario import PlannedAction, PlannedSubmission, Scenario
+from models.kinds import ActionKind
 from models.plan import calendar_for, local_instant, reminder_slots, year_plan
 from models.wheel import Wheel
 
@@ -52,7 +53,7 @@ def timeline(wheel: Wheel, year: int, scenario: Scenario) -> list[Step]:
             continue
         steps.append(Step(a.at, Order.ACTION, f"{a.do} {a.committee}/{a.deliverable or a.event}",
                           action=a))
-        if a.do == "extend" and a.until is not None and a.deliverable is not None:
+        if a.do == ActionKind.EXTEND and a.until is not None and a.deliverable is not None:
             # the extension's ladder: its slots are chased at their instants too
             d = wheel.deliverable[a.deliverable]
             for s in reminder_slots(wheel, cal, d, a.until, a.at):
