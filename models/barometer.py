@@ -131,12 +131,9 @@ def _width_message(
 
 SPEC = Spec(
     aliases=ALIASES,
+    columns=COLUMNS,
     required=("goal", "period", "value"),
-    columns_text="goal, period, value, source and illustrative",
-    header_rule="the header row must be goal,period,value,source,illustrative (source and "
-    "illustrative are optional)",
-    empty_text="the file is empty: expected a header row goal,period,value,source,illustrative "
-    "and one reading per line",
+    row="reading",
     width_message=_width_message,
     limits={"source": SOURCE_MAX},
 )

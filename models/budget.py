@@ -100,12 +100,9 @@ def _width_message(
 
 SPEC = Spec(
     aliases=ALIASES,
+    columns=COLUMNS,
     required=REQUIRED,
-    columns_text=", ".join(COLUMNS),
-    header_rule="the header row must be committee,initiative,goal,amount,funded "
-    "(goal and amount optional)",
-    empty_text="the file is empty: expected a header row committee,initiative,goal,amount,"
-    "funded and one initiative per line",
+    row="initiative",
     width_message=_width_message,
     limits={"initiative": INITIATIVE_MAX},
 )

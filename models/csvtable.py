@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from models.problems import ConfigError, Problem
@@ -22,15 +22,41 @@ WidthMessage = Callable[[list[str], int, dict[str, int], str, bool], str]
 
 @dataclass(frozen=True)
 class Spec:
+    """A table's columns; the header messages are made from them, the same for every table."""
+
     aliases: Mapping[str, str]  # lower-case name as written -> canonical column
-    required: tuple[str, ...]
-    columns_text: str  # "goal, period, value and source"
-    header_rule: str  # "the header row must be goal,period,value,source (...)"
-    empty_text: str  # the message for a file without a header row
+    columns: tuple[str, ...]  # the canonical columns, in the order a header names them
+    required: tuple[str, ...]  # the others are optional
+    row: str  # what one data line holds, for the empty-file message: "reading"
     width_message: WidthMessage
     # column -> the most characters a cell may hold (after trimming): what the state
     # database's column takes, checked here so that SQLite and PostgreSQL take the same files
     limits: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def columns_text(self) -> str:
+        """``goal, period, value, source and illustrative``"""
+        return _and(self.columns)
+
+    @property
+    def header_rule(self) -> str:
+        """``the header row must be goal,period,value,source,illustrative (source and
+        illustrative are optional)``"""
+        optional = [c for c in self.columns if c not in self.required]
+        rule = f"the header row must be {','.join(self.columns)}"
+        if optional:
+            rule += f" ({_and(optional)} {'is' if len(optional) == 1 else 'are'} optional)"
+        return rule
+
+    @property
+    def empty_text(self) -> str:
+        """The message for a file without a header row."""
+        return (f"the file is empty: expected a header row {','.join(self.columns)} and one "
+                f"{self.row} per line")
+
+
+def _and(names: Sequence[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def separator(header: str) -> str:

@@ -110,6 +110,17 @@ def test_file_level_problems(wheel: Wheel, text: str, message: str) -> None:
     assert found[0].startswith(message), found
 
 
+def test_header_messages_name_every_column_and_which_are_optional(wheel: Wheel) -> None:
+    assert problems("# nothing\n", wheel) == [
+        "b.csv:1 (header): the file is empty: expected a header row "
+        "goal,period,value,source,illustrative and one reading per line"]
+    assert problems("goal,sorce,period\n", wheel) == [
+        "b.csv:1 (header): missing column value: the header row must be "
+        "goal,period,value,source,illustrative (source and illustrative are optional)",
+        "b.csv:1 (header): unknown column 'sorce' (did you mean source?); the columns are "
+        "goal, period, value, source and illustrative"]
+
+
 def test_helpers() -> None:
     assert parse_period(" 2011-h2 ") == "2011-H2"
     assert parse_period("1800-H1") is None

@@ -76,9 +76,9 @@ def test_header_and_empty_files(wheel: Wheel) -> None:
     got = problems("udvalg,initativ,beløb\nBUU,x,1\n", wheel)
     assert got == [
         "b.csv:1 (header): missing columns initiative, funded: the header row must be "
-        "committee,initiative,goal,amount,funded (goal and amount optional)",
+        "committee,initiative,goal,amount,funded (goal and amount are optional)",
         "b.csv:1 (header): unknown column 'initativ' (did you mean initiative?); the columns "
-        "are committee, initiative, goal, amount, funded",
+        "are committee, initiative, goal, amount and funded",
     ]
 
 
