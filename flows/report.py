@@ -144,6 +144,12 @@ OUTCOME_DA = {
     IntakeOutcome.AUTO_REPLY: "automatisk svar", IntakeOutcome.DISMISSED: "lagt til side",
     IntakeOutcome.ACCEPTED: "registreret i hånden",
 }
+# The outcomes a pass counts, in this order, with their Danish words after a number.
+COUNTED_DA = {
+    IntakeOutcome.REGISTERED: "registreret", IntakeOutcome.HELD: "til koordinatoren",
+    IntakeOutcome.REFUSED: "afvist", IntakeOutcome.BOUNCED: "retur",
+    IntakeOutcome.AUTO_REPLY: "automatiske svar",
+}
 
 
 @dataclass
@@ -156,31 +162,16 @@ class IntakeReport:
     problems: list[str] = field(default_factory=list)  # Danish: what the pass could not do
 
     def of(self, outcome: IntakeOutcome) -> list[Handled]:
+        """The messages this pass handled with ``outcome`` (not those handled before)."""
         return [h for h in self.handled if h.outcome == outcome and not h.duplicate]
-
-    @property
-    def registered(self) -> list[Handled]:
-        return self.of(IntakeOutcome.REGISTERED)
-
-    @property
-    def held(self) -> list[Handled]:
-        return self.of(IntakeOutcome.HELD)
-
-    @property
-    def refused(self) -> list[Handled]:
-        return self.of(IntakeOutcome.REFUSED)
-
-    @property
-    def bounced(self) -> list[Handled]:
-        return self.of(IntakeOutcome.BOUNCED)
-
-    @property
-    def auto_replies(self) -> list[Handled]:
-        return self.of(IntakeOutcome.AUTO_REPLY)
 
     @property
     def duplicates(self) -> list[Handled]:
         return [h for h in self.handled if h.duplicate]
+
+    def counts(self, *outcomes: IntakeOutcome) -> str:
+        """Danish counts of ``outcomes``: ``2 registreret, 1 til koordinatoren``."""
+        return ", ".join(f"{len(self.of(o))} {COUNTED_DA[o]}" for o in outcomes)
 
     @property
     def submissions(self) -> list[int]:
@@ -189,10 +180,7 @@ class IntakeReport:
     def lines(self) -> list[str]:
         """The Danish summary: a count line, then one line per message, then problems."""
         head = "Prøvekørsel: intet er gemt, sendt eller flyttet. " if self.dry_run else ""
-        counts = (f"{len(self.registered)} registreret, {len(self.held)} til koordinatoren, "
-                  f"{len(self.refused)} afvist, {len(self.bounced)} retur, "
-                  f"{len(self.auto_replies)} automatiske svar, "
-                  f"{len(self.duplicates)} allerede behandlet")
+        counts = (self.counts(*COUNTED_DA) + f", {len(self.duplicates)} allerede behandlet")
         out = [f"{head}Postkassen: {len(self.handled)} beskeder ({counts})."]
         out += [f"- {h.line()}" for h in self.handled]
         out += [f"Problem: {p}" for p in self.problems]

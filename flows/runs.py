@@ -44,7 +44,7 @@ from letters.mail import Outgoing
 from letters.mailsource import MessageSource
 from models.dates import dansk_dato, dansk_tid, dansk_ugedag_dato
 from models.digest import digest_day, is_digest_day
-from models.kinds import RunKind
+from models.kinds import IntakeOutcome, RunKind
 from models.plan import PlannedEvent, require_aware
 from models.text import markdown_code_block, markdown_text
 
@@ -125,8 +125,8 @@ def submit(st: Setup, year: int, committee: str, deliverable: str, file: Path, a
 
 def intake_counts(got: IntakeReport) -> str:
     """Danish counts of a pass, for the artifact's description and the CLI."""
-    return (f"{len(got.registered)} registreret, {len(got.held)} til koordinatoren, "
-            f"{len(got.refused)} afvist, {len(got.bounced)} retur")
+    return got.counts(IntakeOutcome.REGISTERED, IntakeOutcome.HELD, IntakeOutcome.REFUSED,
+                      IntakeOutcome.BOUNCED)
 
 
 def intake(st: Setup, source: MessageSource, as_of: datetime, *, dry_run: bool = False,

@@ -129,7 +129,7 @@ def test_the_intake_flow_is_named_tagged_and_publishes_its_artifact(
         state = W.intake_flow(return_state=True)  # type: ignore[call-overload]
     assert state.is_completed(), state
     report = state.result()
-    assert report.intake is not None and len(report.intake.registered) == 1
+    assert report.intake is not None and len(report.intake.of(IntakeOutcome.REGISTERED)) == 1
     fr, tasks, arts = _read(state.state_details.flow_run_id)
     assert fr.name == "postkasse · 4. maj 2012"
     assert {"aarshjul", "intake"} <= set(fr.tags)
