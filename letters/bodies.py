@@ -43,16 +43,7 @@ from letters.limits import LimitError
 from letters.render import clean_text, runtime_message
 from letters.sandbox import bytecode_cache, environment
 from models.dates import dansk_tid
-from models.digest import (
-    Digest,
-    DueSoon,
-    Excused,
-    Extended,
-    Held,
-    Overdue,
-    SendProblem,
-    week_monday,
-)
+from models.digest import sample_digests, week_monday
 from models.kinds import MESSAGE_KIND_DA, BodyKind, SlotKind
 from models.plan import Slot, YearPlan, require_aware
 from models.problems import Problem
@@ -370,24 +361,10 @@ def desk_samples(wheel: Wheel, plan: YearPlan) -> list[tuple[BodyKind, dict[str,
                 due=later if cause in ("extended", "moved") else r.due, previous_due=r.due,
                 reason="Udvalget har bedt om mere tid", received_at=at,
                 file_name="handleplan.docx", standing_at=at - timedelta(days=3))))
-        monday = week_monday(r.due)
-        as_of = datetime.combine(monday, wheel.policy.send_clock, tzinfo=tz)
-        full = Digest(
-            year=plan.year, week_of=monday, as_of=as_of,
-            due_soon=(DueSoon(r.committee, r.deliverable, r.due, True),),
-            overdue=(Overdue(r.committee, r.deliverable, r.due, 3),
-                     Overdue(r.committee, r.deliverable, r.due, 2, as_of)),
-            excused=(Excused(r.committee, r.deliverable, as_of, "Ingen aktiviteter i år"),),
-            extended=(Extended(r.committee, r.deliverable, r.due, later, None),),
-            held=(Held(as_of, "someone@kk.example", "Re: Opfordringsskrivelse",
-                       "ukendt afsender"),),
-            problems=(SendProblem("failed", "letter", r.committee, r.opened_by, as_of,
-                                  "550 5.1.1 mailbox unavailable", "<x@kk.example>"),),
-            undelivered=((r.committee, r.opened_by),), paused=True, pending=2)
-        out.append((BodyKind.DIGEST, digest_body_context(wheel, plan, full)))
-        quiet = Digest(year=plan.year, week_of=monday, as_of=as_of,
-                       due_soon=(DueSoon(r.committee, r.deliverable, r.due),))
-        out.append((BodyKind.DIGEST, digest_body_context(wheel, plan, quiet)))
+        as_of = datetime.combine(week_monday(r.due), wheel.policy.send_clock, tzinfo=tz)
+        out += [(BodyKind.DIGEST, digest_body_context(wheel, plan, d))
+                for d in sample_digests(plan.year, r.committee, r.deliverable, r.opened_by,
+                                        r.due, as_of)]
     return out
 
 

@@ -118,3 +118,25 @@ class Digest:
         """Nothing to say: no digest is sent."""
         return not (self.due_soon or self.overdue or self.excused or self.extended
                     or self.held or self.problems or self.undelivered or self.paused)
+
+
+def sample_digests(year: int, committee: str, deliverable: str, event: str, due: date,
+                   as_of: datetime) -> tuple[Digest, Digest]:
+    """Two digests to check the template with (``aarshjul check``): one with every section,
+    and a quiet one with only what is due soon. ``as_of`` is in ``due``'s week; ``event``
+    is the one whose letter was not delivered."""
+    week_of = week_monday(as_of.date())
+    full = Digest(
+        year=year, week_of=week_of, as_of=as_of,
+        due_soon=(DueSoon(committee, deliverable, due, True),),
+        overdue=(Overdue(committee, deliverable, due, 3),
+                 Overdue(committee, deliverable, due, 2, as_of)),
+        excused=(Excused(committee, deliverable, as_of, "Ingen aktiviteter i år"),),
+        extended=(Extended(committee, deliverable, due, due + timedelta(days=10), None),),
+        held=(Held(as_of, "someone@kk.example", "Re: Opfordringsskrivelse", "ukendt afsender"),),
+        problems=(SendProblem("failed", "letter", committee, event, as_of,
+                              "550 5.1.1 mailbox unavailable", "<x@kk.example>"),),
+        undelivered=((committee, event),), paused=True, pending=2)
+    quiet = Digest(year=year, week_of=week_of, as_of=as_of,
+                   due_soon=(DueSoon(committee, deliverable, due),))
+    return full, quiet
