@@ -50,12 +50,10 @@ def run() -> list[Result]:
         restore_files(archive, tmp / "empty-data")
         files_s = time.perf_counter() - t0
     rows = sum(restored.tables.values())
-    note = (f"CPU {cpu_s:.1f} s; {year.counts['outbox']} outbox rows, "
-            f"{year.counts['journal']} journal copies, {rows} rows in all; "
-            f"archive {size_mb:.0f} MB; measured {datetime.now(UTC):%Y-%m-%d}")
+    note = (f"CPU {cpu_s:.1f} s; {year.described}: {rows} rows in all; archive "
+            f"{size_mb:.0f} MB; measured {datetime.now(UTC):%Y-%m-%d}")
     return [
-        Result("backup, 1,000 committees (whole process)", backup_s, "s", budget=30.0,
-               note=note),
+        Result("backup, 1,000 committees (whole process)", backup_s, "s", budget=30.0, note=note),
         Result("restore: unpack and verify the archive", verify_s, "s"),
         Result("restore: the database (SQLite)", db_s, "s"),
         Result("restore: the files into an empty data directory", files_s, "s"),

@@ -36,6 +36,13 @@ class BigYear:
     year: int
     counts: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def described(self) -> str:
+        """What the year holds, for a benchmark's note."""
+        n = self.counts
+        return (f"{n['committees']} committees, {n['outbox']} messages with {n['journal']} "
+                f"journal copies, {n['documents']} submissions, {n['audit']} audit entries")
+
 
 def _template(wheel: Any, kind: str, year: int, attachment: bytes) -> bytes:
     from letters.mail import Attachment, Outgoing, build
