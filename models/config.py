@@ -95,6 +95,7 @@ def loads(text: str, file: str = DEFAULT_CONFIG) -> Loaded:
 
 # --- schema errors in plain words ---------------------------------------------------------
 
+
 def _known_keys(data: Any, loc: Path) -> list[str]:
     """The keys the model allows at ``loc`` (for 'did you mean')."""
 

@@ -224,8 +224,11 @@ class IntakeOutcome(StrEnum):
 
 
 HELD_OUTCOMES = (IntakeOutcome.HELD, IntakeOutcome.REFUSED, IntakeOutcome.AUTO_REPLY)
+
+
 class PurgeKind(StrEnum):
     """A kind of record with a retention (README "Data protection"), as ``purge`` lists it."""
+
     OUTBOX_ATTACHMENTS = "outbox attachments"
     OUTBOX_BODIES = "outbox bodies"
     JOURNAL = "journal copies"
@@ -234,6 +237,8 @@ class PurgeKind(StrEnum):
     AUDIT = "audit log"
     PREFECT_ARTIFACTS = "prefect artifacts"
     PREFECT_RUNS = "prefect flow runs"
+
+
 class RecordAction(StrEnum):
     """The records verbs, as audited (README "Data protection")."""
     PURGE = "purge"

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from flows.prefect_auth import Credential
     from flows.simulate.run import Outcome
 
+
 def simulate(
     year: Annotated[int, typer.Option("--year", "-y", help="The cycle year.")],
     scenario: Annotated[
