@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
@@ -232,13 +232,15 @@ def migration_heads() -> frozenset[str]:
     return frozenset(revisions - downs)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(bind: Engine | Connection) -> str | None:
     """The revision in the database's ``alembic_version`` table (None: not migrated), read
-    with plain SQL."""
-    with engine.connect() as conn:
-        if not sa_inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    with plain SQL; on a connection, inside its transaction (backup reads it in its snapshot)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return current_revision(conn)
+    if not sa_inspect(bind).has_table("alembic_version"):
+        return None
+    return bind.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _at_head(engine: Engine) -> bool:

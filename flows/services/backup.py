@@ -299,7 +299,7 @@ def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
             tempfile.TemporaryDirectory(prefix=".aarshjul-backup-", dir=target.parent) as sp:
         w = _Writer(tar, created_at.timestamp())
         with _snapshot(engine) as conn:
-            revision = _revision(conn)
+            revision = current_revision(conn)
             if revision is None:
                 raise BackupError("refused: the database has no tables of aarshjul (it was "
                                   "never migrated); nothing to back up.")
@@ -332,12 +332,6 @@ def _write(engine: Engine, data: Path, raw: IO[bytes], created_at: datetime,
         }
         w.add_bytes(MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return result
-
-
-def _revision(conn: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(conn).get_current_revision()
 
 
 # --- reading an archive ---------------------------------------------------------------
