@@ -75,8 +75,9 @@ def test_submit_without_at_is_now(env: Path) -> None:
         ("run", "opfordring", "--year", "2012"),
         ("extend", "--year", "2012", "--committee", "BUU", "--deliverable", "handleplan",
          "--until", "2012-05-20"),
+        ("purge",),
     ],
-    ids=["chase", "run", "extend"],
+    ids=["chase", "run", "extend", "purge"],
 )
 def test_a_live_as_of_after_now_is_refused_but_a_dry_run_may_look_ahead(
     env: Path, verb: tuple[str, ...]
