@@ -131,9 +131,9 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         raise ScenarioError([f"{path}: cannot read: {exc.strerror}"]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.BaseLoader) or {}  # noqa: S506 - BaseLoader: strings
     except yaml.YAMLError as exc:
         raise ScenarioError([f"{path}: not valid YAML: {exc}"]) from None
-    data = yaml.load(text, Loader=yaml.BaseLoader) or {}  # noqa: S506 - BaseLoader: strings only
     problems: list[str] = []
     sc = Scenario(path)
     if not isinstance(data, dict):
@@ -144,11 +144,14 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
     for key in data:
         if key not in ("submissions", "barometer", "budget", "actions"):
             problems.append(f"{path}:{lines.get((key,), 1)} {key}: unknown key")
-    for i, item in enumerate(data.get("submissions") or []):
+    for i, item in enumerate(_items(data, "submissions", path, lines, problems)):
         line = lines.get(("submissions", i), 1)
         where = f"{path}:{line} submissions[{i}]"
         if not isinstance(item, dict):
             problems.append(f"{where}: expected committee, deliverable, at")
+            continue
+        if not _single(item, ("committee", "deliverable", "at", "file", "via"), where,
+                       problems):
             continue
         extra = set(item) - {"committee", "deliverable", "at", "file", "goals", "initiatives",
                              "via"}
@@ -184,10 +187,13 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
         if when is not None and c in wheel.committee and d in wheel.deliverable:
             sc.submissions.append(PlannedSubmission(
                 str(c), str(d), when, file, line, goals, initiatives, SubmissionVia(via)))
-    for i, item in enumerate(data.get("barometer") or []):
+    for i, item in enumerate(_items(data, "barometer", path, lines, problems)):
         where = f"{path}:{lines.get(('barometer', i), 1)} barometer[{i}]"
         if not isinstance(item, dict):
             problems.append(f"{where}: expected goal, period, value")
+            continue
+        if not _single(item, ("goal", "period", "value", "source", "illustrative"), where,
+                       problems):
             continue
         goal, period = item.get("goal"), item.get("period")
         if goal not in wheel.goal:
@@ -210,7 +216,7 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
             sc.barometer.append(Reading(str(goal), str(period), value, src, flag == "true"))
     if "budget" in data:
         sc.budget = _budget(data["budget"], wheel, path, lines, problems)
-    for i, item in enumerate(data.get("actions") or []):
+    for i, item in enumerate(_items(data, "actions", path, lines, problems)):
         where = f"{path}:{lines.get(('actions', i), 1)} actions[{i}]"
         action = _action(item, wheel, where, lines.get(("actions", i), 1), problems)
         if action is not None:
@@ -218,6 +224,33 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return sc
+
+
+def _items(data: dict[str, Any], key: str, path: Path, lines: dict[tuple[Any, ...], int],
+           problems: list[str]) -> list[Any]:
+    """The list under ``key`` (none: empty); a problem if it is not a list."""
+    raw = data.get(key)
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list):
+        problems.append(f"{path}:{lines.get((key,), 1)} {key}: expected a list (one '- ' item "
+                        "per line)")
+        return []
+    return raw
+
+
+def _single(item: dict[str, Any], keys: tuple[str, ...], where: str,
+            problems: list[str]) -> bool:
+    """Whether each of ``keys`` that ``item`` has is one value, not a list or a mapping; a
+    problem for each that is not."""
+    ok = True
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, list | dict):
+            problems.append(f"{where}.{key}: expected one value, not a "
+                            f"{'list' if isinstance(value, list) else 'mapping'}")
+            ok = False
+    return ok
 
 
 def _goals(
@@ -261,6 +294,9 @@ def _action(item: Any, wheel: Wheel, where: str, line: int,
         problems.append(f"{where}: expected at, do, committee, ...")
         return None
     before = len(problems)
+    if not _single(item, ("at", "do", "committee", "deliverable", "event", "until", "reason"),
+                   where, problems):
+        return None
     do = item.get("do")
     if do not in ACTION_KEYS:
         problems.append(f"{where}.do: {do!r} is not one of {', '.join(ACTION_KEYS)}")

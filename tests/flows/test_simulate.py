@@ -206,6 +206,33 @@ def test_a_bad_scenario_is_refused_with_lines(tmp_path: Path) -> None:
     assert not (tmp_path / "o" / "summary.json").exists()
 
 
+@pytest.mark.parametrize(("body", "message"), [
+    ('actions:\n  - {at: "2012-04-28T10:00", do: [extend], committee: TMU}\n',
+     ":2 actions[0].do: expected one value, not a list"),
+    ('actions:\n  - {at: "2012-04-28T10:00", do: extend, committee: TMU, deliverable: {a: 1},'
+     ' until: "2012-05-11"}\n', ":2 actions[0].deliverable: expected one value, not a mapping"),
+    ("barometer:\n  - {goal: [HM2], period: 2011-H2, value: 7.4}\n",
+     ":2 barometer[0].goal: expected one value, not a list"),
+    ('submissions:\n  - {committee: [BUU], deliverable: handleplan, at: "2012-04-20T10:00"}\n',
+     ":2 submissions[0].committee: expected one value, not a list"),
+    ("submissions: BUU\n", ":1 submissions: expected a list"),
+    ("barometer: {goal: HM2}\n", ":1 barometer: expected a list"),
+    ("submissions:\n  - {committee: BUU, goals: {[HM2]: x}}\n", ": not valid YAML"),
+], ids=["do-list", "deliverable-mapping", "goal-list", "committee-list", "submissions-text",
+        "barometer-mapping", "unhashable-key"])
+def test_a_scenario_of_the_wrong_shape_is_refused_with_its_line(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    from flows.simulate.scenario import ScenarioError, load_scenario
+    from models.config import load
+
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(body, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(scenario, load(CONFIG).wheel)
+    assert f"{scenario}{message}" in str(info.value), info.value.problems
+
+
 # --- realistic content: filled-in forms, budget decisions ------------------------------------
 
 
