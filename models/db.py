@@ -1,7 +1,8 @@
 """The database: engine, sessions and Alembic migrations (SQLite default, PostgreSQL in production).
 
-``AARSHJUL_DATABASE_URL`` names the database (README "Command line"); without it the state is the
-SQLite file ``aarshjul.sqlite`` in the working directory. PostgreSQL URLs use psycopg 3
+The URL comes from the settings (``AARSHJUL_DATABASE_URL``, README "Settings"), or, for the
+Alembic command line, from ``models/migrations/env.py``; without it the state is the SQLite
+file ``aarshjul.sqlite`` in the working directory. PostgreSQL URLs use psycopg 3
 (``postgresql+psycopg://user@host:5432/db``; a bare ``postgresql://`` is read the same way).
 
 Every table is created by the Alembic migrations in ``models/migrations`` (run from code
@@ -35,7 +36,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 DEFAULT_URL = "sqlite:///aarshjul.sqlite"
-ENV = "AARSHJUL_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # The PostgreSQL advisory lock key that serializes migrations (any fixed 64-bit number; this
@@ -50,10 +50,9 @@ TABLE_MODULES = ("models.outbox", "models.state", "models.budget_state", "models
                  "models.watch")
 
 
-def database_url(explicit: str | None = None) -> str:
-    """The database URL: ``explicit``, else ``$AARSHJUL_DATABASE_URL``, else SQLite in the cwd."""
-    url = explicit or os.environ.get(ENV) or DEFAULT_URL
-    return normalize_url(url)
+def database_url(given: str | None) -> str:
+    """The database URL: ``given`` (psycopg 3 for PostgreSQL), else SQLite in the cwd."""
+    return normalize_url(given or DEFAULT_URL)
 
 
 def normalize_url(url: str) -> str:

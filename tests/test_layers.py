@@ -7,13 +7,13 @@
 - Late imports (inside a function) only to keep the read-only verbs fast: each defers a
   library in :data:`HEAVY`, or a project module that imports one at its top; never a module
   the file has already imported at its top.
-- ``AARSHJUL_*`` variables are read in ``flows/settings.py`` only.
+- ``AARSHJUL_*`` variables are read in ``flows/settings.py`` only (and by the Alembic command
+  line's own ``models/migrations/env.py``), however the name is spelled.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -211,19 +211,76 @@ def test_late_imports_only_defer_heavy_libraries() -> None:
     assert wrong == []
 
 
-ENV_READ = re.compile(r"""os\.environ(?:\.get)?\s*[\[(]\s*["']AARSHJUL_|getenv\(\s*["']AARSHJUL_""")
+# The two edges that read our variables: the settings, and the Alembic command line's own
+# entry script (it runs outside the application, README "State and migrations").
+ENV_EDGES = frozenset({ROOT / "flows" / "settings.py", ROOT / "models" / "migrations" / "env.py"})
+
+
+def _is_environ(node: ast.expr) -> bool:
+    """``os.environ`` or a bare ``environ``."""
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or \
+        (isinstance(node, ast.Name) and node.id == "environ")
+
+
+def _names_of_our_variables(trees: dict[Path, ast.Module]) -> set[str]:
+    """Module-level names bound to an ``"AARSHJUL_..."`` string anywhere in the tree (so that
+    ``os.environ.get(VAR)`` counts as well as ``os.environ.get("AARSHJUL_...")``)."""
+    return {target.id for tree in trees.values() for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str) and node.value.value.startswith("AARSHJUL_")
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def environment_reads(tree: ast.Module, names: set[str]) -> list[int]:
+    """The lines where ``tree`` reads or sets one of our variables in the environment, named by
+    a literal or by one of ``names``: ``os.environ[...]``, ``os.environ.get/pop/setdefault``,
+    ``os.getenv``."""
+
+    def ours(arg: ast.expr) -> bool:
+        return (isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                and arg.value.startswith("AARSHJUL_")) or \
+            (isinstance(arg, ast.Name) and arg.id in names)
+
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and _is_environ(node.value) and ours(node.slice):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and node.args and ours(node.args[0]):
+            f = node.func
+            if (isinstance(f, ast.Attribute) and f.attr in ("get", "pop", "setdefault")
+                    and _is_environ(f.value)) or \
+                    (isinstance(f, ast.Attribute) and f.attr == "getenv") or \
+                    (isinstance(f, ast.Name) and f.id == "getenv"):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+@cache
+def _trees() -> dict[Path, ast.Module]:
+    return {p: ast.parse(p.read_text(encoding="utf-8")) for top in LAYER
+            for p in sorted((ROOT / top).rglob("*.py"))}
 
 
 @pytest.mark.parametrize("top", sorted(LAYER))
 def test_our_variables_are_read_in_the_settings_only(top: str) -> None:
-    found = []
-    for p in sorted((ROOT / top).rglob("*.py")):
-        if p == ROOT / "flows" / "settings.py":
-            continue
-        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-            if ENV_READ.search(line) or ("os.environ" in line and "AARSHJUL" in line):
-                found.append(f"{p.relative_to(ROOT)}:{i}: {line.strip()}")
+    trees = _trees()
+    names = _names_of_our_variables(trees)
+    found = [f"{p.relative_to(ROOT)}:{line}" for p, tree in trees.items()
+             if p.is_relative_to(ROOT / top) and p not in ENV_EDGES
+             for line in environment_reads(tree, names)]
     assert found == []
+
+
+def test_the_settings_check_sees_every_way_of_reading_a_variable() -> None:
+    source = (
+        'import os\nfrom os import environ, getenv\nVAR = "AARSHJUL_X"\n'
+        'a = os.environ.get(VAR)\nb = os.environ["AARSHJUL_Y"]\nc = getenv("AARSHJUL_Z")\n'
+        'd = environ.pop(VAR, None)\nos.environ["AARSHJUL_W"] = "1"\n'
+        'e = os.environ.get("PREFECT_API_URL")\nf = {}.get(VAR)\n'
+    )
+    tree = ast.parse(source)
+    assert _names_of_our_variables({Path("m.py"): tree}) == {"VAR"}
+    assert environment_reads(tree, {"VAR"}) == [4, 5, 6, 7, 8]
 
 
 def test_code_cites_the_projects_own_docs() -> None:

@@ -1,10 +1,15 @@
 """Alembic environment for aarshjul (run from code by ``models.db.upgrade``, or the CLI).
 
 The connection comes from ``config.attributes["connection"]`` when called from code; else
-the URL is ``sqlalchemy.url`` or ``$AARSHJUL_DATABASE_URL`` (``models.db.database_url``).
+the URL is ``sqlalchemy.url``, or ``$AARSHJUL_DATABASE_URL``, which the operator's
+environment file sets (README "Settings"). This script is the Alembic command line's own
+entry point, outside the application: the one place besides ``flows/settings.py`` that
+reads one of our variables (``tests/test_layers.py`` names it).
 """
 
 from __future__ import annotations
+
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -13,6 +18,11 @@ from models.db import all_metadata, database_url, include_object, is_sqlite, mak
 
 target_metadata = all_metadata()
 config = context.config
+
+
+def _url() -> str:
+    return database_url(config.get_main_option("sqlalchemy.url")
+                        or os.environ.get("AARSHJUL_DATABASE_URL"))
 
 
 def _run(connection: Connection) -> None:
@@ -28,8 +38,7 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_offline() -> None:
-    url = config.get_main_option("sqlalchemy.url") or database_url()
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
                       include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
@@ -40,7 +49,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    engine = make_engine(_url())
     try:
         with engine.begin() as conn:
             _run(conn)

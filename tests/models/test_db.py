@@ -38,11 +38,10 @@ if importlib.util.find_spec("models.state") is not None:
 OUTBOX_TABLES = {"outbox", "outbox_alert", "outbox_control"}
 
 
-def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AARSHJUL_DATABASE_URL", raising=False)
-    assert database_url() == DEFAULT_URL == "sqlite:///aarshjul.sqlite"
-    monkeypatch.setenv("AARSHJUL_DATABASE_URL", "postgresql://u@db:5432/aarshjul")
-    assert database_url() == "postgresql+psycopg://u@db:5432/aarshjul"
+def test_database_url() -> None:
+    assert database_url(None) == database_url("") == DEFAULT_URL == "sqlite:///aarshjul.sqlite"
+    assert database_url("postgresql://u@db:5432/aarshjul") == \
+        "postgresql+psycopg://u@db:5432/aarshjul"
     assert database_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
 
 
