@@ -20,6 +20,7 @@ from flows import health
 from flows.common import DEFAULT_CONFIG, ConfigOption, settings_or_exit
 from flows.health import Probe
 from flows.prefect_auth import CredentialError, from_settings
+from flows.prefect_server import configured_api_url
 from flows.serve import chase_period, wakes
 from flows.settings import Settings
 from models.config import load
@@ -51,7 +52,7 @@ def _wheel(config: Path) -> tuple[Any, Probe]:
 
 
 def _prefect(settings: Settings) -> Probe | None:
-    url = health.prefect_api_url()
+    url = configured_api_url()
     if url is None:
         return None
     try:

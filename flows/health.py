@@ -17,9 +17,6 @@ IMAP probes name their server by its redacted URL, and whatever a server echoes 
 
 from __future__ import annotations
 
-import os
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,26 +159,6 @@ def imap(imap_url: str | None) -> Probe | None:
                      else f"{url.redacted()}: {text}")
     box.close()
     return Probe("imap", True, f"{url.redacted()}: logget ind, postkassen {url.mailbox} åbnet")
-
-
-def prefect_api_url(env: Mapping[str, str] | None = None) -> str | None:
-    """``PREFECT_API_URL``, else the one of the active profile in Prefect's
-    ``profiles.toml``: what :func:`flows.prefect_server.configured_api_url` finds in the usual
-    set-ups, without importing Prefect (a second and more)."""
-    env = os.environ if env is None else env
-    url = env.get("PREFECT_API_URL", "").strip()
-    if url:
-        return url.rstrip("/")
-    home = Path(env.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
-    path = Path(env.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    active = env.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
-    profile = data.get("profiles", {}).get(active, {})
-    value = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
-    return str(value).rstrip("/") if value else None
 
 
 def prefect(api_url: str | None, credential: Credential | None,

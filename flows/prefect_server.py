@@ -95,35 +95,37 @@ class LocalServer:
 def configured_api_url() -> str | None:
     """``PREFECT_API_URL`` from the environment or the active Prefect profile, if any.
 
-    Importing Prefect to read its settings costs ~40 MB and a second or so; where nothing
-    could configure a URL (:func:`_nothing_configures_prefect`) the answer is None without
-    it."""
+    Importing Prefect to read its settings costs ~40 MB and a second or so. Where only the
+    environment and a profiles file could configure it (:func:`_profiles_only`), the answer is
+    read without Prefect: none when nothing configures a URL, the active profile's
+    ``PREFECT_API_URL`` when the profiles file names one. Anything else (another source, a
+    built-in profile that the file does not settle, a file that cannot be read): ask Prefect.
+    A test checks each case against Prefect's own answer."""
     url = os.environ.get("PREFECT_API_URL")
     if url:
         return url.rstrip("/")
-    if _nothing_configures_prefect():
-        return None
+    if _profiles_only():
+        known, value = _profile_api_url()
+        if known:
+            return value
     from prefect.settings import get_current_settings
 
     value = get_current_settings().api.url
     return str(value).rstrip("/") if value else None
 
 
-def _nothing_configures_prefect() -> bool:
-    """Whether Prefect's settings could hold no API URL but its built-in default (none):
-    Prefect not imported (a test's ``temporary_settings`` live in it), no ``PREFECT_API*``,
-    ``PREFECT_PROFILE`` or ``PREFECT_PROFILES_PATH`` variable, no ``profiles.toml`` under
-    ``PREFECT_HOME`` (or ``~/.prefect``), and no ``.env``, ``prefect.toml`` or
-    ``[tool.prefect]`` in ``pyproject.toml`` in the working directory (the sources Prefect
-    3 reads). Anything else: ask Prefect."""
-    if "prefect" in sys.modules:
+# Prefect's own profiles (merged under the user's file): "local" names a URL.
+_BUILT_IN_PROFILES = frozenset({"ephemeral", "local", "test", "cloud"})
+
+
+def _profiles_only() -> bool:
+    """Whether nothing but the profiles could configure Prefect's API here: Prefect not
+    imported (a test's ``temporary_settings`` live in it), no ``PREFECT_API*`` variable, and
+    no ``.env``, ``prefect.toml`` or ``[tool.prefect]`` in ``pyproject.toml`` in the working
+    directory (the other sources Prefect 3 reads)."""
+    if "prefect" in sys.modules or any(k.startswith("PREFECT_API") for k in os.environ):
         return False
-    if any(k.startswith("PREFECT_API") or k in ("PREFECT_PROFILE", "PREFECT_PROFILES_PATH")
-           for k in os.environ):
-        return False
-    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
-    if (home / "profiles.toml").exists() or Path(".env").exists() \
-            or Path("prefect.toml").exists():
+    if Path(".env").exists() or Path("prefect.toml").exists():
         return False
     try:
         pyproject = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))
@@ -133,6 +135,31 @@ def _nothing_configures_prefect() -> bool:
         return False
     tool = pyproject.get("tool")
     return not (isinstance(tool, dict) and "prefect" in tool)
+
+
+def _profile_api_url() -> tuple[bool, str | None]:
+    """``(True, url)`` where the profiles settle the API URL without Prefect (``url`` None: no
+    URL), ``(False, None)`` where only Prefect can tell. The file is ``PREFECT_PROFILES_PATH``
+    or ``profiles.toml`` under ``PREFECT_HOME`` (``~/.prefect``); the active profile is
+    ``PREFECT_PROFILE``, else the file's ``active``, else ``ephemeral``."""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = {}
+    except (OSError, ValueError):
+        return False, None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    profiles = data.get("profiles", {})
+    profile = profiles.get(active, {}) if isinstance(profiles, dict) else None
+    if not isinstance(profile, dict):
+        return False, None
+    if profile.get("PREFECT_API_URL"):
+        return True, str(profile["PREFECT_API_URL"]).rstrip("/")
+    if active in _BUILT_IN_PROFILES - {"ephemeral", "test"}:
+        return False, None  # Prefect's own "local" or "cloud": what it holds is Prefect's
+    return True, None
 
 
 def _authorization(credential: Credential | None) -> dict[str, str]:
