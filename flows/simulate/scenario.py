@@ -147,11 +147,8 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
     for i, item in enumerate(_items(data, "submissions", path, lines, problems)):
         line = lines.get(("submissions", i), 1)
         where = f"{path}:{line} submissions[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected committee, deliverable, at")
-            continue
-        if not _single(item, ("committee", "deliverable", "at", "file", "via"), where,
-                       problems):
+        if not _entry(item, where, "committee, deliverable, at",
+                      ("committee", "deliverable", "at", "file", "via"), problems):
             continue
         extra = set(item) - {"committee", "deliverable", "at", "file", "goals", "initiatives",
                              "via"}
@@ -189,11 +186,8 @@ def load_scenario(path: Path, wheel: Wheel) -> Scenario:
                 str(c), str(d), when, file, line, goals, initiatives, SubmissionVia(via)))
     for i, item in enumerate(_items(data, "barometer", path, lines, problems)):
         where = f"{path}:{lines.get(('barometer', i), 1)} barometer[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected goal, period, value")
-            continue
-        if not _single(item, ("goal", "period", "value", "source", "illustrative"), where,
-                       problems):
+        if not _entry(item, where, "goal, period, value",
+                      ("goal", "period", "value", "source", "illustrative"), problems):
             continue
         goal, period = item.get("goal"), item.get("period")
         if goal not in wheel.goal:
@@ -239,10 +233,13 @@ def _items(data: dict[str, Any], key: str, path: Path, lines: dict[tuple[Any, ..
     return raw
 
 
-def _single(item: dict[str, Any], keys: tuple[str, ...], where: str,
-            problems: list[str]) -> bool:
-    """Whether each of ``keys`` that ``item`` has is one value, not a list or a mapping; a
-    problem for each that is not."""
+def _entry(item: Any, where: str, expected: str, keys: tuple[str, ...],
+           problems: list[str]) -> bool:
+    """Whether ``item`` is a mapping (else a problem naming what is ``expected``) in which each
+    of ``keys`` it has is one value, not a list or a mapping (a problem for each that is)."""
+    if not isinstance(item, dict):
+        problems.append(f"{where}: expected {expected}")
+        return False
     ok = True
     for key in keys:
         value = item.get(key)
@@ -290,13 +287,10 @@ ACTION_OPTIONAL = {ActionKind.EXTEND: {"reason"}, ActionKind.EXCUSE: {"reason"},
 def _action(item: Any, wheel: Wheel, where: str, line: int,
             problems: list[str]) -> PlannedAction | None:
     """One ``actions:`` item, checked; every problem added to ``problems``."""
-    if not isinstance(item, dict):
-        problems.append(f"{where}: expected at, do, committee, ...")
+    if not _entry(item, where, "at, do, committee, ...",
+                  ("at", "do", "committee", "deliverable", "event", "until", "reason"), problems):
         return None
     before = len(problems)
-    if not _single(item, ("at", "do", "committee", "deliverable", "event", "until", "reason"),
-                   where, problems):
-        return None
     do = item.get("do")
     if do not in ACTION_KEYS:
         problems.append(f"{where}.do: {do!r} is not one of {', '.join(ACTION_KEYS)}")
