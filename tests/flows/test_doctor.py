@@ -23,6 +23,10 @@ from tests.imapd import PASSWORD as IMAP_PASSWORD
 from tests.imapd import dovecot  # noqa: F401
 from tests.smtpd import free_port, serve
 
+# Doctor is a process of its own: no Prefect API unless a test names one, even when the
+# session's test server is up in this process (configured_api_url would find it).
+pytestmark = pytest.mark.usefixtures("no_prefect")
+
 CONFIG = str(ROOT / "aarshjul.yaml")
 PASSWORD = "Hemmelig-Pw-42"
 PREFECT_SECRET = "aarshjul:prefect-password-0123456789"
