@@ -7,6 +7,8 @@
 - Late imports (inside a function) only to keep the read-only verbs fast: each defers a
   library in :data:`HEAVY`, or a project module that imports one at its top; never a module
   the file has already imported at its top.
+- Every import of a project module, at the top or late, anywhere in the tree (tests and
+  benchmarks too), names a module and a name that exist.
 - ``AARSHJUL_*`` variables are read in ``flows/settings.py`` only (and by the Alembic command
   line's own ``models/migrations/env.py``), however the name is spelled.
 """
@@ -290,3 +292,74 @@ def test_code_cites_the_projects_own_docs() -> None:
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if "CONTRACT" + " §" in line]
     assert cited == []
+
+
+PROJECT_TOPS = ("models", "letters", "flows", "tests", "docs")
+
+
+def _module_file(dotted: str) -> Path | None:
+    base = ROOT.joinpath(*dotted.split("."))
+    for p in (base.with_suffix(".py"), base / "__init__.py"):
+        if p.is_file():
+            return p
+    return None
+
+
+@cache
+def _top_names(path: Path) -> frozenset[str]:
+    """The names a module binds at its top (under ``if``/``try`` too): what ``from it
+    import name`` can find."""
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    names.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+            elif isinstance(node, ast.If | ast.Try | ast.With):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+                for h in getattr(node, "handlers", []):
+                    visit(h.body)
+                visit(getattr(node, "finalbody", []))
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return frozenset(names)
+
+
+def test_every_project_import_names_a_module_and_a_name_that_exist() -> None:
+    """Late imports run only on their path (a benchmark, a verb's branch): a module renamed in
+    a redesign must not leave one behind that fails only when that path runs."""
+    wrong = []
+    for top in PROJECT_TOPS:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            here = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    wanted = [(a.name, None) for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    if node.level:
+                        parts = package.removesuffix(".__init__").split(".")
+                        parts = parts[: len(parts) - node.level + 1]
+                        base = ".".join(parts + ([base] if base else []))
+                    wanted = [(base, a.name) for a in node.names]
+                else:
+                    continue
+                for module, name in wanted:
+                    if module.split(".")[0] not in PROJECT_TOPS:
+                        continue
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    file = _module_file(module)
+                    if file is None:
+                        wrong.append(f"{where}: no module {module}")
+                    elif name not in (None, "*") and name not in _top_names(file) \
+                            and _module_file(f"{module}.{name}") is None:
+                        wrong.append(f"{where}: {module} has no {name}")
+    assert wrong == []

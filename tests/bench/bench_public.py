@@ -26,9 +26,8 @@ from tests.bench import PY, Result, median_seconds, process_median
 
 
 def _pdf() -> list[Result]:
-    from letters.report_docx import status_report_docx
-
     from letters.pdf import tagged_pdf
+    from letters.reports.status_report import status_report_docx
     from tests.letters.report_data import seven_committee_status
 
     if shutil.which("soffice") is None:
