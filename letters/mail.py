@@ -456,12 +456,33 @@ def _qp_body(text: str) -> bytes:
     return _CRLF_RE.sub("\r\n", encoded).encode("ascii")
 
 
-@lru_cache(maxsize=32)
+# Attachments up to this size have their encoding cached: the forms that go with every
+# letter of a batch. A report's document and tagged PDF (megabytes, sent once) are not kept.
+_B64_CACHED_MAX = 1 << 20
+
+
 def _b64_body(content: bytes) -> bytes:
-    """Base64 in 76-character CRLF lines (the same attachment bytes are encoded once)."""
-    flat = binascii.b2a_base64(content, newline=False)
+    """Base64 in 76-character CRLF lines (the same small attachment is encoded once)."""
+    return _b64_cached(content) if len(content) <= _B64_CACHED_MAX else _b64_lines(content)
+
+
+@lru_cache(maxsize=32)
+def _b64_cached(content: bytes) -> bytes:
+    return _b64_lines(content)
+
+
+def _b64_lines(content: bytes) -> bytes:
+    # written into one buffer: no list of a line-sized object per 57 bytes of content
+    flat = memoryview(binascii.b2a_base64(content, newline=False))
     step = _LINE // 4 * 4
-    return b"".join(flat[i:i + step] + b"\r\n" for i in range(0, len(flat), step))
+    out = bytearray(len(flat) + 2 * -(-len(flat) // step))
+    j = 0
+    for i in range(0, len(flat), step):
+        line = flat[i:i + step]
+        out[j:j + len(line)] = line
+        out[j + len(line):j + len(line) + 2] = b"\r\n"
+        j += len(line) + 2
+    return bytes(out)
 
 
 def _disposition(filename: str) -> bytes:
@@ -494,11 +515,12 @@ def _text_part(subtype: str, text: str) -> tuple[bytes, bytes]:
     return head, _qp_body(text)
 
 
-def _multipart(boundary: str, parts: list[bytes]) -> bytes:
+def _multipart(boundary: str, parts: list[list[bytes]]) -> bytes:
+    """The parts (each as its pieces, joined once here) between the boundaries."""
     b = boundary.encode("ascii")
-    out = [b"--" + b + b"\r\n", parts[0]]
+    out = [b"--" + b + b"\r\n", *parts[0]]
     for part in parts[1:]:
-        out += [b"\r\n--" + b + b"\r\n", part]
+        out += [b"\r\n--" + b + b"\r\n", *part]
     out.append(b"\r\n--" + b + b"--\r\n")
     return b"".join(out)
 
@@ -530,18 +552,18 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
         texts.append(_text_part("html", o.html))
     if alt is not None:
         body_head = _multipart_head("alternative", f"=_aarshjul_{seed}_{alt}")
-        body = _multipart(f"=_aarshjul_{seed}_{alt}", [h + b"\r\n" + b for h, b in texts])
+        body = _multipart(f"=_aarshjul_{seed}_{alt}", [[h, b"\r\n", b] for h, b in texts])
     else:
         body_head, body = texts[0]
     if top is None and alt is None:  # set_content() puts MIME-Version after its headers
         return b"".join(head) + body_head + b"MIME-Version: 1.0\r\n\r\n" + body
     if top is None:
         return b"".join(head) + b"MIME-Version: 1.0\r\n" + body_head + b"\r\n" + body
-    parts = [body_head + b"\r\n" + body]
+    parts = [[body_head, b"\r\n", body]]
     for att in o.attachments:
-        parts.append(f"Content-Type: {att.content_type}\r\n"
-                     "Content-Transfer-Encoding: base64\r\n".encode("ascii")
-                     + _disposition(att.filename.strip()) + b"\r\n" + _b64_body(att.content))
+        parts.append([f"Content-Type: {att.content_type}\r\n"
+                      "Content-Transfer-Encoding: base64\r\n".encode("ascii"),
+                      _disposition(att.filename.strip()), b"\r\n", _b64_body(att.content)])
     return (b"".join(head) + b"MIME-Version: 1.0\r\n"
             + _multipart_head("mixed", f"=_aarshjul_{seed}_0") + b"\r\n"
             + _multipart(f"=_aarshjul_{seed}_0", parts))

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from flows.services.setup import Setup
 from flows.services.status import action_log, request_rows
 from flows.simulate.timeline import end_of_year
+from letters.parts import attachment_names
 from models.intake_state import HandledMessage
 from models.kinds import CLOSED, IntakeOutcome, OutboxStatus, RequestStatus
 from models.outbox import OutboxRow
@@ -92,16 +93,29 @@ def intake_entries(st: Setup, year: int) -> list[dict[str, Any]]:
                  "submissions": list(h.submissions or [])} for h in found]
 
 
+def _head(raw: bytes) -> bytes:
+    """The header block of ``raw`` with the blank line that ends it (a header parser still
+    reads, and keeps, the whole body otherwise)."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    return raw[:min(ends)] if ends else raw
+
+
 def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[str, Any]:
     """One ``emails`` entry of summary.json, read back from the message as sent.
 
     Parsed with the compat32 policy (several times faster than the default policy's header
     registry); the outbox row, when given, supplies the fields it already holds.
     """
-    # headers only, unless the message has attachments (letters): then the whole message
-    m = BytesHeaderParser().parsebytes(raw)
+    # headers only; the attachments' names from their part headers, never their bodies
+    # (a report's e-mail with its tagged PDF parsed whole was the year's peak of memory)
+    m = BytesHeaderParser().parsebytes(_head(raw))
+    names: list[str] | None = []
     if m.get_content_maintype() == "multipart" and m.get_content_subtype() == "mixed":
-        m = email.message_from_bytes(raw)
+        names = attachment_names(raw)
+    if names is None:  # not cut at its boundaries: not one of ours; read it whole
+        whole = email.message_from_bytes(raw)
+        names = [str(p.get_filename()) for p in whole.walk()
+                 if p.get_content_disposition() == "attachment"]
 
     def addrs(h: str) -> list[str]:
         return [a for _, a in getaddresses([str(v) for v in m.get_all(h, [])])]
@@ -130,7 +144,7 @@ def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[
             "deliverable": header("X-Aarshjul-Deliverable"),
             "slot": header("X-Aarshjul-Slot"),
         }
-        full = BytesParser(policy=email_policy.default).parsebytes(raw, headersonly=True)
+        full = BytesParser(policy=email_policy.default).parsebytes(_head(raw), headersonly=True)
         subject = str(full["Subject"])
     return {
         **fields,
@@ -138,7 +152,5 @@ def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[
         "cc": addrs("Cc"),
         "date": date_.isoformat(),
         "subject": subject,
-        "attachments": [
-            str(p.get_filename()) for p in m.walk() if p.get_content_disposition() == "attachment"
-        ],
+        "attachments": names,
     }

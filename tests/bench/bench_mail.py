@@ -78,7 +78,7 @@ def run() -> list[Result]:
 
     t0 = time.perf_counter()
     for o in outs:
-        letters.mail._b64_body.cache_clear()
+        letters.mail._b64_cached.cache_clear()
         build(o, DOMAIN, TZ)
     fresh_s = time.perf_counter() - t0
 
