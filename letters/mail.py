@@ -461,28 +461,39 @@ def _qp_body(text: str) -> bytes:
 _B64_CACHED_MAX = 1 << 20
 
 
-def _b64_body(content: bytes) -> bytes:
+def _b64_body(content: bytes) -> bytes | bytearray:
     """Base64 in 76-character CRLF lines (the same small attachment is encoded once)."""
     return _b64_cached(content) if len(content) <= _B64_CACHED_MAX else _b64_lines(content)
 
 
 @lru_cache(maxsize=32)
 def _b64_cached(content: bytes) -> bytes:
-    return _b64_lines(content)
+    return bytes(_b64_lines(content))
 
 
-def _b64_lines(content: bytes) -> bytes:
-    # written into one buffer: no list of a line-sized object per 57 bytes of content
-    flat = memoryview(binascii.b2a_base64(content, newline=False))
-    step = _LINE // 4 * 4
-    out = bytearray(len(flat) + 2 * -(-len(flat) // step))
+_B64_CHARS = _LINE // 4 * 4  # characters per line: 76
+_B64_IN = _B64_CHARS // 4 * 3  # content bytes per line: 57
+_B64_BLOCK = 1024  # lines encoded at a time
+
+
+def _b64_lines(content: bytes) -> bytearray:
+    """Written block by block (1,024 lines) into one buffer of the final size: never a second
+    copy of a large attachment's encoding."""
+    view = memoryview(content)
+    n = len(content)
+    full, rest = divmod(n, _B64_IN)
+    size = full * (_B64_CHARS + 2) + ((-(-rest // 3) * 4 + 2) if rest else 0)
+    out = bytearray(size)
     j = 0
-    for i in range(0, len(flat), step):
-        line = flat[i:i + step]
-        out[j:j + len(line)] = line
-        out[j + len(line):j + len(line) + 2] = b"\r\n"
-        j += len(line) + 2
-    return bytes(out)
+    step = _B64_IN * _B64_BLOCK
+    for i in range(0, n, step):
+        flat = binascii.b2a_base64(view[i:i + step], newline=False)
+        block = b"\r\n".join([flat[k:k + _B64_CHARS]
+                               for k in range(0, len(flat), _B64_CHARS)]) + b"\r\n"
+        out[j:j + len(block)] = block
+        j += len(block)
+    assert j == size
+    return out
 
 
 def _disposition(filename: str) -> bytes:
@@ -515,7 +526,7 @@ def _text_part(subtype: str, text: str) -> tuple[bytes, bytes]:
     return head, _qp_body(text)
 
 
-def _multipart(boundary: str, parts: list[list[bytes]]) -> bytes:
+def _multipart(boundary: str, parts: list[list[bytes | bytearray]]) -> bytes:
     """The parts (each as its pieces, joined once here) between the boundaries."""
     b = boundary.encode("ascii")
     out = [b"--" + b + b"\r\n", *parts[0]]
@@ -559,7 +570,7 @@ def build(o: Outgoing, domain: str, tz: ZoneInfo) -> bytes:
         return b"".join(head) + body_head + b"MIME-Version: 1.0\r\n\r\n" + body
     if top is None:
         return b"".join(head) + b"MIME-Version: 1.0\r\n" + body_head + b"\r\n" + body
-    parts = [[body_head, b"\r\n", body]]
+    parts: list[list[bytes | bytearray]] = [[body_head, b"\r\n", body]]
     for att in o.attachments:
         parts.append([f"Content-Type: {att.content_type}\r\n"
                       "Content-Transfer-Encoding: base64\r\n".encode("ascii"),
