@@ -32,6 +32,14 @@ class Part:
     body: int
 
 
+def header_block(raw: bytes) -> bytes:
+    """The header block of ``raw`` with the blank line that ends it (CRLF, or bare LF in a
+    message from elsewhere), or all of ``raw`` when there is none; the body is not copied
+    (a header parser given the whole message reads, and keeps, the body too)."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    return raw[:min(ends)] if ends else raw
+
+
 def _boundary(head: bytes) -> bytes | None:
     m = _CT.search(head + b"\r\n")
     if m is None or b"multipart/" not in m.group(1).lower():

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from flows.services.setup import Setup
 from flows.services.status import action_log, request_rows
 from flows.simulate.timeline import end_of_year
-from letters.parts import attachment_names
+from letters.parts import attachment_names, header_block
 from models.intake_state import HandledMessage
 from models.kinds import CLOSED, IntakeOutcome, OutboxStatus, RequestStatus
 from models.outbox import OutboxRow
@@ -93,13 +93,6 @@ def intake_entries(st: Setup, year: int) -> list[dict[str, Any]]:
                  "submissions": list(h.submissions or [])} for h in found]
 
 
-def _head(raw: bytes) -> bytes:
-    """The header block of ``raw`` with the blank line that ends it (a header parser still
-    reads, and keeps, the whole body otherwise)."""
-    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
-    return raw[:min(ends)] if ends else raw
-
-
 def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[str, Any]:
     """One ``emails`` entry of summary.json, read back from the message as sent.
 
@@ -108,7 +101,8 @@ def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[
     """
     # headers only; the attachments' names from their part headers, never their bodies
     # (a report's e-mail with its tagged PDF parsed whole was the year's peak of memory)
-    m = BytesHeaderParser().parsebytes(_head(raw))
+    head = header_block(raw)
+    m = BytesHeaderParser().parsebytes(head)
     names: list[str] | None = []
     if m.get_content_maintype() == "multipart" and m.get_content_subtype() == "mixed":
         names = attachment_names(raw)
@@ -144,7 +138,7 @@ def email_entry(raw: bytes, tz: ZoneInfo, row: OutboxRow | None = None) -> dict[
             "deliverable": header("X-Aarshjul-Deliverable"),
             "slot": header("X-Aarshjul-Slot"),
         }
-        full = BytesParser(policy=email_policy.default).parsebytes(_head(raw), headersonly=True)
+        full = BytesParser(policy=email_policy.default).parsebytes(head, headersonly=True)
         subject = str(full["Subject"])
     return {
         **fields,
